@@ -1,0 +1,210 @@
+// Package account is the domain of twofold: users, the sign-in state machine
+// (password, then second factor), TOTP enrollment, backup codes, sessions,
+// throttling and the security activity log. It owns every security rule, so
+// the web pages and the JSON API cannot disagree; it knows nothing of HTTP
+// and reaches the database only through the Store interface declared here.
+package account
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// User is an account as the rest of the service sees it. Secrets stay sealed.
+type User struct {
+	ID           int64
+	Email        string // lower-case, unique
+	Name         string
+	MobilePhone  string // E.164, or "" when not set
+	PasswordHash string // argon2id PHC string
+	CreatedAt    time.Time
+
+	// TOTP is the enabled authenticator; nil while 2FA is off.
+	TOTP *TOTPState
+	// PendingTOTP is a secret shown on the setup page but not yet proven by a
+	// code; it never counts for sign-in.
+	PendingTOTP *SealedSecret
+}
+
+// TwoFactorEnabled reports whether sign-in asks for a second factor.
+func (u *User) TwoFactorEnabled() bool { return u.TOTP != nil }
+
+// SealedSecret is a TOTP secret encrypted with the server key named KeyID.
+type SealedSecret struct {
+	KeyID      string
+	Ciphertext []byte
+}
+
+// TOTPState is an enabled authenticator.
+type TOTPState struct {
+	Secret    SealedSecret
+	LastStep  int64 // last accepted time step; codes at or before it are refused
+	EnabledAt time.Time
+}
+
+// Profile is what the My info page and GET /api/v1/me show.
+type Profile struct {
+	User                 *User
+	BackupCodesRemaining int
+}
+
+// Stage is how far a session has come through sign-in.
+type Stage string
+
+const (
+	// StageSecondFactor: the password was right, the code step is pending.
+	// Such a session reaches nothing but the code step and sign-out.
+	StageSecondFactor Stage = "two_factor_required"
+	// StageComplete: fully signed in.
+	StageComplete Stage = "authenticated"
+)
+
+// Session is a server-side session. Its token is only ever held by the
+// client; the store keeps TokenHash.
+type Session struct {
+	TokenHash       string
+	UserID          int64
+	Stage           Stage
+	CreatedAt       time.Time
+	LastSeenAt      time.Time
+	AuthenticatedAt time.Time // last time the password was checked
+	ExpiresAt       time.Time // absolute limit (pending: the 5-minute window)
+	IP              string
+	UserAgent       string
+}
+
+// Client describes who is making a request, for throttling and the activity log.
+type Client struct {
+	IP        string
+	UserAgent string
+}
+
+// EventKind names an entry of the security activity log. The strings are
+// part of the API contract (GET /api/v1/me/events).
+type EventKind string
+
+const (
+	EventSignIn               EventKind = "sign_in"
+	EventSignInFailed         EventKind = "sign_in_failed"
+	EventSecondFactorFailed   EventKind = "two_factor_failed"
+	EventThrottled            EventKind = "throttled"
+	EventTwoFactorEnabled     EventKind = "two_factor_enabled"
+	EventTwoFactorDisabled    EventKind = "two_factor_disabled"
+	EventTwoFactorReset       EventKind = "two_factor_reset"
+	EventBackupCodesGenerated EventKind = "backup_codes_generated"
+	EventBackupCodeUsed       EventKind = "backup_code_used"
+	EventSignOut              EventKind = "sign_out"
+	EventProfileUpdated       EventKind = "profile_updated"
+	EventSignUp               EventKind = "sign_up"
+)
+
+// Describe is the sentence shown for the event on the My info page.
+func (k EventKind) Describe() string {
+	switch k {
+	case EventSignIn:
+		return "Signed in"
+	case EventSignInFailed:
+		return "Failed sign-in (wrong password)"
+	case EventSecondFactorFailed:
+		return "Wrong 2FA code entered"
+	case EventThrottled:
+		return "Too many attempts: sign-in paused"
+	case EventTwoFactorEnabled:
+		return "2 factor authentication enabled"
+	case EventTwoFactorDisabled:
+		return "2 factor authentication disabled"
+	case EventTwoFactorReset:
+		return "2 factor authentication reset by an administrator"
+	case EventBackupCodesGenerated:
+		return "New backup codes generated"
+	case EventBackupCodeUsed:
+		return "Backup code used to sign in"
+	case EventSignOut:
+		return "Signed out"
+	case EventProfileUpdated:
+		return "Profile updated"
+	case EventSignUp:
+		return "Account created"
+	}
+	return string(k)
+}
+
+// Event is one entry of the security activity log.
+type Event struct {
+	ID        int64
+	UserID    int64
+	Kind      EventKind
+	Detail    string
+	IP        string
+	UserAgent string
+	CreatedAt time.Time
+}
+
+// Errors the service returns. The web and API layers map them to messages
+// and status codes in one place each.
+var (
+	ErrNotFound               = errors.New("account: not found")
+	ErrEmailTaken             = errors.New("account: an account with this email already exists")
+	ErrInvalidCredentials     = errors.New("account: wrong email or password")
+	ErrWrongPassword          = errors.New("account: wrong password")
+	ErrInvalidCode            = errors.New("account: wrong or already used code")
+	ErrUnauthenticated        = errors.New("account: not signed in")
+	ErrSecondFactorRequired   = errors.New("account: the second sign-in step is not done")
+	ErrPendingExpired         = errors.New("account: the sign-in took too long; start again")
+	ErrPhoneRequired          = errors.New("account: a mobile phone number is required for 2 factor authentication")
+	ErrTwoFactorEnabled       = errors.New("account: 2 factor authentication is already enabled")
+	ErrTwoFactorNotEnabled    = errors.New("account: 2 factor authentication is not enabled")
+	ErrNoPendingSetup         = errors.New("account: start the 2 factor authentication setup first")
+	ErrReauthRequired         = errors.New("account: confirm your password to continue")
+	ErrBusy                   = errors.New("account: too many sign-ins in progress; try again shortly")
+	ErrConflict               = errors.New("account: changed concurrently")
+	ErrSessionAlreadyAdvanced = errors.New("account: session already used")
+)
+
+// ThrottledError means too many failures were counted for a key; nothing is
+// evaluated until RetryAfter has passed.
+type ThrottledError struct {
+	RetryAfter time.Duration
+}
+
+func (e *ThrottledError) Error() string {
+	return fmt.Sprintf("account: too many attempts; try again in %s", e.RetryAfter.Round(time.Second))
+}
+
+// ValidationError lists problems with input, by field name (the JSON member
+// or form field name), each with a message written for the person typing.
+type ValidationError struct {
+	Fields map[string]string
+}
+
+func (e *ValidationError) Error() string {
+	keys := make([]string, 0, len(e.Fields))
+	for k := range e.Fields {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, k+": "+e.Fields[k])
+	}
+	return "account: invalid input: " + strings.Join(parts, "; ")
+}
+
+func (e *ValidationError) add(field, msg string) {
+	if e.Fields == nil {
+		e.Fields = map[string]string{}
+	}
+	if _, ok := e.Fields[field]; !ok {
+		e.Fields[field] = msg
+	}
+}
+
+func (e *ValidationError) orNil() error {
+	if len(e.Fields) == 0 {
+		return nil
+	}
+	return e
+}

@@ -1,0 +1,259 @@
+package account
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/twofold/twofold/internal/totp"
+)
+
+// TOTPSetup is what the setup page shows: the secret for manual entry and
+// the otpauth URI that the QR code encodes.
+type TOTPSetup struct {
+	Secret  string // base32, unpadded
+	Grouped string // the same in groups of four
+	URI     string
+}
+
+func secretAAD(userID int64) []byte { return fmt.Appendf(nil, "twofold/user/%d/totp-secret", userID) }
+
+func (s *Service) openSecret(userID int64, sealed SealedSecret) ([]byte, error) {
+	secret, err := s.keys.Open(sealed.KeyID, sealed.Ciphertext, secretAAD(userID))
+	if err != nil {
+		return nil, fmt.Errorf("account: open totp secret of user %d: %w", userID, err)
+	}
+	return secret, nil
+}
+
+func (s *Service) setupFor(u *User, secret []byte) *TOTPSetup {
+	return &TOTPSetup{
+		Secret:  totp.EncodeSecret(secret),
+		Grouped: totp.GroupSecret(secret),
+		URI:     totp.URI(s.policy.Issuer, u.Email, secret),
+	}
+}
+
+// BeginTOTPSetup makes a new secret for the user and keeps it pending until
+// EnableTOTP proves an app holds it. It needs a mobile phone number on the
+// account and a recent password.
+func (s *Service) BeginTOTPSetup(ctx context.Context, sess *Session) (*TOTPSetup, error) {
+	if err := s.requireRecentAuth(sess); err != nil {
+		return nil, err
+	}
+	u, err := s.store.UserByID(ctx, sess.UserID)
+	if err != nil {
+		return nil, fmt.Errorf("account: begin totp setup: %w", err)
+	}
+	switch {
+	case u.TwoFactorEnabled():
+		return nil, ErrTwoFactorEnabled
+	case u.MobilePhone == "":
+		return nil, ErrPhoneRequired
+	}
+	secret, err := totp.NewSecret(s.random)
+	if err != nil {
+		return nil, err
+	}
+	keyID, ct, err := s.keys.Seal(secret, secretAAD(u.ID))
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.SetPendingTOTP(ctx, u.ID, SealedSecret{KeyID: keyID, Ciphertext: ct}); err != nil {
+		return nil, fmt.Errorf("account: store pending totp: %w", err)
+	}
+	return s.setupFor(u, secret), nil
+}
+
+// PendingTOTPSetup returns the setup in progress (to show the page again
+// after a wrong code), or ErrNoPendingSetup.
+func (s *Service) PendingTOTPSetup(ctx context.Context, sess *Session) (*TOTPSetup, error) {
+	u, err := s.store.UserByID(ctx, sess.UserID)
+	if err != nil {
+		return nil, fmt.Errorf("account: pending totp setup: %w", err)
+	}
+	if u.TwoFactorEnabled() {
+		return nil, ErrTwoFactorEnabled
+	}
+	if u.PendingTOTP == nil {
+		return nil, ErrNoPendingSetup
+	}
+	secret, err := s.openSecret(u.ID, *u.PendingTOTP)
+	if err != nil {
+		return nil, err
+	}
+	return s.setupFor(u, secret), nil
+}
+
+// EnableTOTP switches 2FA on if code matches the pending secret. The step
+// of that code counts as used. Other sessions of the user are ended.
+func (s *Service) EnableTOTP(ctx context.Context, sess *Session, code string, c Client) error {
+	if err := s.requireRecentAuth(sess); err != nil {
+		return err
+	}
+	u, err := s.store.UserByID(ctx, sess.UserID)
+	if err != nil {
+		return fmt.Errorf("account: enable totp: %w", err)
+	}
+	switch {
+	case u.TwoFactorEnabled():
+		return ErrTwoFactorEnabled
+	case u.MobilePhone == "":
+		return ErrPhoneRequired
+	case u.PendingTOTP == nil:
+		return ErrNoPendingSetup
+	}
+	normalized, err := totp.NormalizeCode(code)
+	if err != nil {
+		return &ValidationError{Fields: map[string]string{"code": "Enter the 6-digit code your authenticator app shows."}}
+	}
+	release, err := s.throttle(ctx, fmt.Sprintf("code:user:%d", u.ID), s.policy.CodeAttempts, s.policy.CodeWindow)
+	if err != nil {
+		return err
+	}
+	secret, err := s.openSecret(u.ID, *u.PendingTOTP)
+	if err != nil {
+		return err
+	}
+	step, ok := totp.Validate(secret, normalized, s.now(), s.policy.TOTPSkew, 0)
+	if !ok {
+		s.record(ctx, u.ID, EventSecondFactorFailed, "setup", c)
+		return ErrInvalidCode
+	}
+	release()
+	if err := s.store.EnableTOTP(ctx, u.ID, *u.PendingTOTP, step, s.now()); err != nil {
+		return fmt.Errorf("account: enable totp: %w", err)
+	}
+	if err := s.store.DeleteUserSessions(ctx, u.ID, sess.TokenHash); err != nil {
+		return fmt.Errorf("account: end other sessions: %w", err)
+	}
+	s.record(ctx, u.ID, EventTwoFactorEnabled, "", c)
+	return nil
+}
+
+// DisableTOTP switches 2FA off. It needs the password and a current TOTP
+// code or an unused backup code; all backup codes are deleted with it.
+func (s *Service) DisableTOTP(ctx context.Context, sess *Session, pw, code string, c Client) error {
+	if sess.Stage != StageComplete {
+		return ErrSecondFactorRequired
+	}
+	u, err := s.store.UserByID(ctx, sess.UserID)
+	if err != nil {
+		return fmt.Errorf("account: disable totp: %w", err)
+	}
+	if !u.TwoFactorEnabled() {
+		return ErrTwoFactorNotEnabled
+	}
+	var verr ValidationError
+	if pw == "" {
+		verr.add("password", "Enter your password.")
+	}
+	if strings.TrimSpace(code) == "" {
+		verr.add("code", "Enter a code from your authenticator app or a backup code.")
+	}
+	if err := verr.orNil(); err != nil {
+		return err
+	}
+	if err := s.verifyPassword(ctx, u.ID, pw, c); err != nil {
+		if errors.Is(err, ErrWrongPassword) {
+			return &ValidationError{Fields: map[string]string{"password": "That password is not right."}}
+		}
+		return err
+	}
+	if _, err := s.checkSecondFactor(ctx, u, code, c); err != nil {
+		return err
+	}
+	if err := s.store.DisableTOTP(ctx, u.ID); err != nil {
+		return fmt.Errorf("account: disable totp: %w", err)
+	}
+	if err := s.store.SetSessionAuthenticatedAt(ctx, sess.TokenHash, s.now()); err != nil {
+		return fmt.Errorf("account: disable totp: %w", err)
+	}
+	s.record(ctx, u.ID, EventTwoFactorDisabled, "", c)
+	return nil
+}
+
+// backupAlphabet is Crockford's base32: 32 symbols without I, L, O and U,
+// so each character carries 5 bits and 10 characters carry 50.
+const backupAlphabet = "0123456789abcdefghjkmnpqrstvwxyz"
+
+const backupCodeLength = 10
+
+// newBackupCode returns a code like "k3m9q-x7c2p".
+func newBackupCode(random io.Reader) (string, error) {
+	buf := make([]byte, backupCodeLength)
+	if _, err := io.ReadFull(random, buf); err != nil {
+		return "", fmt.Errorf("account: backup code: %w", err)
+	}
+	var b strings.Builder
+	for i, v := range buf {
+		if i == backupCodeLength/2 {
+			b.WriteByte('-')
+		}
+		b.WriteByte(backupAlphabet[v&31]) // 256 is a multiple of 32: no bias
+	}
+	return b.String(), nil
+}
+
+// NormalizeBackupCode reduces what a person typed to the 10 canonical
+// characters: case, spaces and hyphens are ignored, and the letters people
+// confuse with digits (o, i, l) are read as 0 and 1.
+func NormalizeBackupCode(input string) (string, bool) {
+	var b strings.Builder
+	for _, r := range strings.ToLower(input) {
+		switch {
+		case r == ' ' || r == '-' || r == '\t':
+			continue
+		case r == 'o':
+			r = '0'
+		case r == 'i' || r == 'l':
+			r = '1'
+		}
+		if r > 127 || !strings.ContainsRune(backupAlphabet, r) {
+			return "", false
+		}
+		b.WriteRune(r)
+	}
+	if b.Len() != backupCodeLength {
+		return "", false
+	}
+	return b.String(), true
+}
+
+// GenerateBackupCodes replaces all backup codes of the user with fresh ones
+// and returns them; they are never shown again (only keyed hashes are kept).
+func (s *Service) GenerateBackupCodes(ctx context.Context, sess *Session, c Client) ([]string, error) {
+	if err := s.requireRecentAuth(sess); err != nil {
+		return nil, err
+	}
+	u, err := s.store.UserByID(ctx, sess.UserID)
+	if err != nil {
+		return nil, fmt.Errorf("account: generate backup codes: %w", err)
+	}
+	if !u.TwoFactorEnabled() {
+		return nil, ErrTwoFactorNotEnabled
+	}
+	codes := make([]string, 0, s.policy.BackupCodeCount)
+	hashes := make([]string, 0, s.policy.BackupCodeCount)
+	seen := map[string]bool{}
+	for len(codes) < s.policy.BackupCodeCount {
+		code, err := newBackupCode(s.random)
+		if err != nil {
+			return nil, err
+		}
+		canonical, _ := NormalizeBackupCode(code)
+		if seen[canonical] {
+			continue
+		}
+		seen[canonical] = true
+		codes = append(codes, code)
+		hashes = append(hashes, s.keys.MAC([]byte(canonical)))
+	}
+	if err := s.store.ReplaceBackupCodes(ctx, u.ID, s.keys.KeyID(), hashes, s.now()); err != nil {
+		return nil, fmt.Errorf("account: store backup codes: %w", err)
+	}
+	s.record(ctx, u.ID, EventBackupCodesGenerated, "", c)
+	return codes, nil
+}

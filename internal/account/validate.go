@@ -1,0 +1,100 @@
+package account
+
+import (
+	"net/mail"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/nyaruka/phonenumbers"
+
+	"github.com/twofold/twofold/internal/password"
+)
+
+const (
+	maxEmailLength = 254
+	maxNameLength  = 100
+	maxPhoneInput  = 40
+)
+
+// NormalizeEmail trims and lower-cases an address and checks it is a plain
+// addr-spec (no display name) with a dot in the domain.
+func NormalizeEmail(input string) (string, string) {
+	email := strings.ToLower(strings.TrimSpace(input))
+	if email == "" {
+		return "", "Enter your email address."
+	}
+	if len(email) > maxEmailLength || !utf8.ValidString(email) {
+		return "", "Enter a valid email address, like name@example.com."
+	}
+	addr, err := mail.ParseAddress(email)
+	if err != nil || addr.Address != email || addr.Name != "" {
+		return "", "Enter a valid email address, like name@example.com."
+	}
+	at := strings.LastIndexByte(email, '@')
+	if domain := email[at+1:]; !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") {
+		return "", "Enter a valid email address, like name@example.com."
+	}
+	return email, ""
+}
+
+// normalizeName trims a display name; it must be printable text.
+func normalizeName(input string) (string, string) {
+	name := strings.TrimSpace(input)
+	switch {
+	case name == "":
+		return "", "Enter your name."
+	case !utf8.ValidString(name):
+		return "", "Your name contains characters that are not text."
+	case utf8.RuneCountInString(name) > maxNameLength:
+		return "", "Use at most 100 characters for your name."
+	}
+	for _, r := range name {
+		if unicode.IsControl(r) {
+			return "", "Your name contains characters that are not text."
+		}
+	}
+	return name, ""
+}
+
+// NormalizeMobilePhone parses a mobile number and returns it in E.164
+// (+61412345678). region is used for numbers typed without a country code;
+// with region "" a leading + is required. Empty input means "no number".
+func NormalizeMobilePhone(input, region string) (string, string) {
+	raw := strings.TrimSpace(input)
+	if raw == "" {
+		return "", ""
+	}
+	if len(raw) > maxPhoneInput || !utf8.ValidString(raw) {
+		return "", "Enter a mobile number with its country code, like +61 412 345 678."
+	}
+	if region == "" && !strings.HasPrefix(raw, "+") && !strings.HasPrefix(raw, "00") {
+		return "", "Start the number with + and its country code, like +61 412 345 678."
+	}
+	if region == "" {
+		region = "ZZ"
+	}
+	num, err := phonenumbers.Parse(raw, region)
+	if err != nil || !phonenumbers.IsValidNumber(num) {
+		return "", "This is not a valid phone number. Check the digits and the country code."
+	}
+	switch phonenumbers.GetNumberType(num) {
+	case phonenumbers.MOBILE, phonenumbers.FIXED_LINE_OR_MOBILE, phonenumbers.PERSONAL_NUMBER:
+	default:
+		return "", "This looks like a landline or service number. Enter a mobile phone number."
+	}
+	return phonenumbers.Format(num, phonenumbers.E164), ""
+}
+
+func passwordProblem(pw string) string {
+	switch password.CheckPolicy(pw) {
+	case password.ErrTooShort:
+		return "Use at least 8 characters for your password."
+	case password.ErrTooLong:
+		return "Use at most 128 characters for your password."
+	}
+	if !utf8.ValidString(pw) {
+		return "Your password contains bytes that are not text."
+	}
+	return ""
+}
