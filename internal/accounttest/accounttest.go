@@ -1,0 +1,98 @@
+// Package accounttest builds a real account.Service for tests of the layers
+// above it: a real SQLite file in the test's temp dir, a fixed server key, a
+// cheap argon2id cost (same code path, less memory) and a clock the test moves.
+package accounttest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twofold/twofold/internal/account"
+	"github.com/twofold/twofold/internal/keyring"
+	"github.com/twofold/twofold/internal/password"
+	"github.com/twofold/twofold/internal/store/sqlite"
+	"github.com/twofold/twofold/internal/totp"
+)
+
+// CheapPassword keeps tests fast; production uses password.OWASP.
+var CheapPassword = password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+
+// Clock is a settable clock, safe for concurrent use.
+type Clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// NewClock starts a clock at t.
+func NewClock(t time.Time) *Clock { return &Clock{now: t} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// Env is a service wired to real parts.
+type Env struct {
+	Service *account.Service
+	Store   *sqlite.Store
+	Keys    *keyring.Keyring
+	Clock   *Clock
+	DBPath  string
+}
+
+// New builds an Env; change the policy with the optional functions.
+func New(t testing.TB, opts ...func(*account.Policy)) *Env {
+	t.Helper()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "twofold.db")
+	store, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() { store.Close() })
+	keys, err := keyring.New(bytes.Repeat([]byte{0x42}, keyring.KeySize), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy := account.DefaultPolicy()
+	for _, o := range opts {
+		o(&policy)
+	}
+	// Start at the beginning of a 30-second step so tests can reason about steps.
+	clock := NewClock(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC))
+	svc, err := account.NewService(ctx, account.Options{
+		Store:  store,
+		Keys:   keys,
+		Hasher: password.NewHasher(CheapPassword, rand.Reader, 4, 64, 10*time.Second),
+		Policy: policy,
+		Now:    clock.Now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Env{Service: svc, Store: store, Keys: keys, Clock: clock, DBPath: path}
+}
+
+// Code returns the TOTP code for the base32 secret at the clock's time.
+func (e *Env) Code(t testing.TB, secretBase32 string) string {
+	t.Helper()
+	secret, err := totp.DecodeSecret(secretBase32)
+	if err != nil {
+		t.Fatalf("decode secret %q: %v", secretBase32, err)
+	}
+	return totp.Code(secret, e.Clock.Now())
+}

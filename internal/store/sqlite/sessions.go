@@ -1,0 +1,111 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/twofold/twofold/internal/account"
+)
+
+func insertSession(ctx context.Context, exec interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, sess *account.Session) error {
+	_, err := exec.ExecContext(ctx,
+		`INSERT INTO sessions (token_hash, user_id, stage, created_at, last_seen_at, authenticated_at, expires_at, ip, user_agent)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		sess.TokenHash, sess.UserID, string(sess.Stage), millis(sess.CreatedAt), millis(sess.LastSeenAt),
+		millis(sess.AuthenticatedAt), millis(sess.ExpiresAt), sess.IP, sess.UserAgent)
+	return err
+}
+
+// CreateSession implements account.Store.
+func (s *Store) CreateSession(ctx context.Context, sess *account.Session) error {
+	if err := insertSession(ctx, s.write, sess); err != nil {
+		return fmt.Errorf("sqlite: create session: %w", err)
+	}
+	return nil
+}
+
+// SessionByTokenHash implements account.Store.
+func (s *Store) SessionByTokenHash(ctx context.Context, tokenHash string) (*account.Session, error) {
+	var (
+		sess                                     account.Session
+		stage                                    string
+		created, lastSeen, authenticated, expiry int64
+	)
+	err := s.read.QueryRowContext(ctx,
+		`SELECT token_hash, user_id, stage, created_at, last_seen_at, authenticated_at, expires_at, ip, user_agent
+		FROM sessions WHERE token_hash = ?`, tokenHash).
+		Scan(&sess.TokenHash, &sess.UserID, &stage, &created, &lastSeen, &authenticated, &expiry, &sess.IP, &sess.UserAgent)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("sqlite: session: %w", account.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: session: %w", err)
+	}
+	sess.Stage = account.Stage(stage)
+	sess.CreatedAt, sess.LastSeenAt = fromMillis(created), fromMillis(lastSeen)
+	sess.AuthenticatedAt, sess.ExpiresAt = fromMillis(authenticated), fromMillis(expiry)
+	return &sess, nil
+}
+
+// ReplaceSession implements account.Store.
+func (s *Store) ReplaceSession(ctx context.Context, oldHash string, next *account.Session) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ?`, oldHash)
+		if err != nil {
+			return fmt.Errorf("sqlite: replace session: %w", err)
+		}
+		if n, err := affected(res); err != nil || n == 0 {
+			return fmt.Errorf("sqlite: replace session: %w", errors.Join(err, account.ErrNotFound))
+		}
+		if err := insertSession(ctx, tx, next); err != nil {
+			return fmt.Errorf("sqlite: replace session: %w", err)
+		}
+		return nil
+	})
+}
+
+// TouchSession implements account.Store.
+func (s *Store) TouchSession(ctx context.Context, tokenHash string, now time.Time) error {
+	_, err := s.write.ExecContext(ctx, `UPDATE sessions SET last_seen_at = ? WHERE token_hash = ? AND last_seen_at < ?`,
+		millis(now), tokenHash, millis(now))
+	if err != nil {
+		return fmt.Errorf("sqlite: touch session: %w", err)
+	}
+	return nil
+}
+
+// SetSessionAuthenticatedAt implements account.Store.
+func (s *Store) SetSessionAuthenticatedAt(ctx context.Context, tokenHash string, at time.Time) error {
+	return s.execOne(ctx, "set session authenticated_at", `UPDATE sessions SET authenticated_at = ? WHERE token_hash = ?`, millis(at), tokenHash)
+}
+
+// DeleteSession implements account.Store.
+func (s *Store) DeleteSession(ctx context.Context, tokenHash string) error {
+	return s.execOne(ctx, "delete session", `DELETE FROM sessions WHERE token_hash = ?`, tokenHash)
+}
+
+// DeleteUserSessions implements account.Store.
+func (s *Store) DeleteUserSessions(ctx context.Context, userID int64, keepHash string) error {
+	if _, err := s.write.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ? AND token_hash <> ?`, userID, keepHash); err != nil {
+		return fmt.Errorf("sqlite: delete user sessions: %w", err)
+	}
+	return nil
+}
+
+// DeleteExpired implements account.Store.
+func (s *Store) DeleteExpired(ctx context.Context, now, idleBefore, attemptsBefore time.Time) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at <= ?`, millis(now), millis(idleBefore)); err != nil {
+			return fmt.Errorf("sqlite: delete expired sessions: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM throttle_attempts WHERE attempted_at <= ?`, millis(attemptsBefore)); err != nil {
+			return fmt.Errorf("sqlite: delete old throttle attempts: %w", err)
+		}
+		return nil
+	})
+}
