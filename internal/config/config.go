@@ -1,0 +1,143 @@
+// Package config loads the service configuration from flags and TWOFOLD_*
+// environment variables (flags win), with _FILE variants for secrets, and
+// validates it, reporting every problem at once.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the whole configuration of a twofold process.
+type Config struct {
+	Addr            string // listen address
+	Database        string // SQLite file path ("" = <data-dir>/twofold.db); postgres:// later
+	DataDir         string
+	BaseURL         string // how users reach the service; https turns on Secure cookies and HSTS
+	SecretKey       string // base64 or hex 32 bytes; "" = key file in the data dir
+	Issuer          string // the name authenticator apps show
+	PhoneRegion     string // ISO region for phone numbers typed without +country code
+	TOTPSkew        int
+	HashConcurrency int
+	LogLevel        string
+	LogFormat       string // text or json
+	ShutdownTimeout time.Duration
+}
+
+// Default returns the defaults: SQLite in ./data on 127.0.0.1:8080.
+func Default() Config {
+	return Config{
+		Addr:            "127.0.0.1:8080",
+		DataDir:         "data",
+		Issuer:          "twofold",
+		TOTPSkew:        1,
+		HashConcurrency: runtime.NumCPU(),
+		LogLevel:        "info",
+		LogFormat:       "text",
+		ShutdownTimeout: 20 * time.Second,
+	}
+}
+
+// Load reads flags from args over the environment over the defaults.
+func Load(name string, args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+	c := Default()
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	str := func(p *string, flagName, env, usage string) {
+		if v := getenv(env); v != "" {
+			*p = v
+		}
+		fs.StringVar(p, flagName, *p, usage+" (env "+env+")")
+	}
+	var problems []error
+	num := func(p *int, flagName, env, usage string) {
+		if v := getenv(env); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				problems = append(problems, fmt.Errorf("%s=%q: not a whole number", env, v))
+			}
+			*p = n
+		}
+		fs.IntVar(p, flagName, *p, usage+" (env "+env+")")
+	}
+	str(&c.Addr, "addr", "TWOFOLD_ADDR", "listen address")
+	str(&c.Database, "database", "TWOFOLD_DATABASE", "SQLite file path (default <data-dir>/twofold.db)")
+	str(&c.DataDir, "data-dir", "TWOFOLD_DATA_DIR", "directory for the database and the key file")
+	str(&c.BaseURL, "base-url", "TWOFOLD_BASE_URL", "public URL of the service (default http://<addr>)")
+	str(&c.Issuer, "issuer", "TWOFOLD_ISSUER", "name shown in authenticator apps")
+	str(&c.PhoneRegion, "phone-region", "TWOFOLD_PHONE_REGION", "region (e.g. AU) for phone numbers typed without a country code")
+	num(&c.TOTPSkew, "totp-skew", "TWOFOLD_TOTP_SKEW", "30-second steps accepted before and after now")
+	num(&c.HashConcurrency, "hash-concurrency", "TWOFOLD_HASH_CONCURRENCY", "password hashes run at once")
+	str(&c.LogLevel, "log-level", "TWOFOLD_LOG_LEVEL", "debug, info, warn or error")
+	str(&c.LogFormat, "log-format", "TWOFOLD_LOG_FORMAT", "text or json")
+	// The key is never a flag: flags show up in process listings.
+	c.SecretKey = getenv("TWOFOLD_SECRET_KEY")
+	if path := getenv("TWOFOLD_SECRET_KEY_FILE"); path != "" && c.SecretKey == "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			problems = append(problems, fmt.Errorf("TWOFOLD_SECRET_KEY_FILE: %w", err))
+		}
+		c.SecretKey = strings.TrimSpace(string(b))
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		problems = append(problems, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " ")))
+	}
+	if c.Database == "" {
+		c.Database = filepath.Join(c.DataDir, "twofold.db")
+	}
+	if c.BaseURL == "" {
+		c.BaseURL = "http://" + c.Addr
+	}
+	if err := c.Validate(); err != nil {
+		problems = append(problems, err)
+	}
+	return c, errors.Join(problems...)
+}
+
+// Validate reports every problem with c at once.
+func (c Config) Validate() error {
+	var problems []error
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		problems = append(problems, fmt.Errorf("addr %q: want host:port", c.Addr))
+	}
+	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		problems = append(problems, fmt.Errorf("base URL %q: want http(s)://host[:port]", c.BaseURL))
+	}
+	if strings.HasPrefix(c.Database, "postgres://") || strings.HasPrefix(c.Database, "postgresql://") {
+		problems = append(problems, errors.New("database: PostgreSQL is not supported yet; give a SQLite file path"))
+	}
+	if strings.TrimSpace(c.Issuer) == "" {
+		problems = append(problems, errors.New("issuer: must not be empty"))
+	}
+	if c.TOTPSkew < 0 || c.TOTPSkew > 3 {
+		problems = append(problems, fmt.Errorf("totp skew %d: want 0 to 3", c.TOTPSkew))
+	}
+	if c.HashConcurrency < 1 {
+		problems = append(problems, fmt.Errorf("hash concurrency %d: want at least 1", c.HashConcurrency))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		problems = append(problems, fmt.Errorf("log level %q: want debug, info, warn or error", c.LogLevel))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		problems = append(problems, fmt.Errorf("log format %q: want text or json", c.LogFormat))
+	}
+	return errors.Join(problems...)
+}
+
+// Secure reports whether the service is reached over https.
+func (c Config) Secure() bool { return strings.HasPrefix(c.BaseURL, "https://") }

@@ -1,0 +1,41 @@
+package config
+
+import (
+	"io"
+	"strings"
+	"testing"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestLoadPrecedence(t *testing.T) {
+	c, err := Load("serve", []string{"--addr", "127.0.0.1:9999"}, env(map[string]string{
+		"TWOFOLD_ADDR": "127.0.0.1:7777", "TWOFOLD_DATA_DIR": "/tmp/tf", "TWOFOLD_ISSUER": "Acme Clinic",
+	}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:9999" {
+		t.Errorf("Addr = %q; want the flag's 127.0.0.1:9999", c.Addr)
+	}
+	if c.Database != "/tmp/tf/twofold.db" || c.Issuer != "Acme Clinic" || c.BaseURL != "http://127.0.0.1:9999" {
+		t.Errorf("Database, Issuer, BaseURL = %q, %q, %q", c.Database, c.Issuer, c.BaseURL)
+	}
+	if c.Secure() {
+		t.Error("Secure() = true for an http base URL")
+	}
+}
+
+func TestLoadReportsEveryProblem(t *testing.T) {
+	_, err := Load("serve", nil, env(map[string]string{
+		"TWOFOLD_ADDR": "nonsense", "TWOFOLD_BASE_URL": "ftp://x", "TWOFOLD_TOTP_SKEW": "x", "TWOFOLD_LOG_FORMAT": "xml",
+	}), io.Discard)
+	if err == nil {
+		t.Fatal("Load succeeded; want errors")
+	}
+	for _, want := range []string{"addr", "base URL", "TWOFOLD_TOTP_SKEW", "log format"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+}

@@ -1,0 +1,185 @@
+// Package server assembles the HTTP service: the root mux (pages at /, the
+// JSON API at /api/, /healthz) and the middleware every request passes
+// through: request id, access log, panic recovery, security headers,
+// cross-origin (CSRF) protection and a request body limit.
+package server
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/twofold/twofold/internal/requestid"
+)
+
+// MaxBodyBytes caps every request body; the API applies a lower cap of its own.
+const MaxBodyBytes = 1 << 20
+
+// ContentSecurityPolicy allows only the service's own scripts, styles and
+// images (plus data: images for the QR code) and forbids framing.
+const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+// Options configure Handler.
+type Options struct {
+	Web    http.Handler // mounted at /
+	API    http.Handler // mounted at /api/
+	Secure bool         // served over https: HSTS
+	Logger *slog.Logger
+	// Ready reports whether the service can serve (database reachable).
+	Ready func(*http.Request) error
+}
+
+// Handler returns the root handler with all middleware applied.
+func Handler(o Options) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", o.Web)
+	mux.Handle("/api/", o.API)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if o.Ready != nil {
+			if err := o.Ready(r); err != nil {
+				o.Logger.ErrorContext(r.Context(), "health check failed", "err", err)
+				w.WriteHeader(http.StatusServiceUnavailable)
+				fmt.Fprintln(w, "unavailable")
+				return
+			}
+		}
+		fmt.Fprintln(w, "ok")
+	})
+
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		o.Logger.WarnContext(r.Context(), "cross-origin request refused", "method", r.Method, "path", r.URL.Path,
+			"origin", r.Header.Get("Origin"), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"))
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			w.Header().Set("Content-Type", "application/problem+json")
+			w.WriteHeader(http.StatusForbidden)
+			fmt.Fprint(w, `{"type":"about:blank","title":"Forbidden","status":403,"code":"cross_origin_request","detail":"Cross-origin requests that change state are refused."}`)
+			return
+		}
+		http.Error(w, "This form was sent from another site, so it was refused. Go back to twofold and try again.", http.StatusForbidden)
+	}))
+
+	var h http.Handler = mux
+	h = limitBody(h)
+	h = cop.Handler(h)
+	h = securityHeaders(h, o.Secure)
+	h = recoverPanics(h, o.Logger)
+	h = accessLog(h, o.Logger)
+	h = withRequestID(h)
+	return h
+}
+
+func withRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b := make([]byte, 8)
+		_, _ = rand.Read(b)
+		id := hex.EncodeToString(b)
+		w.Header().Set("X-Request-Id", id)
+		next.ServeHTTP(w, r.WithContext(requestid.With(r.Context(), id)))
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	n, err := s.ResponseWriter.Write(b)
+	s.bytes += n
+	return n, err
+}
+
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// accessLog logs one line per request: never bodies, cookies or query
+// strings, which is where codes and passwords could travel.
+func accessLog(next http.Handler, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r)
+		log.InfoContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
+			"bytes", rec.bytes, "duration_ms", time.Since(start).Milliseconds(), "remote", r.RemoteAddr,
+			"request_id", requestid.From(r.Context()))
+	})
+}
+
+func recoverPanics(next http.Handler, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			v := recover()
+			if v == nil || v == http.ErrAbortHandler {
+				if v != nil {
+					panic(v)
+				}
+				return
+			}
+			id := requestid.From(r.Context())
+			log.ErrorContext(r.Context(), "panic serving request", "panic", fmt.Sprint(v), "stack", string(debug.Stack()), "request_id", id)
+			if strings.HasPrefix(r.URL.Path, "/api/") {
+				w.Header().Set("Content-Type", "application/problem+json")
+				w.WriteHeader(http.StatusInternalServerError)
+				fmt.Fprintf(w, `{"type":"about:blank","title":"Internal Server Error","status":500,"code":"internal_error","detail":"Something went wrong on our side. Quote request id %s if you report it."}`, id)
+				return
+			}
+			http.Error(w, "Something went wrong on our side. Quote request id "+id+" if you report it.", http.StatusInternalServerError)
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func securityHeaders(next http.Handler, secure bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", ContentSecurityPolicy)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+		if !strings.HasPrefix(r.URL.Path, "/static/") {
+			// Pages and API answers carry personal data and one-time codes.
+			h.Set("Cache-Control", "no-store")
+		}
+		if secure {
+			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > MaxBodyBytes {
+			if strings.HasPrefix(r.URL.Path, "/api/") {
+				w.Header().Set("Content-Type", "application/problem+json")
+				w.WriteHeader(http.StatusRequestEntityTooLarge)
+				fmt.Fprint(w, `{"type":"about:blank","title":"Request Entity Too Large","status":413,"code":"request_too_large","detail":"The request body is larger than 1 MiB."}`)
+				return
+			}
+			http.Error(w, "The request is too large.", http.StatusRequestEntityTooLarge)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		next.ServeHTTP(w, r)
+	})
+}
