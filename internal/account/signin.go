@@ -253,6 +253,9 @@ func (s *Service) SignOut(ctx context.Context, token string, c Client) error {
 // ConfirmPassword re-checks the password of a signed-in user, which makes
 // the session count as recently authenticated for sensitive changes.
 func (s *Service) ConfirmPassword(ctx context.Context, sess *Session, pw string, c Client) error {
+	if sess.Stage != StageComplete {
+		return ErrSecondFactorRequired
+	}
 	if err := s.verifyPassword(ctx, sess.UserID, pw, c); err != nil {
 		return err
 	}

@@ -21,7 +21,7 @@ import (
 // Config is the whole configuration of a twofold process.
 type Config struct {
 	Addr            string // listen address
-	Database        string // SQLite file path ("" = <data-dir>/twofold.db); postgres:// later
+	Database        string // SQLite file path ("" = <data-dir>/twofold.db) or a postgres:// URL
 	DataDir         string
 	BaseURL         string // how users reach the service; https turns on Secure cookies and HSTS
 	SecretKey       string // base64 or hex 32 bytes; "" = key file in the data dir
@@ -116,8 +116,10 @@ func (c Config) Validate() error {
 	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		problems = append(problems, fmt.Errorf("base URL %q: want http(s)://host[:port]", c.BaseURL))
 	}
-	if strings.HasPrefix(c.Database, "postgres://") || strings.HasPrefix(c.Database, "postgresql://") {
-		problems = append(problems, errors.New("database: PostgreSQL is not supported yet; give a SQLite file path"))
+	if c.UsesPostgres() {
+		if _, err := url.Parse(c.Database); err != nil {
+			problems = append(problems, errors.New("database: not a valid postgres:// URL"))
+		}
 	}
 	if strings.TrimSpace(c.Issuer) == "" {
 		problems = append(problems, errors.New("issuer: must not be empty"))
@@ -137,6 +139,24 @@ func (c Config) Validate() error {
 		problems = append(problems, fmt.Errorf("log format %q: want text or json", c.LogFormat))
 	}
 	return errors.Join(problems...)
+}
+
+// UsesPostgres reports whether Database is a PostgreSQL URL rather than a
+// SQLite file path.
+func (c Config) UsesPostgres() bool {
+	return strings.HasPrefix(c.Database, "postgres://") || strings.HasPrefix(c.Database, "postgresql://")
+}
+
+// DatabaseForDisplay is Database with any password removed, for logs.
+func (c Config) DatabaseForDisplay() string {
+	if !c.UsesPostgres() {
+		return c.Database
+	}
+	u, err := url.Parse(c.Database)
+	if err != nil {
+		return "postgres://(unparseable)"
+	}
+	return u.Redacted()
 }
 
 // Secure reports whether the service is reached over https.

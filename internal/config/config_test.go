@@ -39,3 +39,13 @@ func TestLoadReportsEveryProblem(t *testing.T) {
 		}
 	}
 }
+
+func TestPostgresURLIsRedactedForDisplay(t *testing.T) {
+	c, err := Load("serve", []string{"--database", "postgres://twofold:s3cret@db:5432/twofold"}, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.UsesPostgres() || strings.Contains(c.DatabaseForDisplay(), "s3cret") {
+		t.Errorf("UsesPostgres = %v, DatabaseForDisplay = %q; want true and no password", c.UsesPostgres(), c.DatabaseForDisplay())
+	}
+}

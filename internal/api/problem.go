@@ -1,0 +1,242 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"maps"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/twofold/twofold/internal/account"
+	"github.com/twofold/twofold/internal/httpauth"
+	"github.com/twofold/twofold/internal/requestid"
+)
+
+// busyRetryAfter is what a client is told to wait when every password-hash
+// slot is taken: they free up within a second or two.
+const busyRetryAfter = 2 * time.Second
+
+// problem is an RFC 9457 problem details object. Its type is always
+// about:blank and its title the status text, as in the problems the server's
+// middleware writes (413, 403 cross-origin, panics); what went wrong is in
+// the code extension member, stable for clients to switch on, and the detail,
+// written for people.
+type problem struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail"`
+	Code   string `json:"code"`
+	// Errors holds a message per request field (validation_failed, and
+	// invalid_request when one field is at fault).
+	Errors map[string]string `json:"errors,omitempty"`
+
+	retryAfter time.Duration // Retry-After header when > 0
+	allow      string        // Allow header for 405
+}
+
+// Errors of the HTTP layer itself, mapped to status by problemFor like the
+// service's errors.
+var errRouteNotFound = errors.New("api: no such endpoint")
+
+// requestError is a request the API cannot read: 400 invalid_request,
+// optionally naming the field at fault.
+type requestError struct {
+	detail string
+	field  string // JSON member, or ""
+	msg    string // message for the field
+}
+
+func (e *requestError) Error() string { return "api: bad request: " + e.detail }
+
+// mediaTypeError is a body that is not declared as application/json.
+type mediaTypeError struct{ contentType string }
+
+func (e *mediaTypeError) Error() string {
+	return "api: unsupported content type " + strconv.Quote(e.contentType)
+}
+
+// methodNotAllowedError is a known path asked with a method it lacks.
+type methodNotAllowedError struct{ allow string }
+
+func (e *methodNotAllowedError) Error() string { return "api: method not allowed" }
+
+// problemFor is the one place that maps an error to a status, a code and the
+// message a client sees. Anything it does not know is a 500 whose detail is
+// only logged.
+func problemFor(err error) *problem {
+	var (
+		validation *account.ValidationError
+		throttled  *account.ThrottledError
+		badRequest *requestError
+		mediaType  *mediaTypeError
+		tooLarge   *http.MaxBytesError
+		notAllowed *methodNotAllowedError
+	)
+	p := func(status int, code, detail string) *problem {
+		return &problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail, Code: code}
+	}
+	switch {
+	// Request shape.
+	case errors.As(err, &badRequest):
+		pr := p(http.StatusBadRequest, "invalid_request", badRequest.detail)
+		if badRequest.field != "" {
+			pr.Errors = map[string]string{badRequest.field: badRequest.msg}
+		}
+		return pr
+	case errors.As(err, &tooLarge):
+		return p(http.StatusRequestEntityTooLarge, "request_too_large",
+			"The request body is larger than "+strconv.FormatInt(tooLarge.Limit/1024, 10)+" KiB.")
+	case errors.As(err, &mediaType):
+		return p(http.StatusUnsupportedMediaType, "unsupported_media_type",
+			"Send the request body as JSON with the header Content-Type: application/json.")
+	case errors.Is(err, errRouteNotFound):
+		return p(http.StatusNotFound, "not_found", "There is no API endpoint at this path.")
+	case errors.As(err, &notAllowed):
+		pr := p(http.StatusMethodNotAllowed, "method_not_allowed",
+			"This endpoint does not support this method. Allowed: "+notAllowed.allow+".")
+		pr.allow = notAllowed.allow
+		return pr
+	case errors.As(err, &validation):
+		fields := slices.Sorted(maps.Keys(validation.Fields))
+		pr := p(http.StatusUnprocessableEntity, "validation_failed",
+			"Check these fields: "+strings.Join(fields, ", ")+". The errors member says what is wrong with each.")
+		pr.Errors = validation.Fields
+		return pr
+
+	// Signing in.
+	case errors.Is(err, account.ErrInvalidCredentials):
+		return p(http.StatusUnauthorized, "invalid_credentials",
+			"The email address or password is not right.")
+	case errors.Is(err, account.ErrWrongPassword):
+		return p(http.StatusUnauthorized, "invalid_credentials",
+			"That password is not right.")
+	case errors.Is(err, account.ErrInvalidCode):
+		return p(http.StatusUnauthorized, "invalid_code",
+			"That code is wrong or was already used. Authenticator codes refresh every 30 seconds; if one fails, wait for the next.")
+	case errors.As(err, &throttled):
+		pr := p(http.StatusTooManyRequests, "throttled",
+			"Too many failed attempts. Wait the number of seconds in Retry-After; until then nothing is checked, not even a right code or password.")
+		pr.retryAfter = throttled.RetryAfter
+		return pr
+	case errors.Is(err, account.ErrPendingExpired):
+		return p(http.StatusUnauthorized, "sign_in_expired",
+			"The sign-in took too long. Sign in with your email and password again.")
+	case errors.Is(err, account.ErrSecondFactorRequired):
+		return p(http.StatusUnauthorized, "two_factor_required",
+			"Finish signing in: send your authenticator code or a backup code to POST /api/v1/session/two-factor.")
+	case errors.Is(err, account.ErrUnauthenticated):
+		return p(http.StatusUnauthorized, "unauthenticated",
+			"Sign in first. The session cookie is missing, unknown or expired.")
+	case errors.Is(err, account.ErrSessionAlreadyAdvanced):
+		return p(http.StatusConflict, "already_authenticated",
+			"This session is already fully signed in.")
+	case errors.Is(err, account.ErrReauthRequired):
+		return p(http.StatusForbidden, "reauthentication_required",
+			"This change needs your password entered within the last few minutes. Confirm it with POST /api/v1/session/confirm-password, then try again.")
+	case errors.Is(err, account.ErrBusy):
+		pr := p(http.StatusServiceUnavailable, "busy",
+			"Too many sign-ins are in progress. Try again in a few seconds.")
+		pr.retryAfter = busyRetryAfter
+		return pr
+
+	// Account state.
+	case errors.Is(err, account.ErrEmailTaken):
+		return p(http.StatusConflict, "email_taken",
+			"An account with this email address already exists. Sign in instead.")
+	case errors.Is(err, account.ErrPhoneRequired):
+		return p(http.StatusConflict, "phone_required",
+			"Add a mobile phone number to your account (PATCH /api/v1/me with \"mobile_phone\") before setting up 2 factor authentication.")
+	case errors.Is(err, account.ErrTwoFactorEnabled):
+		return p(http.StatusConflict, "two_factor_already_enabled",
+			"2 factor authentication is already on. Disable it first to set up a new authenticator.")
+	case errors.Is(err, account.ErrTwoFactorNotEnabled):
+		return p(http.StatusConflict, "two_factor_not_enabled",
+			"Turn on 2 factor authentication first.")
+	case errors.Is(err, account.ErrNoPendingSetup):
+		return p(http.StatusConflict, "no_pending_setup",
+			"Start with POST /api/v1/me/two-factor/setup, scan the QR code, then send a code to enable.")
+	case errors.Is(err, account.ErrConflict):
+		return p(http.StatusConflict, "conflict",
+			"The account changed while this request ran. Reload and try again.")
+	case errors.Is(err, account.ErrNotFound):
+		return p(http.StatusNotFound, "not_found", "The account no longer exists.")
+	}
+	return p(http.StatusInternalServerError, "internal_error",
+		"Sorry, something went wrong on our side. Please try again.")
+}
+
+// fail writes err as problem+json. Server errors are logged with their
+// detail and shown only as an apology with the request id.
+func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	pr := problemFor(err)
+	switch {
+	case pr.Status >= 500 && pr.Code == "internal_error":
+		level := slog.LevelError
+		if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+			level = slog.LevelInfo // the client went away mid-request
+		}
+		id := requestID(w, r)
+		h.log.Log(r.Context(), level, "api: internal error", "method", r.Method, "path", r.URL.Path, "request_id", id, "err", err)
+		if id != "" {
+			pr.Detail += " If it keeps happening, quote request id " + id + "."
+		}
+	case pr.Status >= 500:
+		h.log.WarnContext(r.Context(), "api: unavailable", "method", r.Method, "path", r.URL.Path, "code", pr.Code, "err", err)
+	}
+	// A session that is gone or expired is of no further use to the client.
+	if (pr.Code == "unauthenticated" || pr.Code == "sign_in_expired") && httpauth.Token(r) != "" {
+		httpauth.ClearToken(w, h.secure)
+	}
+	if pr.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.FormatInt(retryAfterSeconds(pr.retryAfter), 10))
+	}
+	if pr.allow != "" {
+		w.Header().Set("Allow", pr.allow)
+	}
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(pr); err != nil {
+		// Only strings and ints: cannot happen, but never leave a client hanging.
+		buf.Reset()
+		buf.WriteString(`{"type":"about:blank","title":"Internal Server Error","status":500,"detail":"Sorry, something went wrong on our side.","code":"internal_error"}` + "\n")
+		pr.Status = http.StatusInternalServerError
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(pr.Status)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(buf.Bytes())
+	}
+}
+
+// retryAfterSeconds rounds up to whole seconds, at least 1, so a client that
+// waits exactly that long is never early.
+func retryAfterSeconds(d time.Duration) int64 {
+	s := int64((d + time.Second - 1) / time.Second)
+	return max(s, 1)
+}
+
+// requestID is the id the server's middleware gave this request (in the
+// context, and in the X-Request-Id response header), or "". Only short
+// printable ids are echoed.
+func requestID(w http.ResponseWriter, r *http.Request) string {
+	id := requestid.From(r.Context())
+	if id == "" {
+		id = w.Header().Get("X-Request-Id")
+	}
+	if len(id) > 64 {
+		return ""
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; c <= ' ' || c > '~' {
+			return ""
+		}
+	}
+	return id
+}

@@ -1,0 +1,27 @@
+package api
+
+import "net/http"
+
+// routes lists every endpoint. Paths are full (the server mounts this
+// handler at /api/ without stripping). Only POST /session/two-factor and
+// DELETE /session (and signing in or up again) work for a half-signed-in
+// session; everything under /me needs a fully signed-in one.
+func (h *handler) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+
+	mux.Handle("POST /api/v1/signup", h.public(h.signUp))
+	mux.Handle("POST /api/v1/session", h.public(h.signIn))
+	mux.Handle("POST /api/v1/session/two-factor", h.public(h.submitSecondFactor))
+	mux.Handle("DELETE /api/v1/session", h.public(h.signOut))
+	mux.Handle("POST /api/v1/session/confirm-password", h.authed(h.confirmPassword))
+
+	mux.Handle("GET /api/v1/me", h.authed(h.me))
+	mux.Handle("PATCH /api/v1/me", h.authed(h.updateMe))
+	mux.Handle("GET /api/v1/me/events", h.authed(h.events))
+	mux.Handle("POST /api/v1/me/two-factor/setup", h.authed(h.setupTwoFactor))
+	mux.Handle("POST /api/v1/me/two-factor/enable", h.authed(h.enableTwoFactor))
+	mux.Handle("POST /api/v1/me/two-factor/disable", h.authed(h.disableTwoFactor))
+	mux.Handle("POST /api/v1/me/backup-codes", h.authed(h.generateBackupCodes))
+
+	return mux
+}

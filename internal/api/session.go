@@ -1,0 +1,117 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/twofold/twofold/internal/account"
+	"github.com/twofold/twofold/internal/httpauth"
+)
+
+type signUpRequest struct {
+	Email       string `json:"email"`
+	Password    string `json:"password"`
+	Name        string `json:"name"`
+	MobilePhone string `json:"mobile_phone"`
+}
+
+// signUp creates an account and signs it in: 201 with the profile.
+func (h *handler) signUp(w http.ResponseWriter, r *http.Request) error {
+	var in signUpRequest
+	if err := decodeBody(w, r, &in); err != nil {
+		return err
+	}
+	client := httpauth.Client(r)
+	u, token, err := h.svc.SignUp(r.Context(), account.SignUpInput{
+		Email: in.Email, Password: in.Password, Name: in.Name, MobilePhone: in.MobilePhone,
+	}, client)
+	if err != nil {
+		return err
+	}
+	// The client now holds the new account's session; end the one it held.
+	if previous := httpauth.Token(r); previous != "" {
+		if err := h.svc.SignOut(r.Context(), previous, client); err != nil {
+			h.log.WarnContext(r.Context(), "api: end previous session at sign-up", "err", err)
+		}
+	}
+	httpauth.SetToken(w, token, h.secure)
+	w.Header().Set("Location", "/api/v1/me")
+	return h.writeJSON(w, r, http.StatusCreated, newMeResponse(&account.Profile{User: u}))
+}
+
+type signInRequest struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+type statusResponse struct {
+	Status account.Stage `json:"status"`
+}
+
+// signIn is the password step; the session may still need its second factor.
+func (h *handler) signIn(w http.ResponseWriter, r *http.Request) error {
+	var in signInRequest
+	if err := decodeBody(w, r, &in); err != nil {
+		return err
+	}
+	token, stage, err := h.svc.SignIn(r.Context(), account.SignInInput{
+		Email: in.Email, Password: in.Password, PreviousToken: httpauth.Token(r),
+	}, httpauth.Client(r))
+	if err != nil {
+		return err
+	}
+	httpauth.SetToken(w, token, h.secure)
+	return h.writeJSON(w, r, http.StatusOK, statusResponse{Status: stage})
+}
+
+type codeRequest struct {
+	Code string `json:"code"`
+}
+
+// submitSecondFactor completes a half-signed-in session with a TOTP or a
+// backup code; the session id changes.
+func (h *handler) submitSecondFactor(w http.ResponseWriter, r *http.Request) error {
+	var in codeRequest
+	if err := decodeBody(w, r, &in); err != nil {
+		return err
+	}
+	token, err := h.svc.SubmitSecondFactor(r.Context(), httpauth.Token(r), in.Code, httpauth.Client(r))
+	if err != nil {
+		return err
+	}
+	httpauth.SetToken(w, token, h.secure)
+	return h.writeJSON(w, r, http.StatusOK, statusResponse{Status: account.StageComplete})
+}
+
+// signOut ends the session, whatever its stage; without one it is a no-op.
+func (h *handler) signOut(w http.ResponseWriter, r *http.Request) error {
+	if err := h.svc.SignOut(r.Context(), httpauth.Token(r), httpauth.Client(r)); err != nil {
+		return err
+	}
+	httpauth.ClearToken(w, h.secure)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+type passwordRequest struct {
+	Password string `json:"password"`
+}
+
+type recentAuthResponse struct {
+	RecentlyAuthenticated bool `json:"recently_authenticated"`
+}
+
+// confirmPassword re-checks the password so the session may enable or
+// disable 2FA and generate backup codes for the next few minutes.
+func (h *handler) confirmPassword(w http.ResponseWriter, r *http.Request, sess *account.Session) error {
+	var in passwordRequest
+	if err := decodeBody(w, r, &in); err != nil {
+		return err
+	}
+	if in.Password == "" {
+		return &account.ValidationError{Fields: map[string]string{"password": "Enter your password."}}
+	}
+	if err := h.svc.ConfirmPassword(r.Context(), sess, in.Password, httpauth.Client(r)); err != nil {
+		return err
+	}
+	return h.writeJSON(w, r, http.StatusOK, recentAuthResponse{RecentlyAuthenticated: true})
+}

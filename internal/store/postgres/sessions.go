@@ -1,0 +1,189 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/twofold/twofold/internal/account"
+)
+
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+func insertSession(ctx context.Context, db execer, sess *account.Session) error {
+	_, err := db.Exec(ctx,
+		`INSERT INTO sessions (token_hash, user_id, stage, created_at, last_seen_at, authenticated_at, expires_at, ip, user_agent)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		sess.TokenHash, sess.UserID, string(sess.Stage), millis(sess.CreatedAt), millis(sess.LastSeenAt),
+		millis(sess.AuthenticatedAt), millis(sess.ExpiresAt), sess.IP, sess.UserAgent)
+	return err
+}
+
+// CreateSession implements account.Store.
+func (s *Store) CreateSession(ctx context.Context, sess *account.Session) error {
+	if err := insertSession(ctx, s.pool, sess); err != nil {
+		return fmt.Errorf("postgres: create session: %w", err)
+	}
+	return nil
+}
+
+// SessionByTokenHash implements account.Store.
+func (s *Store) SessionByTokenHash(ctx context.Context, tokenHash string) (*account.Session, error) {
+	var (
+		sess                                     account.Session
+		stage                                    string
+		created, lastSeen, authenticated, expiry int64
+	)
+	err := s.pool.QueryRow(ctx,
+		`SELECT token_hash, user_id, stage, created_at, last_seen_at, authenticated_at, expires_at, ip, user_agent
+		FROM sessions WHERE token_hash = $1`, tokenHash).
+		Scan(&sess.TokenHash, &sess.UserID, &stage, &created, &lastSeen, &authenticated, &expiry, &sess.IP, &sess.UserAgent)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("postgres: session: %w", account.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: session: %w", err)
+	}
+	sess.Stage = account.Stage(stage)
+	sess.CreatedAt, sess.LastSeenAt = fromMillis(created), fromMillis(lastSeen)
+	sess.AuthenticatedAt, sess.ExpiresAt = fromMillis(authenticated), fromMillis(expiry)
+	return &sess, nil
+}
+
+// ReplaceSession implements account.Store. The DELETE's row count decides:
+// a concurrent replacement of the same session waits on the row lock and
+// then deletes nothing.
+func (s *Store) ReplaceSession(ctx context.Context, oldHash string, next *account.Session) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM sessions WHERE token_hash = $1`, oldHash)
+		if err != nil {
+			return fmt.Errorf("postgres: replace session: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return fmt.Errorf("postgres: replace session: %w", account.ErrNotFound)
+		}
+		if err := insertSession(ctx, tx, next); err != nil {
+			return fmt.Errorf("postgres: replace session: %w", err)
+		}
+		return nil
+	})
+}
+
+// TouchSession implements account.Store.
+func (s *Store) TouchSession(ctx context.Context, tokenHash string, now time.Time) error {
+	if _, err := s.pool.Exec(ctx, `UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2 AND last_seen_at < $1`,
+		millis(now), tokenHash); err != nil {
+		return fmt.Errorf("postgres: touch session: %w", err)
+	}
+	return nil
+}
+
+// SetSessionAuthenticatedAt implements account.Store.
+func (s *Store) SetSessionAuthenticatedAt(ctx context.Context, tokenHash string, at time.Time) error {
+	return s.execOne(ctx, "set session authenticated_at", `UPDATE sessions SET authenticated_at = $1 WHERE token_hash = $2`, millis(at), tokenHash)
+}
+
+// DeleteSession implements account.Store.
+func (s *Store) DeleteSession(ctx context.Context, tokenHash string) error {
+	return s.execOne(ctx, "delete session", `DELETE FROM sessions WHERE token_hash = $1`, tokenHash)
+}
+
+// DeleteUserSessions implements account.Store.
+func (s *Store) DeleteUserSessions(ctx context.Context, userID int64, keepHash string) error {
+	if _, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2`, userID, keepHash); err != nil {
+		return fmt.Errorf("postgres: delete user sessions: %w", err)
+	}
+	return nil
+}
+
+// DeleteExpired implements account.Store. Plain DELETEs: when several
+// instances run it at once, each row is deleted by one of them and the
+// others skip it.
+func (s *Store) DeleteExpired(ctx context.Context, now, idleBefore, attemptsBefore time.Time) error {
+	if _, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2`, millis(now), millis(idleBefore)); err != nil {
+		return fmt.Errorf("postgres: delete expired sessions: %w", err)
+	}
+	if _, err := s.pool.Exec(ctx, `DELETE FROM throttle_attempts WHERE attempted_at <= $1`, millis(attemptsBefore)); err != nil {
+		return fmt.Errorf("postgres: delete old throttle attempts: %w", err)
+	}
+	return nil
+}
+
+// ReserveAttempt implements account.Store. A transaction-scoped advisory
+// lock on the key serializes the count and the insert across every
+// instance, so concurrent attempts cannot both see room for one more.
+func (s *Store) ReserveAttempt(ctx context.Context, key string, now, windowStart time.Time, limit int) (id int64, ok bool, oldest time.Time, err error) {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, key); err != nil {
+			return err
+		}
+		var n int
+		var first *int64
+		if err := tx.QueryRow(ctx,
+			`SELECT count(*), min(attempted_at) FROM throttle_attempts WHERE key = $1 AND attempted_at > $2`,
+			key, millis(windowStart)).Scan(&n, &first); err != nil {
+			return err
+		}
+		if n >= limit {
+			if first != nil {
+				oldest = fromMillis(*first)
+			}
+			return nil
+		}
+		ok = true
+		return tx.QueryRow(ctx, `INSERT INTO throttle_attempts (key, attempted_at) VALUES ($1, $2) RETURNING id`,
+			key, millis(now)).Scan(&id)
+	})
+	if err != nil {
+		return 0, false, time.Time{}, fmt.Errorf("postgres: reserve attempt: %w", err)
+	}
+	return id, ok, oldest, nil
+}
+
+// ReleaseAttempt implements account.Store.
+func (s *Store) ReleaseAttempt(ctx context.Context, id int64) error {
+	if _, err := s.pool.Exec(ctx, `DELETE FROM throttle_attempts WHERE id = $1`, id); err != nil {
+		return fmt.Errorf("postgres: release attempt: %w", err)
+	}
+	return nil
+}
+
+// AddEvent implements account.Store.
+func (s *Store) AddEvent(ctx context.Context, e *account.Event) error {
+	err := s.pool.QueryRow(ctx,
+		`INSERT INTO security_events (user_id, kind, detail, ip, user_agent, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+		e.UserID, string(e.Kind), e.Detail, e.IP, e.UserAgent, millis(e.CreatedAt)).Scan(&e.ID)
+	if err != nil {
+		return fmt.Errorf("postgres: add event: %w", err)
+	}
+	return nil
+}
+
+// Events implements account.Store: newest first.
+func (s *Store) Events(ctx context.Context, userID int64, limit int) ([]*account.Event, error) {
+	rows, err := s.pool.Query(ctx,
+		`SELECT id, user_id, kind, detail, ip, user_agent, created_at FROM security_events
+		WHERE user_id = $1 ORDER BY id DESC LIMIT $2`, userID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: events: %w", err)
+	}
+	defer rows.Close()
+	var events []*account.Event
+	for rows.Next() {
+		var e account.Event
+		var kind string
+		var created int64
+		if err := rows.Scan(&e.ID, &e.UserID, &kind, &e.Detail, &e.IP, &e.UserAgent, &created); err != nil {
+			return nil, fmt.Errorf("postgres: events: %w", err)
+		}
+		e.Kind, e.CreatedAt = account.EventKind(kind), fromMillis(created)
+		events = append(events, &e)
+	}
+	return events, rows.Err()
+}
