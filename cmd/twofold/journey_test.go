@@ -1,0 +1,65 @@
+package main_test
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/twofold/twofold/internal/totp"
+)
+
+// The brief's journey against the real binary through the JSON API: enroll,
+// sign in with a code, then with a backup code; neither works twice.
+func TestJourneyAgainstRealProcess(t *testing.T) {
+	p := start(t, t.TempDir())
+	defer p.stop(t)
+	c := newClient(t)
+	api := p.base + "/api/v1"
+	const pw = "correct horse battery"
+
+	if resp, body := postJSON(t, c, api+"/signup", map[string]string{"email": "ana@example.com", "password": pw, "name": "Ana", "mobile_phone": "+61412345678"}); resp.StatusCode != 201 {
+		t.Fatalf("signup = %d %v", resp.StatusCode, body)
+	}
+	resp, setup := postJSON(t, c, api+"/me/two-factor/setup", nil)
+	if resp.StatusCode != 200 {
+		t.Fatalf("setup = %d %v", resp.StatusCode, setup)
+	}
+	secret, err := totp.DecodeSecret(setup["secret"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Codes are single-use per 30-second step: wait for a fresh step between uses.
+	waitNextStep := func() { time.Sleep(time.Until(time.Unix((totp.Step(time.Now())+1)*30, 0)) + 50*time.Millisecond) }
+	if resp, body := postJSON(t, c, api+"/me/two-factor/enable", map[string]string{"code": totp.Code(secret, time.Now())}); resp.StatusCode != 200 {
+		t.Fatalf("enable = %d %v", resp.StatusCode, body)
+	}
+	resp, backup := postJSON(t, c, api+"/me/backup-codes", nil)
+	if resp.StatusCode != 201 {
+		t.Fatalf("backup codes = %d %v", resp.StatusCode, backup)
+	}
+	codes := backup["codes"].([]any)
+
+	signIn := func() *http.Client {
+		t.Helper()
+		c := newClient(t)
+		resp, body := postJSON(t, c, api+"/session", map[string]string{"email": "ana@example.com", "password": pw})
+		if resp.StatusCode != 200 || body["status"] != "two_factor_required" {
+			t.Fatalf("password step = %d %v; want two_factor_required", resp.StatusCode, body)
+		}
+		return c
+	}
+	waitNextStep()
+	code := totp.Code(secret, time.Now())
+	if resp, body := postJSON(t, signIn(), api+"/session/two-factor", map[string]string{"code": code}); resp.StatusCode != 200 {
+		t.Fatalf("code step = %d %v", resp.StatusCode, body)
+	}
+	if resp, _ := postJSON(t, signIn(), api+"/session/two-factor", map[string]string{"code": code}); resp.StatusCode != 401 {
+		t.Errorf("same TOTP code again = %d; want 401", resp.StatusCode)
+	}
+	if resp, body := postJSON(t, signIn(), api+"/session/two-factor", map[string]string{"code": codes[0].(string)}); resp.StatusCode != 200 {
+		t.Errorf("backup code = %d %v; want 200", resp.StatusCode, body)
+	}
+	if resp, _ := postJSON(t, signIn(), api+"/session/two-factor", map[string]string{"code": codes[0].(string)}); resp.StatusCode != 401 {
+		t.Errorf("same backup code again = %d; want 401", resp.StatusCode)
+	}
+}

@@ -1,0 +1,195 @@
+package main_test
+
+// Whole-system tests: the real binary, a real SQLite file, real HTTP.
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "twofold-bin")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "twofold")
+	build := exec.Command("go", "build", "-race", "-o", binary, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build twofold:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type process struct {
+	cmd  *exec.Cmd
+	base string
+	logs *bytes.Buffer
+	done chan error
+}
+
+var listening = regexp.MustCompile(`twofold is listening"? addr=(\S+)`)
+
+// start runs `twofold serve` on a free loopback port with dataDir.
+func start(t *testing.T, dataDir string, extraEnv ...string) *process {
+	t.Helper()
+	cmd := exec.Command(binary, "serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir)
+	cmd.Env = append(os.Environ(), extraEnv...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &process{cmd: cmd, logs: &bytes.Buffer{}, done: make(chan error, 1)}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			line := sc.Text()
+			p.logs.WriteString(line + "\n")
+			if m := listening.FindStringSubmatch(line); m != nil {
+				addr <- m[1]
+			}
+		}
+		p.done <- cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	select {
+	case a := <-addr:
+		p.base = "http://" + a
+	case err := <-p.done:
+		t.Fatalf("twofold exited before listening: %v\n%s", err, p.logs)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("twofold did not start within 30s\n%s", p.logs)
+	}
+	return p
+}
+
+func (p *process) stop(t *testing.T) {
+	t.Helper()
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p.done:
+		if err != nil {
+			t.Errorf("twofold exited with %v after SIGTERM; want 0\n%s", err, p.logs)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("twofold did not stop within 30s of SIGTERM")
+	}
+}
+
+func newClient(t *testing.T) *http.Client {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &http.Client{Jar: jar, Timeout: 30 * time.Second}
+}
+
+func postJSON(t *testing.T, c *http.Client, url string, body any) (*http.Response, map[string]any) {
+	t.Helper()
+	if body == nil {
+		body = struct{}{}
+	}
+	b, _ := json.Marshal(body)
+	resp, err := c.Post(url, "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var m map[string]any
+	_ = json.Unmarshal(raw, &m)
+	return resp, m
+}
+
+func TestServeSurvivesRestartAndStopsGracefully(t *testing.T) {
+	data := t.TempDir()
+	p := start(t, data)
+	resp, err := http.Get(p.base + "/healthz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET /healthz = %v, %v", resp, err)
+	}
+	resp.Body.Close()
+	info, err := os.Stat(filepath.Join(data, "secret.key"))
+	if err != nil {
+		t.Fatalf("no key file created in the data dir: %v", err)
+	}
+	if info.Mode().Perm() != 0o600 {
+		t.Errorf("key file mode = %o; want 600", info.Mode().Perm())
+	}
+	c := newClient(t)
+	resp, _ = postJSON(t, c, p.base+"/api/v1/signup", map[string]string{"email": "ana@example.com", "password": "correct horse battery", "name": "Ana"})
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("signup status = %d; want 201", resp.StatusCode)
+	}
+	p.stop(t)
+	if strings.Contains(p.logs.String(), "correct horse battery") {
+		t.Error("the password appears in the logs")
+	}
+
+	p = start(t, data)
+	resp, body := postJSON(t, newClient(t), p.base+"/api/v1/session", map[string]string{"email": "ana@example.com", "password": "correct horse battery"})
+	if resp.StatusCode != 200 || body["status"] != "authenticated" {
+		t.Errorf("sign-in after restart = %d %v; want 200 authenticated", resp.StatusCode, body)
+	}
+	// A cross-site form post is refused before it reaches a handler.
+	req, _ := http.NewRequest("POST", p.base+"/api/v1/session", strings.NewReader(`{}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("cross-site POST status = %d; want 403", resp.StatusCode)
+	}
+	p.stop(t)
+
+	out, err := exec.Command(binary, "user", "list", "--data-dir", data).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "ana@example.com") {
+		t.Errorf("user list = %s, %v; want ana@example.com listed", out, err)
+	}
+	out, err = exec.Command(binary, "user", "reset-2fa", "nobody@example.com", "--data-dir", data).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "no account") {
+		t.Errorf("reset-2fa of an unknown email = %s, %v; want a clear failure", out, err)
+	}
+}
+
+func TestServeRejectsBadConfig(t *testing.T) {
+	out, err := exec.Command(binary, "serve", "--addr", "nonsense", "--base-url", "ftp://x").CombinedOutput()
+	if err == nil {
+		t.Fatal("serve with a bad config succeeded")
+	}
+	for _, want := range []string{"addr", "base URL"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("output %q does not mention %q", out, want)
+		}
+	}
+}

@@ -1,0 +1,170 @@
+// Package cli is the twofold command line: serve, migrate and the operator's
+// user commands. Wiring of the parts happens here and nowhere else.
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/twofold/twofold/internal/account"
+	"github.com/twofold/twofold/internal/config"
+	"github.com/twofold/twofold/internal/keyring"
+	"github.com/twofold/twofold/internal/password"
+	"github.com/twofold/twofold/internal/store/postgres"
+	"github.com/twofold/twofold/internal/store/sqlite"
+)
+
+const usage = `twofold: accounts with two-factor authentication
+
+Usage:
+  twofold serve [flags]              run the service (see twofold serve -h)
+  twofold migrate [flags]            apply database migrations and exit
+  twofold user list [flags]          list accounts and whether 2FA is on
+  twofold user reset-2fa EMAIL [flags]
+                                     turn 2FA off for a user who lost their phone
+                                     and backup codes (recorded in their activity)
+`
+
+// Run runs the command in args (without the program name) and returns the
+// process exit status.
+func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = serve(ctx, args[1:], getenv, stderr)
+	case "migrate":
+		err = migrate(ctx, args[1:], getenv, stdout, stderr)
+	case "user":
+		err = user(ctx, args[1:], getenv, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "twofold: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "twofold %s: %v\n", args[0], err)
+		return 1
+	}
+	return 0
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// store is what the CLI needs of a database beyond account.Store.
+type store interface {
+	account.Store
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// app is the wired service and what must be closed with it.
+type app struct {
+	cfg     config.Config
+	log     *slog.Logger
+	store   store
+	service *account.Service
+}
+
+func (a *app) Close() error { return a.store.Close() }
+
+// openStore opens PostgreSQL for a postgres:// URL and SQLite otherwise;
+// both apply pending migrations as they open.
+func openStore(ctx context.Context, cfg config.Config) (store, error) {
+	if cfg.UsesPostgres() {
+		return postgres.Open(ctx, cfg.Database)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	return sqlite.Open(ctx, cfg.Database)
+}
+
+func loadKeys(cfg config.Config, log *slog.Logger) (*keyring.Keyring, error) {
+	var master []byte
+	if cfg.SecretKey != "" {
+		k, err := keyring.ParseKey(cfg.SecretKey)
+		if err != nil {
+			return nil, fmt.Errorf("TWOFOLD_SECRET_KEY: %w", err)
+		}
+		master = k
+	} else {
+		k, created, err := keyring.LoadOrCreateFile(cfg.DataDir, rand.Reader)
+		if err != nil {
+			return nil, err
+		}
+		if created {
+			log.Warn("created a new server key; back it up: without it no TOTP secret or backup code can be checked",
+				"path", cfg.DataDir+string(os.PathSeparator)+keyring.FileName)
+		}
+		master = k
+	}
+	return keyring.New(master, rand.Reader)
+}
+
+func newApp(ctx context.Context, name string, args []string, getenv func(string) string, stderr io.Writer) (*app, []string, error) {
+	// Positional arguments come first (user reset-2fa EMAIL --flags).
+	var positional []string
+	for len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		positional = append(positional, args[0])
+		args = args[1:]
+	}
+	cfg, err := config.Load(name, args, getenv, stderr)
+	if err != nil {
+		return nil, nil, err
+	}
+	log := newLogger(cfg, stderr)
+	keys, err := loadKeys(cfg, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	store, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	policy := account.DefaultPolicy()
+	policy.Issuer = cfg.Issuer
+	policy.PhoneRegion = strings.ToUpper(cfg.PhoneRegion)
+	policy.TOTPSkew = cfg.TOTPSkew
+	hasher := password.NewHasher(password.OWASP, rand.Reader, cfg.HashConcurrency, 16*cfg.HashConcurrency, 5*time.Second)
+	svc, err := account.NewService(ctx, account.Options{Store: store, Keys: keys, Hasher: hasher, Policy: policy, Logger: log})
+	if err != nil {
+		store.Close()
+		return nil, nil, err
+	}
+	return &app{cfg: cfg, log: log, store: store, service: svc}, positional, nil
+}
+
+func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := config.Load("migrate", args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	// sqlite.Open applies pending migrations itself.
+	store, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	fmt.Fprintf(stdout, "database %s is up to date\n", cfg.DatabaseForDisplay())
+	return nil
+}

@@ -1,0 +1,91 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/twofold/twofold/internal/api"
+	"github.com/twofold/twofold/internal/server"
+	"github.com/twofold/twofold/internal/web"
+)
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	a, _, err := newApp(ctx, "serve", args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+
+	pages, err := web.New(a.service, web.Options{Secure: a.cfg.Secure(), Logger: a.log})
+	if err != nil {
+		return err
+	}
+	handler := server.Handler(server.Options{
+		Web:    pages,
+		API:    api.New(a.service, api.Options{Secure: a.cfg.Secure(), Logger: a.log}),
+		Secure: a.cfg.Secure(),
+		Logger: a.log,
+		Ready:  func(r *http.Request) error { return a.store.Ping(r.Context()) },
+	})
+	srv := &http.Server{
+		Addr:              a.cfg.Addr,
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	ln, err := net.Listen("tcp", a.cfg.Addr)
+	if err != nil {
+		return err
+	}
+	a.log.Info("twofold is listening", "addr", ln.Addr().String(), "base_url", a.cfg.BaseURL, "database", a.cfg.DatabaseForDisplay())
+
+	go cleanupLoop(ctx, a)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	a.log.Info("shutting down: finishing requests in flight", "timeout", a.cfg.ShutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	a.log.Info("stopped")
+	return nil
+}
+
+// cleanupLoop deletes expired sessions and old throttle rows about once a
+// minute; the jitter spreads the work when many instances share a database.
+func cleanupLoop(ctx context.Context, a *app) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(45*time.Second + rand.N(30*time.Second)):
+		}
+		if err := a.service.DeleteExpired(ctx); err != nil && ctx.Err() == nil {
+			a.log.Error("cleanup of expired sessions and throttle rows", "err", err)
+		}
+	}
+}

@@ -1,0 +1,65 @@
+package web
+
+import (
+	"net/http"
+)
+
+// A flash is a message carried over one redirect in a short-lived cookie.
+// The cookie holds only a key from flashes, never text, so nothing a client
+// sends is echoed back.
+type flash struct {
+	Kind  string // "success", "info" or "warning": a CSS class
+	Title string
+	Text  string
+}
+
+const flashCookie = "twofold_flash"
+
+const (
+	flashSignedOut      = "signed-out"
+	flashPendingExpired = "pending-expired"
+	flashWelcome        = "welcome"
+	flashSaved          = "saved"
+	flashTwoFactorOn    = "two-factor-on"
+	flashTwoFactorOff   = "two-factor-off"
+	flashPhoneRequired  = "phone-required"
+	flashAlreadyOn      = "already-on"
+	flashNotOn          = "not-on"
+)
+
+var flashes = map[string]flash{
+	flashSignedOut:      {Kind: "info", Title: "You are signed out."},
+	flashPendingExpired: {Kind: "warning", Title: "Your sign-in took too long. Sign in again."},
+	flashWelcome:        {Kind: "success", Title: "Your account is ready.", Text: "Add your mobile phone number below, then enable 2 factor authentication."},
+	flashSaved:          {Kind: "success", Title: "Your details are saved."},
+	flashTwoFactorOn: {Kind: "success", Title: "2 factor authentication is on",
+		Text: "Now generate backup codes and store them somewhere safe: they let you sign in if you lose your phone."},
+	flashTwoFactorOff:  {Kind: "info", Title: "2 factor authentication is off"},
+	flashPhoneRequired: {Kind: "warning", Title: "2 factor authentication needs a mobile phone number.", Text: "Add your mobile phone number and save, then enable 2 factor authentication."},
+	flashAlreadyOn:     {Kind: "info", Title: "2 factor authentication is already on."},
+	flashNotOn:         {Kind: "info", Title: "2 factor authentication is off.", Text: "Enable it first."},
+}
+
+func (h *handler) setFlash(w http.ResponseWriter, key string) {
+	http.SetCookie(w, &http.Cookie{
+		Name: flashCookie, Value: key, Path: "/", MaxAge: 60,
+		HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// takeFlash returns the pending flash, if any, and clears its cookie.
+func (h *handler) takeFlash(w http.ResponseWriter, r *http.Request) *flash {
+	c, err := r.Cookie(flashCookie)
+	if err != nil {
+		return nil
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: flashCookie, Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode,
+	})
+	f, ok := flashes[c.Value]
+	if !ok {
+		return nil
+	}
+	return &f
+}

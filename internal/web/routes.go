@@ -1,0 +1,36 @@
+package web
+
+import "net/http"
+
+// routes lists every page. The server mounts the result at "/" and wraps it
+// with security headers, cross-origin protection, body limits and logging.
+func (h *handler) routes() http.Handler {
+	mux := http.NewServeMux()
+
+	mux.HandleFunc("GET /{$}", h.showHome)
+
+	mux.HandleFunc("GET /signup", h.showSignUp)
+	mux.HandleFunc("POST /signup", h.signUp)
+	mux.HandleFunc("GET /signin", h.showSignIn)
+	mux.HandleFunc("POST /signin", h.signIn)
+	// The only pages a half-signed-in session (password done, code not yet)
+	// may reach, with POST /signout.
+	mux.HandleFunc("GET /signin/two-factor", h.showTwoFactor)
+	mux.HandleFunc("POST /signin/two-factor", h.submitTwoFactor)
+	mux.HandleFunc("POST /signout", h.signOut)
+
+	mux.HandleFunc("GET /me", h.showMe)
+	mux.HandleFunc("POST /me", h.updateMe)
+	mux.HandleFunc("GET /me/two-factor/enable", h.showEnableTwoFactor)
+	mux.HandleFunc("POST /me/two-factor/enable", h.enableTwoFactor)
+	mux.HandleFunc("GET /me/two-factor/disable", h.showDisableTwoFactor)
+	mux.HandleFunc("POST /me/two-factor/disable", h.disableTwoFactor)
+	mux.HandleFunc("GET /me/backup-codes", h.showBackupCodes)
+	mux.HandleFunc("POST /me/backup-codes", h.generateBackupCodes)
+	mux.HandleFunc("GET /confirm-password", h.showConfirmPassword)
+	mux.HandleFunc("POST /confirm-password", h.confirmPassword)
+
+	mux.Handle("GET /static/", h.static)
+	mux.HandleFunc("/", h.notFound)
+	return mux
+}

@@ -1,0 +1,30 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/twofold/twofold/internal/account"
+	"github.com/twofold/twofold/internal/httpauth"
+)
+
+// signIn checks the password. The session id changes here (the previous
+// token is ended), and again after the second step.
+func (h *handler) signIn(w http.ResponseWriter, r *http.Request) {
+	email := r.PostFormValue("email")
+	v := &view{Title: "Sign in", Form: map[string]string{"email": email}}
+	token, stage, err := h.svc.SignIn(r.Context(), account.SignInInput{
+		Email:         email,
+		Password:      r.PostFormValue("password"),
+		PreviousToken: httpauth.Token(r),
+	}, httpauth.Client(r))
+	if err != nil {
+		h.fail(w, r, err, recovery{page: pageSignIn, view: v})
+		return
+	}
+	httpauth.SetToken(w, token, h.secure)
+	if stage == account.StageSecondFactor {
+		redirect(w, r, "/signin/two-factor")
+		return
+	}
+	redirect(w, r, "/me")
+}

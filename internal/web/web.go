@@ -1,0 +1,163 @@
+// Package web serves the server-rendered HTML pages of twofold: sign-up,
+// sign-in with its second step, My info with the 2 factor authentication
+// settings, backup codes and the security activity list. It turns form
+// posts into calls on the account service and the service's errors into
+// messages next to the fields; every security rule stays in the account
+// package. Security headers, cross-origin checks, body limits and request
+// logging are added around this handler by the server package.
+package web
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/twofold/twofold/internal/account"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+// Options configure the pages.
+type Options struct {
+	// Secure sets the Secure flag on cookies: the base URL is https.
+	Secure bool
+	// Logger receives internal errors with their detail; nil discards them.
+	Logger *slog.Logger
+}
+
+// handler carries what every page needs; each page action is a method on it,
+// in a file of its own.
+type handler struct {
+	svc    *account.Service
+	secure bool
+	log    *slog.Logger
+	pages  map[string]*template.Template
+	static *staticFiles
+	issuer string
+}
+
+// New parses every template and returns the handler for all pages, to be
+// mounted at "/". A template that does not parse fails New, not a request.
+func New(svc *account.Service, opts Options) (http.Handler, error) {
+	if svc == nil {
+		return nil, errors.New("web: nil account service")
+	}
+	h := &handler{
+		svc:    svc,
+		secure: opts.Secure,
+		log:    opts.Logger,
+		issuer: svc.Policy().Issuer,
+	}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	var err error
+	if h.static, err = newStaticFiles(); err != nil {
+		return nil, err
+	}
+	if h.pages, err = parsePages(h.templateFuncs()); err != nil {
+		return nil, err
+	}
+	return h.routes(), nil
+}
+
+// parsePages parses the layout once and each page on a clone of it, so that
+// every page defines its own "title" and "content" blocks.
+func parsePages(funcs template.FuncMap) (map[string]*template.Template, error) {
+	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html")
+	if err != nil {
+		return nil, fmt.Errorf("web: parse layout: %w", err)
+	}
+	files, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, fmt.Errorf("web: list templates: %w", err)
+	}
+	pages := map[string]*template.Template{}
+	for _, file := range files {
+		name := strings.TrimSuffix(strings.TrimPrefix(file, "templates/"), ".html")
+		if name == "layout" || name == "partials" {
+			continue
+		}
+		t, err := layout.Clone()
+		if err != nil {
+			return nil, fmt.Errorf("web: clone layout for %s: %w", name, err)
+		}
+		if _, err := t.ParseFS(templateFS, file); err != nil {
+			return nil, fmt.Errorf("web: parse %s: %w", file, err)
+		}
+		pages[name] = t
+	}
+	for _, name := range pageNames {
+		if pages[name] == nil {
+			return nil, fmt.Errorf("web: missing template %s.html", name)
+		}
+	}
+	return pages, nil
+}
+
+// Template names used by the handlers; New fails if one is missing.
+const (
+	pageSignUp          = "signup"
+	pageSignIn          = "signin"
+	pageTwoFactor       = "two_factor"
+	pageMe              = "me"
+	pageEnable          = "two_factor_enable"
+	pageDisable         = "two_factor_disable"
+	pageBackupCodes     = "backup_codes"
+	pageConfirmPassword = "confirm_password"
+	pageMessage         = "message"
+)
+
+var pageNames = []string{pageSignUp, pageSignIn, pageTwoFactor, pageMe, pageEnable, pageDisable, pageBackupCodes, pageConfirmPassword, pageMessage}
+
+func (h *handler) templateFuncs() template.FuncMap {
+	return template.FuncMap{
+		"static": h.static.url,
+		// utc formats a time for people, in UTC so that every reader of the
+		// page sees the same clock.
+		"utc":    func(t time.Time) string { return t.UTC().Format("2 Jan 2006, 15:04 UTC") },
+		"iso":    func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"plural": plural,
+	}
+}
+
+// view is what every template receives. Page-specific data goes in Data.
+type view struct {
+	Title   string
+	User    *account.User     // the signed-in user for the header; nil otherwise
+	Flash   *flash            // a message carried over a redirect
+	Message string            // a problem with the form as a whole
+	Errors  map[string]string // problems by field name, shown next to the field
+	Form    map[string]string // values to put back into the fields
+	Data    any
+}
+
+// render executes a page into a buffer and only then writes it, so a
+// template failure becomes an apology rather than half a page.
+func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, page string, v *view) {
+	if v.Flash == nil {
+		v.Flash = h.takeFlash(w, r)
+	}
+	var buf bytes.Buffer
+	if err := h.pages[page].ExecuteTemplate(&buf, "layout", v); err != nil {
+		h.internalError(w, r, fmt.Errorf("web: render %s: %w", page, err))
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = buf.WriteTo(w)
+}
+
+// redirect sends the browser to a local path with 303 See Other, so a
+// redirect after a POST is followed with a GET.
+func redirect(w http.ResponseWriter, r *http.Request, path string) {
+	http.Redirect(w, r, path, http.StatusSeeOther)
+}
