@@ -1,0 +1,135 @@
+package server_test
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/twofold/twofold/internal/accounttest"
+	"github.com/twofold/twofold/internal/api"
+	"github.com/twofold/twofold/internal/server"
+	"github.com/twofold/twofold/internal/web"
+)
+
+func newHandler(t *testing.T, secure bool) (http.Handler, *bytes.Buffer) {
+	t.Helper()
+	env := accounttest.New(t)
+	logs := &bytes.Buffer{}
+	log := slog.New(slog.NewTextHandler(logs, nil))
+	pages, err := web.New(env.Service, web.Options{Secure: secure, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return server.Handler(server.Options{
+		Web: pages, API: api.New(env.Service, api.Options{Secure: secure, Logger: log}),
+		Secure: secure, Logger: log,
+	}), logs
+}
+
+// Every state-changing page and API route refuses a cross-site request.
+func TestCrossOriginRequestsAreRefused(t *testing.T) {
+	h, _ := newHandler(t, false)
+	routes := []struct{ method, path string }{
+		{"POST", "/signup"}, {"POST", "/signin"}, {"POST", "/signin/two-factor"}, {"POST", "/signout"},
+		{"POST", "/me"}, {"POST", "/me/two-factor/enable"}, {"POST", "/me/two-factor/disable"},
+		{"POST", "/me/backup-codes"}, {"POST", "/confirm-password"},
+		{"POST", "/api/v1/signup"}, {"POST", "/api/v1/session"}, {"POST", "/api/v1/session/two-factor"},
+		{"DELETE", "/api/v1/session"}, {"POST", "/api/v1/session/confirm-password"}, {"PATCH", "/api/v1/me"},
+		{"POST", "/api/v1/me/two-factor/setup"}, {"POST", "/api/v1/me/two-factor/enable"},
+		{"POST", "/api/v1/me/two-factor/disable"}, {"POST", "/api/v1/me/backup-codes"},
+	}
+	for _, rt := range routes {
+		for _, hdr := range []struct{ name, value string }{{"Sec-Fetch-Site", "cross-site"}, {"Origin", "https://evil.example"}} {
+			req := httptest.NewRequest(rt.method, rt.path, strings.NewReader(`{}`))
+			req.Header.Set(hdr.name, hdr.value)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != http.StatusForbidden {
+				t.Errorf("%s %s with %s: %s = %d; want 403", rt.method, rt.path, hdr.name, hdr.value, rec.Code)
+			}
+			if strings.HasPrefix(rt.path, "/api/") && !strings.Contains(rec.Body.String(), `"code":"cross_origin_request"`) {
+				t.Errorf("%s %s cross-origin body = %s; want problem+json with a code", rt.method, rt.path, rec.Body)
+			}
+		}
+	}
+	// The same request from the same origin gets through to the handler.
+	req := httptest.NewRequest("POST", "/api/v1/session", strings.NewReader(`{"email":"a@example.com","password":"x"}`))
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code == http.StatusForbidden {
+		t.Errorf("same-origin POST = 403; want it to reach the API")
+	}
+}
+
+func TestSecurityHeaders(t *testing.T) {
+	for _, secure := range []bool{false, true} {
+		h, _ := newHandler(t, secure)
+		for _, path := range []string{"/signin", "/api/v1/me", "/healthz"} {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+			hdr := rec.Header()
+			csp := hdr.Get("Content-Security-Policy")
+			if !strings.Contains(csp, "frame-ancestors 'none'") || !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") {
+				t.Errorf("GET %s CSP = %q", path, csp)
+			}
+			for name, want := range map[string]string{"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"} {
+				if got := hdr.Get(name); got != want {
+					t.Errorf("GET %s %s = %q; want %q", path, name, got, want)
+				}
+			}
+			if hsts := hdr.Get("Strict-Transport-Security"); (hsts != "") != secure {
+				t.Errorf("GET %s (secure=%v) HSTS = %q", path, secure, hsts)
+			}
+			if hdr.Get("X-Request-Id") == "" {
+				t.Errorf("GET %s has no X-Request-Id", path)
+			}
+		}
+	}
+}
+
+func TestBodyLimit(t *testing.T) {
+	h, _ := newHandler(t, false)
+	big := bytes.Repeat([]byte("a"), server.MaxBodyBytes+1)
+	for _, path := range []string{"/api/v1/session", "/signin"} {
+		req := httptest.NewRequest("POST", path, bytes.NewReader(big))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusRequestEntityTooLarge {
+			t.Errorf("POST %s with %d bytes = %d; want 413", path, len(big), rec.Code)
+		}
+	}
+}
+
+func TestPanicsBecomeAnApologyNotAStackTrace(t *testing.T) {
+	logs := &bytes.Buffer{}
+	boom := http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("secret detail") })
+	h := server.Handler(server.Options{Web: boom, API: boom, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	for _, path := range []string{"/", "/api/v1/me"} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		body, _ := io.ReadAll(rec.Body)
+		id := rec.Header().Get("X-Request-Id")
+		if rec.Code != 500 || strings.Contains(string(body), "secret detail") || strings.Contains(string(body), "goroutine") || !strings.Contains(string(body), id) {
+			t.Errorf("GET %s panic = %d %q; want 500 with the request id and no detail", path, rec.Code, body)
+		}
+	}
+	if !strings.Contains(logs.String(), "secret detail") {
+		t.Error("the panic was not logged")
+	}
+}
+
+func TestHealthz(t *testing.T) {
+	h, _ := newHandler(t, false)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
+	if rec.Code != 200 || strings.TrimSpace(rec.Body.String()) != "ok" {
+		t.Errorf("GET /healthz = %d %q; want 200 ok", rec.Code, rec.Body)
+	}
+}
