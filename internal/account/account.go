@@ -43,7 +43,16 @@ type TOTPState struct {
 	Secret    SealedSecret
 	LastStep  int64 // last accepted time step; codes at or before it are refused
 	EnabledAt time.Time
+	// Failures counts wrong second-factor codes since the last right one.
+	Failures int
+	// SuspendedAt is set when Failures reached Policy.SuspendAfter: from then
+	// on authenticator codes are refused until a backup code is used or an
+	// operator resets 2FA. Zero while not suspended.
+	SuspendedAt time.Time
 }
+
+// Suspended reports whether authenticator codes are refused for now.
+func (t *TOTPState) Suspended() bool { return !t.SuspendedAt.IsZero() }
 
 // Profile is what the My info page and GET /api/v1/me show.
 type Profile struct {
@@ -99,6 +108,7 @@ const (
 	EventSignOut              EventKind = "sign_out"
 	EventProfileUpdated       EventKind = "profile_updated"
 	EventSignUp               EventKind = "sign_up"
+	EventAuthenticatorSuspend EventKind = "authenticator_suspended"
 )
 
 // Describe is the sentence shown for the event on the My info page.
@@ -128,6 +138,8 @@ func (k EventKind) Describe() string {
 		return "Profile updated"
 	case EventSignUp:
 		return "Account created"
+	case EventAuthenticatorSuspend:
+		return "Authenticator codes suspended after too many wrong codes"
 	}
 	return string(k)
 }
@@ -162,6 +174,9 @@ var (
 	ErrBusy                   = errors.New("account: too many sign-ins in progress; try again shortly")
 	ErrConflict               = errors.New("account: changed concurrently")
 	ErrSessionAlreadyAdvanced = errors.New("account: session already used")
+	// ErrAuthenticatorSuspended: too many wrong codes in a row; only a backup
+	// code (or an operator's reset) gets the user in now.
+	ErrAuthenticatorSuspended = errors.New("account: authenticator codes are suspended after too many wrong codes; use a backup code")
 )
 
 // ThrottledError means too many failures were counted for a key; nothing is

@@ -102,6 +102,6 @@ func (s *Service) ResetTwoFactor(ctx context.Context, email, operator string) er
 	if err := s.store.DeleteUserSessions(ctx, u.ID, ""); err != nil {
 		return fmt.Errorf("account: reset 2fa: %w", err)
 	}
-	s.record(ctx, u.ID, EventTwoFactorReset, "by "+operator, Client{IP: "cli"})
+	s.recordAndNotify(ctx, u, EventTwoFactorReset, "by "+operator, Client{IP: "cli"})
 	return nil
 }

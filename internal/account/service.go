@@ -30,6 +30,7 @@ type Policy struct {
 	TouchInterval     time.Duration // how stale last_seen may get before a write
 	CodeAttempts      int           // failed second-factor attempts per account...
 	CodeWindow        time.Duration // ...per this window
+	SuspendAfter      int           // wrong codes in a row that suspend the authenticator
 	PasswordAttempts  int           // failed passwords per account...
 	PasswordIPAttempt int           // ...and per client IP...
 	PasswordWindow    time.Duration // ...per this window
@@ -41,15 +42,19 @@ type Policy struct {
 // DefaultPolicy returns the product's defaults.
 func DefaultPolicy() Policy {
 	return Policy{
-		Issuer:            "twofold",
-		TOTPSkew:          1,
-		PendingSignInTTL:  5 * time.Minute,
-		SessionIdle:       30 * time.Minute,
-		SessionAbsolute:   12 * time.Hour,
-		RecentAuth:        10 * time.Minute,
-		TouchInterval:     time.Minute,
-		CodeAttempts:      10,
-		CodeWindow:        15 * time.Minute,
+		Issuer:           "twofold",
+		TOTPSkew:         1,
+		PendingSignInTTL: 5 * time.Minute,
+		SessionIdle:      30 * time.Minute,
+		SessionAbsolute:  12 * time.Hour,
+		RecentAuth:       10 * time.Minute,
+		TouchInterval:    time.Minute,
+		CodeAttempts:     10,
+		CodeWindow:       15 * time.Minute,
+		// 30 wrong codes, each matching one of 3 codes (±1 step) with
+		// probability 3 in a million, bound an attacker's chance at 9 in
+		// 100,000 until the user or an operator acts (SECURITY.md).
+		SuspendAfter:      30,
 		PasswordAttempts:  20,
 		PasswordIPAttempt: 100,
 		PasswordWindow:    15 * time.Minute,

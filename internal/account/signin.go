@@ -306,7 +306,9 @@ func (s *Service) requireRecentAuth(sess *Session) error {
 
 // checkSecondFactor evaluates a TOTP or backup code for a user with 2FA on,
 // under the per-account code throttle, and consumes it. It returns how the
-// user got in ("totp" or "backup_code").
+// user got in ("totp" or "backup_code"). Wrong codes in a row are counted;
+// at Policy.SuspendAfter the authenticator is suspended (backup codes still
+// work) and the user is told.
 func (s *Service) checkSecondFactor(ctx context.Context, u *User, code string, c Client) (string, error) {
 	if !u.TwoFactorEnabled() {
 		return "", ErrTwoFactorNotEnabled
@@ -315,6 +317,9 @@ func (s *Service) checkSecondFactor(ctx context.Context, u *User, code string, c
 	backupCode, backupOK := NormalizeBackupCode(code)
 	if totpErr != nil && !backupOK {
 		return "", &ValidationError{Fields: map[string]string{"code": "Enter the 6-digit code from your authenticator app, or a backup code like abcde-12345."}}
+	}
+	if totpErr == nil && u.TOTP.Suspended() {
+		return "", ErrAuthenticatorSuspended
 	}
 	release, err := s.throttle(ctx, fmt.Sprintf("code:user:%d", u.ID), s.policy.CodeAttempts, s.policy.CodeWindow)
 	if err != nil {
@@ -340,14 +345,27 @@ func (s *Service) checkSecondFactor(ctx context.Context, u *User, code string, c
 		}
 		if ok {
 			method = "backup_code"
-			s.record(ctx, u.ID, EventBackupCodeUsed, "", c)
+			s.recordAndNotify(ctx, u, EventBackupCodeUsed, "", c)
 		}
 	}
 	if method == "" {
 		s.record(ctx, u.ID, EventSecondFactorFailed, "", c)
+		_, suspended, err := s.store.RecordSecondFactorFailure(ctx, u.ID, s.policy.SuspendAfter, s.now())
+		if err != nil {
+			return "", fmt.Errorf("account: count failed code: %w", err)
+		}
+		if suspended {
+			s.recordAndNotify(ctx, u, EventAuthenticatorSuspend, fmt.Sprintf("after %d wrong codes in a row", s.policy.SuspendAfter), c)
+		}
 		return "", ErrInvalidCode
 	}
 	release()
+	unsuspend := method == "backup_code" && u.TOTP.Suspended()
+	if u.TOTP.Failures > 0 || unsuspend {
+		if err := s.store.ClearSecondFactorFailures(ctx, u.ID, unsuspend); err != nil {
+			return "", fmt.Errorf("account: clear failed codes: %w", err)
+		}
+	}
 	return method, nil
 }
 

@@ -28,8 +28,16 @@ type Store interface {
 	// AdvanceTOTPStep records step as used if it is later than the stored
 	// one: false means the code was already used (or 2FA is off).
 	AdvanceTOTPStep(ctx context.Context, userID int64, step int64) (bool, error)
-	// DisableTOTP removes the authenticator, any pending secret and all
-	// backup codes.
+	// RecordSecondFactorFailure adds one to the user's consecutive failures
+	// and, when they reach suspendAfter, suspends the authenticator, in one
+	// conditional write: suspended is true for exactly the one call that
+	// suspended it.
+	RecordSecondFactorFailure(ctx context.Context, userID int64, suspendAfter int, now time.Time) (failures int, suspended bool, err error)
+	// ClearSecondFactorFailures sets the failures to zero; with unsuspend it
+	// also lifts a suspension (a backup code was used).
+	ClearSecondFactorFailures(ctx context.Context, userID int64, unsuspend bool) error
+	// DisableTOTP removes the authenticator, any pending secret, all backup
+	// codes and any failure count or suspension.
 	DisableTOTP(ctx context.Context, userID int64) error
 
 	// ReplaceBackupCodes deletes every backup code of the user and stores
@@ -58,6 +66,9 @@ type Store interface {
 	ReserveAttempt(ctx context.Context, key string, now, windowStart time.Time, limit int) (id int64, ok bool, oldest time.Time, err error)
 	// ReleaseAttempt forgets a reserved attempt (it succeeded).
 	ReleaseAttempt(ctx context.Context, id int64) error
+
+	// AddNotification queues a message for the user in the outbox.
+	AddNotification(ctx context.Context, n *Notification) error
 
 	AddEvent(ctx context.Context, e *Event) error
 	Events(ctx context.Context, userID int64, limit int) ([]*Event, error)

@@ -129,7 +129,7 @@ func (s *Service) EnableTOTP(ctx context.Context, sess *Session, code string, c 
 	if err := s.store.DeleteUserSessions(ctx, u.ID, sess.TokenHash); err != nil {
 		return fmt.Errorf("account: end other sessions: %w", err)
 	}
-	s.record(ctx, u.ID, EventTwoFactorEnabled, "", c)
+	s.recordAndNotify(ctx, u, EventTwoFactorEnabled, "", c)
 	return nil
 }
 
@@ -171,7 +171,7 @@ func (s *Service) DisableTOTP(ctx context.Context, sess *Session, pw, code strin
 	if err := s.store.SetSessionAuthenticatedAt(ctx, sess.TokenHash, s.now()); err != nil {
 		return fmt.Errorf("account: disable totp: %w", err)
 	}
-	s.record(ctx, u.ID, EventTwoFactorDisabled, "", c)
+	s.recordAndNotify(ctx, u, EventTwoFactorDisabled, "", c)
 	return nil
 }
 
@@ -254,6 +254,6 @@ func (s *Service) GenerateBackupCodes(ctx context.Context, sess *Session, c Clie
 	if err := s.store.ReplaceBackupCodes(ctx, u.ID, s.keys.KeyID(), hashes, s.now()); err != nil {
 		return nil, fmt.Errorf("account: store backup codes: %w", err)
 	}
-	s.record(ctx, u.ID, EventBackupCodesGenerated, "", c)
+	s.recordAndNotify(ctx, u, EventBackupCodesGenerated, "", c)
 	return codes, nil
 }

@@ -120,6 +120,9 @@ func problemFor(err error) *problem {
 	case errors.Is(err, account.ErrInvalidCode):
 		return p(http.StatusUnauthorized, "invalid_code",
 			"That code is wrong or was already used. Authenticator codes refresh every 30 seconds; if one fails, wait for the next.")
+	case errors.Is(err, account.ErrAuthenticatorSuspended):
+		return p(http.StatusUnauthorized, "authenticator_suspended",
+			"Authenticator codes are suspended after too many wrong codes in a row. Sign in with a backup code, or ask an administrator to reset 2 factor authentication.")
 	case errors.As(err, &throttled):
 		pr := p(http.StatusTooManyRequests, "throttled",
 			"Too many failed attempts. Wait the number of seconds in Retry-After; until then nothing is checked, not even a right code or password.")

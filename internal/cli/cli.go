@@ -15,6 +15,7 @@ import (
 	"github.com/twofold/twofold/internal/account"
 	"github.com/twofold/twofold/internal/config"
 	"github.com/twofold/twofold/internal/keyring"
+	"github.com/twofold/twofold/internal/notify"
 	"github.com/twofold/twofold/internal/password"
 	"github.com/twofold/twofold/internal/store/postgres"
 	"github.com/twofold/twofold/internal/store/sqlite"
@@ -29,6 +30,8 @@ Usage:
   twofold user reset-2fa EMAIL [flags]
                                      turn 2FA off for a user who lost their phone
                                      and backup codes (recorded in their activity)
+  twofold outbox list [flags]        security notifications queued for users,
+                                     sent or not
 `
 
 // Run runs the command in args (without the program name) and returns the
@@ -46,6 +49,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = migrate(ctx, args[1:], getenv, stdout, stderr)
 	case "user":
 		err = user(ctx, args[1:], getenv, stdout, stderr)
+	case "outbox":
+		err = outbox(ctx, args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -73,6 +78,8 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 // store is what the CLI needs of a database beyond account.Store.
 type store interface {
 	account.Store
+	notify.Store
+	Notifications(ctx context.Context, limit int) ([]*account.Notification, error)
 	Ping(ctx context.Context) error
 	Close() error
 }

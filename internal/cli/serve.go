@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/twofold/twofold/internal/api"
+	"github.com/twofold/twofold/internal/notify"
 	"github.com/twofold/twofold/internal/server"
 	"github.com/twofold/twofold/internal/web"
 )
@@ -54,6 +55,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	a.log.Info("twofold is listening", "addr", ln.Addr().String(), "base_url", a.cfg.BaseURL, "database", a.cfg.DatabaseForDisplay())
 
 	go cleanupLoop(ctx, a)
+	if a.cfg.SMTPURL != "" {
+		mailer, err := notify.ParseSMTPURL(a.cfg.SMTPURL)
+		if err != nil {
+			return fmt.Errorf("TWOFOLD_SMTP_URL: %w", err)
+		}
+		sender := &notify.Sender{Store: a.store, Mailer: mailer, Log: a.log, Now: time.Now, MaxAttempts: 10}
+		go sender.Run(ctx, 15*time.Second)
+	} else {
+		a.log.Info("TWOFOLD_SMTP_URL is not set: security notifications stay in the outbox (twofold outbox list)")
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

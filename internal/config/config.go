@@ -25,6 +25,7 @@ type Config struct {
 	DataDir         string
 	BaseURL         string // how users reach the service; https turns on Secure cookies and HSTS
 	SecretKey       string // base64 or hex 32 bytes; "" = key file in the data dir
+	SMTPURL         string // smtp(s)://user:pass@host:port?from=addr; "" = notifications stay in the outbox
 	Issuer          string // the name authenticator apps show
 	PhoneRegion     string // ISO region for phone numbers typed without +country code
 	TOTPSkew        int
@@ -88,6 +89,14 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 			problems = append(problems, fmt.Errorf("TWOFOLD_SECRET_KEY_FILE: %w", err))
 		}
 		c.SecretKey = strings.TrimSpace(string(b))
+	}
+	c.SMTPURL = getenv("TWOFOLD_SMTP_URL")
+	if path := getenv("TWOFOLD_SMTP_URL_FILE"); path != "" && c.SMTPURL == "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			problems = append(problems, fmt.Errorf("TWOFOLD_SMTP_URL_FILE: %w", err))
+		}
+		c.SMTPURL = strings.TrimSpace(string(b))
 	}
 	if err := fs.Parse(args); err != nil {
 		return c, err

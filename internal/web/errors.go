@@ -61,6 +61,8 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error, rec re
 			msg = rec.wrongCode
 		}
 		h.retry(w, r, rec, http.StatusUnprocessableEntity, map[string]string{"code": msg}, "")
+	case errors.Is(err, account.ErrAuthenticatorSuspended):
+		h.retry(w, r, rec, http.StatusUnauthorized, map[string]string{"code": "Codes from your authenticator app are suspended after too many wrong codes in a row. Use a backup code instead, or ask your administrator to reset 2 factor authentication."}, "")
 	case errors.Is(err, account.ErrEmailTaken):
 		h.retry(w, r, rec, http.StatusUnprocessableEntity, map[string]string{"email": "An account with this email already exists. Sign in instead."}, "")
 	case errors.As(err, &throttled):

@@ -111,7 +111,8 @@ func isUniqueViolation(err error) bool {
 }
 
 const userColumns = `id, email, name, mobile_phone, password_hash, created_at,
-	totp_key_id, totp_secret, totp_last_step, totp_enabled_at, totp_pending_key_id, totp_pending_secret`
+	totp_key_id, totp_secret, totp_last_step, totp_enabled_at, totp_pending_key_id, totp_pending_secret,
+	totp_failures, totp_suspended_at`
 
 func scanUser(row pgx.Row) (*account.User, error) {
 	var (
@@ -120,9 +121,11 @@ func scanUser(row pgx.Row) (*account.User, error) {
 		keyID, pendingKeyID   *string
 		secret, pendingSecret []byte
 		enabledAt             *int64
+		failures              int
+		suspendedAt           *int64
 	)
 	err := row.Scan(&u.ID, &u.Email, &u.Name, &u.MobilePhone, &u.PasswordHash, &createdAt,
-		&keyID, &secret, &lastStep, &enabledAt, &pendingKeyID, &pendingSecret)
+		&keyID, &secret, &lastStep, &enabledAt, &pendingKeyID, &pendingSecret, &failures, &suspendedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, account.ErrNotFound
 	}
@@ -135,6 +138,10 @@ func scanUser(row pgx.Row) (*account.User, error) {
 			Secret:    account.SealedSecret{KeyID: *keyID, Ciphertext: secret},
 			LastStep:  lastStep,
 			EnabledAt: fromMillis(*enabledAt),
+			Failures:  failures,
+		}
+		if suspendedAt != nil {
+			u.TOTP.SuspendedAt = fromMillis(*suspendedAt)
 		}
 	}
 	if pendingKeyID != nil {
@@ -218,7 +225,8 @@ func (s *Store) SetPendingTOTP(ctx context.Context, userID int64, secret account
 func (s *Store) EnableTOTP(ctx context.Context, userID int64, pending account.SealedSecret, step int64, now time.Time) error {
 	err := s.execOne(ctx, "enable totp",
 		`UPDATE users SET totp_key_id = totp_pending_key_id, totp_secret = totp_pending_secret,
-			totp_last_step = $1, totp_enabled_at = $2, totp_pending_key_id = NULL, totp_pending_secret = NULL
+			totp_last_step = $1, totp_enabled_at = $2, totp_pending_key_id = NULL, totp_pending_secret = NULL,
+			totp_failures = 0, totp_suspended_at = NULL
 		WHERE id = $3 AND totp_enabled_at IS NULL AND totp_pending_key_id = $4 AND totp_pending_secret = $5`,
 		step, millis(now), userID, pending.KeyID, pending.Ciphertext)
 	if errors.Is(err, account.ErrNotFound) {
@@ -245,7 +253,8 @@ func (s *Store) DisableTOTP(ctx context.Context, userID int64) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx,
 			`UPDATE users SET totp_key_id = NULL, totp_secret = NULL, totp_enabled_at = NULL,
-				totp_pending_key_id = NULL, totp_pending_secret = NULL WHERE id = $1`, userID)
+				totp_pending_key_id = NULL, totp_pending_secret = NULL, totp_failures = 0, totp_suspended_at = NULL
+			WHERE id = $1`, userID)
 		if err != nil {
 			return fmt.Errorf("postgres: disable totp: %w", err)
 		}

@@ -12,7 +12,8 @@ import (
 )
 
 const userColumns = `id, email, name, mobile_phone, password_hash, created_at,
-	totp_key_id, totp_secret, totp_last_step, totp_enabled_at, totp_pending_key_id, totp_pending_secret`
+	totp_key_id, totp_secret, totp_last_step, totp_enabled_at, totp_pending_key_id, totp_pending_secret,
+	totp_failures, totp_suspended_at`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -23,9 +24,11 @@ func scanUser(row rowScanner) (*account.User, error) {
 		keyID, pendingKeyID   sql.NullString
 		secret, pendingSecret []byte
 		enabledAt             sql.NullInt64
+		failures              int
+		suspendedAt           sql.NullInt64
 	)
 	err := row.Scan(&u.ID, &u.Email, &u.Name, &u.MobilePhone, &u.PasswordHash, &createdAt,
-		&keyID, &secret, &lastStep, &enabledAt, &pendingKeyID, &pendingSecret)
+		&keyID, &secret, &lastStep, &enabledAt, &pendingKeyID, &pendingSecret, &failures, &suspendedAt)
 	if err != nil {
 		return nil, err
 	}
@@ -35,6 +38,10 @@ func scanUser(row rowScanner) (*account.User, error) {
 			Secret:    account.SealedSecret{KeyID: keyID.String, Ciphertext: secret},
 			LastStep:  lastStep,
 			EnabledAt: fromMillis(enabledAt.Int64),
+			Failures:  failures,
+		}
+		if suspendedAt.Valid {
+			u.TOTP.SuspendedAt = fromMillis(suspendedAt.Int64)
 		}
 	}
 	if pendingKeyID.Valid {
@@ -141,7 +148,8 @@ func (s *Store) SetPendingTOTP(ctx context.Context, userID int64, secret account
 func (s *Store) EnableTOTP(ctx context.Context, userID int64, pending account.SealedSecret, step int64, now time.Time) error {
 	err := s.execOne(ctx, "enable totp",
 		`UPDATE users SET totp_key_id = totp_pending_key_id, totp_secret = totp_pending_secret,
-			totp_last_step = ?, totp_enabled_at = ?, totp_pending_key_id = NULL, totp_pending_secret = NULL
+			totp_last_step = ?, totp_enabled_at = ?, totp_pending_key_id = NULL, totp_pending_secret = NULL,
+			totp_failures = 0, totp_suspended_at = NULL
 		WHERE id = ? AND totp_enabled_at IS NULL AND totp_pending_key_id = ? AND totp_pending_secret = ?`,
 		step, millis(now), userID, pending.KeyID, pending.Ciphertext)
 	if errors.Is(err, account.ErrNotFound) {
@@ -168,7 +176,8 @@ func (s *Store) DisableTOTP(ctx context.Context, userID int64) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx,
 			`UPDATE users SET totp_key_id = NULL, totp_secret = NULL, totp_enabled_at = NULL,
-				totp_pending_key_id = NULL, totp_pending_secret = NULL WHERE id = ?`, userID)
+				totp_pending_key_id = NULL, totp_pending_secret = NULL, totp_failures = 0, totp_suspended_at = NULL
+			WHERE id = ?`, userID)
 		if err != nil {
 			return fmt.Errorf("sqlite: disable totp: %w", err)
 		}

@@ -41,6 +41,7 @@ func Run(t *testing.T, open Opener) {
 		{"ThrottleLimitUnderConcurrency", testThrottleConcurrent},
 		{"Events", testEvents},
 		{"DeleteExpired", testDeleteExpired},
+		{"SuspensionCountsEveryFailureOnce", testSuspension},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })
@@ -414,5 +415,53 @@ func testDeleteExpired(t *testing.T, open Opener) {
 	}
 	if _, ok, _, _ := s.ReserveAttempt(ctx, "new", t0, t0.Add(-time.Hour), 1); ok {
 		t.Error("recent throttle attempt was deleted by DeleteExpired")
+	}
+}
+
+func testSuspension(t *testing.T, open Opener) {
+	s, pick := handles(open, t)
+	u := enabledUser(t, s, "ana@example.com")
+	var mu sync.Mutex
+	suspendedCalls := 0
+	concurrently(t, 40, func(i int) (bool, error) {
+		_, suspended, err := pick(i).RecordSecondFactorFailure(ctx, u.ID, 30, t0)
+		if suspended {
+			mu.Lock()
+			suspendedCalls++
+			mu.Unlock()
+		}
+		return false, err
+	})
+	got, _ := s.UserByID(ctx, u.ID)
+	if got.TOTP.Failures != 40 || !got.TOTP.Suspended() || !got.TOTP.SuspendedAt.Equal(t0) {
+		t.Errorf("after 40 concurrent failures: failures %d, suspended at %v; want 40 and %v", got.TOTP.Failures, got.TOTP.SuspendedAt, t0)
+	}
+	if suspendedCalls != 1 {
+		t.Errorf("%d calls reported the suspension; want exactly 1", suspendedCalls)
+	}
+	if err := s.ClearSecondFactorFailures(ctx, u.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.UserByID(ctx, u.ID); got.TOTP.Failures != 0 || !got.TOTP.Suspended() {
+		t.Errorf("clear without unsuspend: failures %d, suspended %v; want 0, true", got.TOTP.Failures, got.TOTP.Suspended())
+	}
+	if err := s.ClearSecondFactorFailures(ctx, u.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.UserByID(ctx, u.ID); got.TOTP.Suspended() {
+		t.Error("clear with unsuspend left the authenticator suspended")
+	}
+	s.RecordSecondFactorFailure(ctx, u.ID, 1, t0)
+	if err := s.DisableTOTP(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	secret := account.SealedSecret{KeyID: "k1", Ciphertext: []byte{9}}
+	s.SetPendingTOTP(ctx, u.ID, secret)
+	s.EnableTOTP(ctx, u.ID, secret, 1, t0)
+	if got, _ := s.UserByID(ctx, u.ID); got.TOTP.Failures != 0 || got.TOTP.Suspended() {
+		t.Errorf("after disable and enable: failures %d, suspended %v; want a clean slate", got.TOTP.Failures, got.TOTP.Suspended())
+	}
+	if err := s.AddNotification(ctx, &account.Notification{UserID: u.ID, Recipient: u.Email, Kind: account.EventTwoFactorEnabled, Subject: "s", Body: "b", CreatedAt: t0}); err != nil {
+		t.Errorf("AddNotification = %v", err)
 	}
 }

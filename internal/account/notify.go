@@ -1,0 +1,78 @@
+package account
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Notification is a security message to a user, queued in the outbox in the
+// same database as the change it reports, so it is never silently dropped:
+// a sender delivers it by email when SMTP is configured, and operators can
+// always read it with `twofold outbox list`.
+type Notification struct {
+	ID        int64
+	UserID    int64
+	Recipient string
+	Kind      EventKind
+	Subject   string
+	Body      string
+	CreatedAt time.Time
+	SentAt    time.Time // zero until delivered
+	Attempts  int
+	LastError string
+}
+
+// notifications says which events are mailed to the user, and how.
+var notifications = map[EventKind]struct{ subject, body string }{
+	EventTwoFactorEnabled: {
+		"2 factor authentication is on",
+		"2 factor authentication was turned on for your account. From now on, signing in asks for a code from your authenticator app.\n\nIf this wasn't you, sign in and change your password at once, and contact your administrator.",
+	},
+	EventTwoFactorDisabled: {
+		"2 factor authentication is off",
+		"2 factor authentication was turned off for your account. Signing in now needs only your password.\n\nIf this wasn't you, contact your administrator at once.",
+	},
+	EventTwoFactorReset: {
+		"2 factor authentication was reset",
+		"An administrator turned 2 factor authentication off for your account, and your sessions were ended. Sign in with your password and enable it again from My info.\n\nIf you did not ask for this, contact your administrator at once.",
+	},
+	EventBackupCodesGenerated: {
+		"New backup codes were generated",
+		"New backup codes were generated for your account; the earlier ones no longer work. Store the new ones somewhere safe.\n\nIf this wasn't you, sign in, change your password and generate new codes.",
+	},
+	EventBackupCodeUsed: {
+		"A backup code was used to sign in",
+		"A backup code was used to sign in to your account. Each code works once; generate new ones from My info when you run low.\n\nIf this wasn't you, someone has your password and a backup code: contact your administrator at once.",
+	},
+	EventAuthenticatorSuspend: {
+		"Your authenticator codes are suspended",
+		"Too many wrong authenticator codes were entered for your account in a row, so codes from your authenticator app are no longer accepted. Whoever entered them knew your password.\n\nSign in with a backup code to lift the suspension, then change your password. No backup codes left? Ask your administrator to reset 2 factor authentication.",
+	},
+}
+
+// notify queues the message for kind, if kind is one users are told about.
+// Like record, a failure is logged, not returned: the change it reports has
+// already happened.
+func (s *Service) notify(ctx context.Context, u *User, kind EventKind, c Client) {
+	msg, ok := notifications[kind]
+	if !ok {
+		return
+	}
+	n := &Notification{
+		UserID: u.ID, Recipient: u.Email, Kind: kind, Subject: msg.subject, CreatedAt: s.now(),
+		Body: fmt.Sprintf("Hello %s,\n\n%s\n\nWhen: %s UTC\nFrom IP address: %s\n\n— %s\n", u.Name, msg.body,
+			s.now().UTC().Format("2 January 2006 15:04"), c.IP, s.policy.Issuer),
+	}
+	if err := s.store.AddNotification(ctx, n); err != nil {
+		s.log.ErrorContext(ctx, "queue notification", "user_id", u.ID, "kind", kind, "err", err)
+		return
+	}
+	s.log.InfoContext(ctx, "notification queued", "user_id", u.ID, "kind", kind, "outbox_id", n.ID)
+}
+
+// recordAndNotify appends the event to the activity log and tells the user.
+func (s *Service) recordAndNotify(ctx context.Context, u *User, kind EventKind, detail string, c Client) {
+	s.record(ctx, u.ID, kind, detail, c)
+	s.notify(ctx, u, kind, c)
+}

@@ -1,0 +1,112 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/twofold/twofold/internal/account"
+)
+
+// RecordSecondFactorFailure implements account.Store: one UPDATE counts the
+// failure and sets the suspension when the count reaches suspendAfter.
+func (s *Store) RecordSecondFactorFailure(ctx context.Context, userID int64, suspendAfter int, now time.Time) (int, bool, error) {
+	var failures int
+	var suspendedAt sql.NullInt64
+	err := s.write.QueryRowContext(ctx,
+		`UPDATE users SET totp_failures = totp_failures + 1,
+			totp_suspended_at = CASE WHEN totp_suspended_at IS NULL AND totp_failures + 1 >= ? THEN ? ELSE totp_suspended_at END
+		WHERE id = ? RETURNING totp_failures, totp_suspended_at`, suspendAfter, millis(now), userID).Scan(&failures, &suspendedAt)
+	if err != nil {
+		return 0, false, fmt.Errorf("sqlite: record second factor failure: %w", err)
+	}
+	return failures, failures == suspendAfter, nil
+}
+
+// ClearSecondFactorFailures implements account.Store.
+func (s *Store) ClearSecondFactorFailures(ctx context.Context, userID int64, unsuspend bool) error {
+	query := `UPDATE users SET totp_failures = 0 WHERE id = ?`
+	if unsuspend {
+		query = `UPDATE users SET totp_failures = 0, totp_suspended_at = NULL WHERE id = ?`
+	}
+	if _, err := s.write.ExecContext(ctx, query, userID); err != nil {
+		return fmt.Errorf("sqlite: clear second factor failures: %w", err)
+	}
+	return nil
+}
+
+// AddNotification implements account.Store.
+func (s *Store) AddNotification(ctx context.Context, n *account.Notification) error {
+	err := s.write.QueryRowContext(ctx,
+		`INSERT INTO outbox (user_id, recipient, kind, subject, body, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+		n.UserID, n.Recipient, string(n.Kind), n.Subject, n.Body, millis(n.CreatedAt)).Scan(&n.ID)
+	if err != nil {
+		return fmt.Errorf("sqlite: add notification: %w", err)
+	}
+	return nil
+}
+
+const notificationColumns = `id, user_id, recipient, kind, subject, body, created_at, sent_at, attempts, last_error`
+
+func scanNotifications(rows *sql.Rows) ([]*account.Notification, error) {
+	defer rows.Close()
+	var out []*account.Notification
+	for rows.Next() {
+		var n account.Notification
+		var kind string
+		var created int64
+		var sent sql.NullInt64
+		if err := rows.Scan(&n.ID, &n.UserID, &n.Recipient, &kind, &n.Subject, &n.Body, &created, &sent, &n.Attempts, &n.LastError); err != nil {
+			return nil, err
+		}
+		n.Kind, n.CreatedAt = account.EventKind(kind), fromMillis(created)
+		if sent.Valid {
+			n.SentAt = fromMillis(sent.Int64)
+		}
+		out = append(out, &n)
+	}
+	return out, rows.Err()
+}
+
+// ClaimNotifications marks up to limit unsent messages as taken by this
+// sender (unless another sender took them after staleBefore) and returns
+// them; maxAttempts bounds the retries of a message that keeps failing.
+func (s *Store) ClaimNotifications(ctx context.Context, now, staleBefore time.Time, limit, maxAttempts int) ([]*account.Notification, error) {
+	rows, err := s.write.QueryContext(ctx,
+		`UPDATE outbox SET claimed_at = ?, attempts = attempts + 1
+		WHERE id IN (SELECT id FROM outbox WHERE sent_at IS NULL AND attempts < ?
+			AND (claimed_at IS NULL OR claimed_at < ?) ORDER BY id LIMIT ?)
+		RETURNING `+notificationColumns, millis(now), maxAttempts, millis(staleBefore), limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: claim notifications: %w", err)
+	}
+	out, err := scanNotifications(rows)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: claim notifications: %w", err)
+	}
+	return out, nil
+}
+
+// MarkNotificationSent records a delivery.
+func (s *Store) MarkNotificationSent(ctx context.Context, id int64, now time.Time) error {
+	return s.execOne(ctx, "mark notification sent", `UPDATE outbox SET sent_at = ?, last_error = '' WHERE id = ?`, millis(now), id)
+}
+
+// MarkNotificationFailed releases the claim so a later round retries.
+func (s *Store) MarkNotificationFailed(ctx context.Context, id int64, reason string) error {
+	return s.execOne(ctx, "mark notification failed", `UPDATE outbox SET claimed_at = NULL, last_error = ? WHERE id = ?`, reason, id)
+}
+
+// Notifications returns the newest messages, sent or not, for the CLI.
+func (s *Store) Notifications(ctx context.Context, limit int) ([]*account.Notification, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT `+notificationColumns+` FROM outbox ORDER BY id DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: notifications: %w", err)
+	}
+	out, err := scanNotifications(rows)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: notifications: %w", err)
+	}
+	return out, nil
+}
