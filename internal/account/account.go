@@ -109,6 +109,7 @@ const (
 	EventProfileUpdated       EventKind = "profile_updated"
 	EventSignUp               EventKind = "sign_up"
 	EventAuthenticatorSuspend EventKind = "authenticator_suspended"
+	EventSignUpAttempt        EventKind = "sign_up_attempt"
 )
 
 // Describe is the sentence shown for the event on the My info page.
@@ -138,6 +139,8 @@ func (k EventKind) Describe() string {
 		return "Profile updated"
 	case EventSignUp:
 		return "Account created"
+	case EventSignUpAttempt:
+		return "Someone tried to create a new account with this email"
 	case EventAuthenticatorSuspend:
 		return "Authenticator codes suspended after too many wrong codes"
 	}

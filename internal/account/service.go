@@ -34,6 +34,8 @@ type Policy struct {
 	PasswordAttempts  int           // failed passwords per account...
 	PasswordIPAttempt int           // ...and per client IP...
 	PasswordWindow    time.Duration // ...per this window
+	SignUpAttempts    int           // sign-ups per client IP...
+	SignUpWindow      time.Duration // ...per this window
 	BackupCodeCount   int
 	PhoneRegion       string // region for numbers typed without +country code; "" requires +
 	EventsShown       int
@@ -58,6 +60,8 @@ func DefaultPolicy() Policy {
 		PasswordAttempts:  20,
 		PasswordIPAttempt: 100,
 		PasswordWindow:    15 * time.Minute,
+		SignUpAttempts:    20,
+		SignUpWindow:      time.Hour,
 		BackupCodeCount:   10,
 		EventsShown:       20,
 	}

@@ -601,3 +601,25 @@ func TestNothingSecretAtRest(t *testing.T) {
 		}
 	}
 }
+
+// Sign-ups are throttled per IP, and the owner of an existing email hears
+// about attempts to sign up with it.
+func TestSignUpThrottleAndOwnerNotice(t *testing.T) {
+	f := signedUp(t, func(p *account.Policy) { p.SignUpAttempts = 2 })
+	_, _, err := f.Service.SignUp(ctx, account.SignUpInput{Email: f.email, Password: pw, Name: "Mallory"}, client)
+	if !errors.Is(err, account.ErrEmailTaken) {
+		t.Fatalf("SignUp(existing email) = %v; want ErrEmailTaken", err)
+	}
+	outbox, _ := f.Store.Notifications(ctx, 1)
+	if len(outbox) != 1 || outbox[0].Kind != account.EventSignUpAttempt || outbox[0].Recipient != f.email {
+		t.Errorf("outbox = %+v; want a sign-up attempt notice to %s", outbox, f.email)
+	}
+	_, _, err = f.Service.SignUp(ctx, account.SignUpInput{Email: "new@example.com", Password: pw, Name: "N"}, client)
+	var te *account.ThrottledError
+	if !errors.As(err, &te) {
+		t.Errorf("3rd sign-up from one IP within the hour (limit 2) = %v; want ThrottledError", err)
+	}
+	if _, _, err := f.Service.SignUp(ctx, account.SignUpInput{Email: "new@example.com", Password: pw, Name: "N"}, account.Client{IP: "198.51.100.9"}); err != nil {
+		t.Errorf("sign-up from another IP = %v; want success", err)
+	}
+}

@@ -18,6 +18,9 @@ type SignUpInput struct {
 }
 
 // SignUp creates an account and signs it in, returning the session token.
+// Sign-ups are throttled per client IP (every attempt counts), which bounds
+// how fast anyone can learn through ErrEmailTaken which emails have
+// accounts; the owner of an existing email is told of each such attempt.
 func (s *Service) SignUp(ctx context.Context, in SignUpInput, c Client) (*User, string, error) {
 	var verr ValidationError
 	email, msg := NormalizeEmail(in.Email)
@@ -38,12 +41,22 @@ func (s *Service) SignUp(ctx context.Context, in SignUpInput, c Client) (*User, 
 	if err := verr.orNil(); err != nil {
 		return nil, "", err
 	}
+	if _, err := s.throttle(ctx, "signup:ip:"+c.IP, s.policy.SignUpAttempts, s.policy.SignUpWindow); err != nil {
+		return nil, "", err
+	}
+	// Hashed before the email is checked, so an existing email answers
+	// after the same work as a new one.
 	hash, err := s.hasher.Hash(ctx, in.Password)
 	if err != nil {
 		return nil, "", mapHasherErr(err)
 	}
 	u := &User{Email: email, Name: name, MobilePhone: phone, PasswordHash: hash, CreatedAt: s.now()}
 	if err := s.store.CreateUser(ctx, u); err != nil {
+		if errors.Is(err, ErrEmailTaken) {
+			if owner, lookupErr := s.store.UserByEmail(ctx, email); lookupErr == nil {
+				s.recordAndNotify(ctx, owner, EventSignUpAttempt, "", c)
+			}
+		}
 		return nil, "", err
 	}
 	s.record(ctx, u.ID, EventSignUp, "", c)
