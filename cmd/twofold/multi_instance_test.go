@@ -167,13 +167,13 @@ func TestTwoInstancesOneDatabase(t *testing.T) {
 			_, backupToken := enroll(t, c, "backup@example.com")
 			throttleSecret, _ := enroll(t, c, "throttle@example.com")
 
-			// One backup code sent from 20 pending sign-ins across both: accepted once.
+			// One backup code sent from 50 pending sign-ins across both: accepted once.
 			status, body, _ := call(t, c.a, "POST", "/me/backup-codes", backupToken, nil)
 			if status != 201 {
 				t.Fatalf("backup codes = %d %v", status, body)
 			}
 			code := body["codes"].([]any)[0].(string)
-			if n := race(t, c, "backup@example.com", code, 20); n != 1 {
+			if n := race(t, c, "backup@example.com", code, 50); n != 1 {
 				t.Errorf("one backup code raced across two instances: accepted %d times; want 1", n)
 			}
 
@@ -189,9 +189,9 @@ func TestTwoInstancesOneDatabase(t *testing.T) {
 				t.Errorf("right code after 5 failures on A and 5 on B = %d; want 429", status)
 			}
 
-			// One TOTP code sent from 20 pending sign-ins across both: accepted once.
+			// One TOTP code sent from 50 pending sign-ins across both: accepted once.
 			waitForNextStep()
-			if n := race(t, c, "totp@example.com", totp.Code(totpSecret, time.Now()), 20); n != 1 {
+			if n := race(t, c, "totp@example.com", totp.Code(totpSecret, time.Now()), 50); n != 1 {
 				t.Errorf("one TOTP code raced across two instances: accepted %d times; want 1", n)
 			}
 
