@@ -2,6 +2,8 @@ package main_test
 
 import (
 	"net/http"
+	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,7 +13,8 @@ import (
 // The brief's journey against the real binary through the JSON API: enroll,
 // sign in with a code, then with a backup code; neither works twice.
 func TestJourneyAgainstRealProcess(t *testing.T) {
-	p := start(t, t.TempDir())
+	data := t.TempDir()
+	p := start(t, data)
 	defer p.stop(t)
 	c := newClient(t)
 	api := p.base + "/api/v1"
@@ -61,5 +64,12 @@ func TestJourneyAgainstRealProcess(t *testing.T) {
 	}
 	if resp, _ := postJSON(t, signIn(), api+"/session/two-factor", map[string]string{"code": codes[0].(string)}); resp.StatusCode != 401 {
 		t.Errorf("same backup code again = %d; want 401", resp.StatusCode)
+	}
+	// Without SMTP, the notifications wait in the outbox, where the operator sees them.
+	out, err := exec.Command(binary, "outbox", "list", "--data-dir", data).CombinedOutput()
+	for _, want := range []string{"2 factor authentication is on", "New backup codes were generated", "A backup code was used to sign in", "queued"} {
+		if err != nil || !strings.Contains(string(out), want) {
+			t.Errorf("outbox list = %s, %v; want a line with %q", out, err, want)
+		}
 	}
 }
