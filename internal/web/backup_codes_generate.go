@@ -42,8 +42,14 @@ func (h *handler) generateBackupCodes(w http.ResponseWriter, r *http.Request) {
 	d.Text = backupCodesText(d)
 	// Percent-encoded by us, so the data: URL is safe to mark as a URL.
 	d.Download = template.URL("data:text/plain;charset=utf-8," + url.PathEscape(d.Text))
+	// Shown on this page, not carried over a redirect: the codes exist only
+	// in this response.
+	done := &flash{Kind: "success", Title: "Backup codes generated"}
+	if p.BackupCodesRemaining > 0 {
+		done.Title = "New backup codes generated — the old ones no longer work"
+	}
 	w.Header().Set("Cache-Control", "no-store")
-	h.render(w, r, http.StatusOK, pageBackupCodes, &view{Title: "Your backup codes", User: p.User, Data: d})
+	h.render(w, r, http.StatusOK, pageBackupCodes, &view{Title: "Your backup codes", User: p.User, Flash: done, Data: d})
 }
 
 func backupCodesText(d backupCodesData) string {

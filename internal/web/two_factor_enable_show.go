@@ -21,6 +21,7 @@ type enableData struct {
 	QR     template.URL // data:image/png;base64,... of the otpauth URI
 	QRSize int          // its width and height in pixels
 	Email  string
+	Issuer string // the name the authenticator app shows
 }
 
 // showEnableTwoFactor shows the QR code, the key for manual entry and the
@@ -43,7 +44,7 @@ func (h *handler) showEnableTwoFactor(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err, recovery{back: enablePath})
 		return
 	}
-	v, err := enableView(p, setup)
+	v, err := h.enableView(p, setup)
 	if err != nil {
 		h.fail(w, r, err, recovery{})
 		return
@@ -51,7 +52,7 @@ func (h *handler) showEnableTwoFactor(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, pageEnable, v)
 }
 
-func enableView(p *account.Profile, setup *account.TOTPSetup) (*view, error) {
+func (h *handler) enableView(p *account.Profile, setup *account.TOTPSetup) (*view, error) {
 	img, err := qr.PNG(setup.URI)
 	if err != nil {
 		return nil, err
@@ -67,5 +68,6 @@ func enableView(p *account.Profile, setup *account.TOTPSetup) (*view, error) {
 		QR:     template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(img)),
 		QRSize: cfg.Width,
 		Email:  p.User.Email,
+		Issuer: h.issuer,
 	}}, nil
 }

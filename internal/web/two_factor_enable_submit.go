@@ -17,7 +17,7 @@ func (h *handler) enableTwoFactor(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		rec := recovery{back: enablePath}
 		if setup, serr := h.svc.PendingTOTPSetup(r.Context(), sess); serr == nil {
-			if v, verr := enableView(p, setup); verr == nil {
+			if v, verr := h.enableView(p, setup); verr == nil {
 				rec.page, rec.view = pageEnable, v
 			}
 		}

@@ -137,14 +137,58 @@ type view struct {
 	Message string            // a problem with the form as a whole
 	Errors  map[string]string // problems by field name, shown next to the field
 	Form    map[string]string // values to put back into the fields
-	Data    any
+	// Focus names the field that gets the autofocus attribute: the first
+	// one with a problem, else the one field of a single-purpose page. Set
+	// by render; templates compare it with each field's name.
+	Focus string
+	Data  any
+}
+
+// fieldOrder lists the fields of each form from top to bottom, so that focus
+// lands on the first field with a problem.
+var fieldOrder = map[string][]string{
+	pageSignUp:          {"name", "email", "password", "mobile_phone"},
+	pageSignIn:          {"email", "password"},
+	pageMe:              {"name", "mobile_phone"},
+	pageTwoFactor:       {"code"},
+	pageEnable:          {"code"},
+	pageDisable:         {"password", "code"},
+	pageConfirmPassword: {"password"},
+}
+
+// defaultFocus is the field of a page whose only job is that field; other
+// pages leave focus alone until there is a problem, so that a screen reader
+// starts at the top and the setup page does not scroll past its QR code.
+var defaultFocus = map[string]string{
+	pageTwoFactor:       "code",
+	pageConfirmPassword: "password",
+}
+
+// focusField picks the field to focus: the first with an error; after a
+// wrong email or password (a message about the form, no field errors) the
+// password, which is always empty again; else the page's default.
+func focusField(page string, v *view) string {
+	for _, name := range fieldOrder[page] {
+		if v.Errors[name] != "" {
+			return name
+		}
+	}
+	if page == pageSignIn && v.Message != "" {
+		return "password"
+	}
+	return defaultFocus[page]
 }
 
 // render executes a page into a buffer and only then writes it, so a
 // template failure becomes an apology rather than half a page.
 func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, page string, v *view) {
-	if v.Flash == nil {
-		v.Flash = h.takeFlash(w, r)
+	// The pending flash is always taken (and its cookie cleared), even when
+	// the page brings a message of its own.
+	if f := h.takeFlash(w, r); v.Flash == nil {
+		v.Flash = f
+	}
+	if v.Focus == "" {
+		v.Focus = focusField(page, v)
 	}
 	var buf bytes.Buffer
 	if err := h.pages[page].ExecuteTemplate(&buf, "layout", v); err != nil {

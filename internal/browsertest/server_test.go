@@ -1,0 +1,180 @@
+package browsertest
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"errors"
+	"net/url"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	_ "modernc.org/sqlite" // the server's own SQLite driver, to expire a pending sign-in
+)
+
+// server is one `twofold serve` process with a database of its own.
+type server struct {
+	base    string // http://127.0.0.1:PORT
+	dataDir string
+	logs    *syncBuffer
+	started time.Time
+}
+
+var listening = regexp.MustCompile(`twofold is listening"? addr=(\S+)`)
+
+// startServer runs the real binary on a free loopback port with a fresh data
+// directory, and stops it when the test ends. Its log is printed if the test
+// fails.
+func startServer(t *testing.T) *server {
+	t.Helper()
+	needBrowser(t)
+	s := &server{dataDir: t.TempDir(), logs: &syncBuffer{}, started: time.Now()}
+	cmd := exec.Command(binary, "serve", "--addr", "127.0.0.1:0", "--data-dir", s.dataDir, "--log-level", "debug")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	addr := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			line := sc.Text()
+			s.logs.Write([]byte(line + "\n"))
+			if m := listening.FindStringSubmatch(line); m != nil {
+				addr <- m[1]
+			}
+		}
+		done <- cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("twofold exited with %v after SIGTERM; want 0", err)
+			}
+		case <-time.After(20 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+			t.Errorf("twofold did not stop within 20s of SIGTERM")
+		}
+		if t.Failed() {
+			t.Logf("twofold log:\n%s", s.logs.String())
+		}
+	})
+	select {
+	case a := <-addr:
+		s.base = "http://" + a
+	case err := <-done:
+		t.Fatalf("twofold exited before listening: %v\n%s", err, s.logs.String())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("twofold did not start within 30s\n%s", s.logs.String())
+	}
+	return s
+}
+
+// expirePendingSignIns moves the end of every pending sign-in (password
+// done, code not yet) into the past, which is what waiting out its 5-minute
+// window does. The server runs on the real clock, so this is the one place
+// where the suite reaches behind the pages: it writes the server's SQLite
+// file (sessions.expires_at, in milliseconds). The server deletes expired
+// sessions only about a minute after it starts, and the tests that use this
+// take seconds, so the session is still there for the page to find expired.
+func (s *server) expirePendingSignIns(t *testing.T) {
+	t.Helper()
+	if up := time.Since(s.started); up > 40*time.Second {
+		t.Logf("the server has run for %v: its first clean-up of expired sessions (after 45 to 75 s) may remove the session before the page sees it expired", up.Round(time.Second))
+	}
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(s.dataDir, "twofold.db")+"?"+q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	res, err := db.ExecContext(ctx, `UPDATE sessions SET expires_at = ? WHERE stage = 'two_factor_required'`, time.Now().Add(-time.Second).UnixMilli())
+	if err != nil {
+		t.Fatalf("expire pending sign-ins: %v", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		t.Fatalf("expire pending sign-ins: %d sessions changed, %v; want 1", n, err)
+	}
+}
+
+// authenticator is the person's phone app: it computes codes with oathtool
+// from the secret it scanned, and like a person it waits for a new code
+// before using the app again (each 30-second code is accepted once).
+type authenticator struct {
+	secret   string // base32
+	lastStep int64  // the time step of the last code handed out
+}
+
+func timeStep(t time.Time) int64 { return t.Unix() / 30 }
+
+// code waits until the app shows a code not handed out yet and returns it.
+func (a *authenticator) code(t *testing.T) string {
+	t.Helper()
+	for {
+		now := time.Now()
+		if step := timeStep(now); step <= a.lastStep {
+			next := time.Unix((a.lastStep+1)*30, 0)
+			t.Logf("waiting %v for the next code", next.Sub(now).Round(100*time.Millisecond))
+			time.Sleep(next.Sub(now) + 100*time.Millisecond)
+			continue
+		}
+		before := timeStep(time.Now())
+		code := runOathtool(t, "--totp", "-b", a.secret)
+		if after := timeStep(time.Now()); after != before {
+			continue // the step changed while oathtool ran: ask again
+		}
+		a.lastStep = before
+		return code
+	}
+}
+
+// wrongCode returns six digits that the server accepts at no time step near
+// now: not a code of this secret from a minute before to a minute after.
+func (a *authenticator) wrongCode(t *testing.T) string {
+	t.Helper()
+	from := time.Now().Add(-60 * time.Second).Unix()
+	out := runOathtool(t, "--totp", "-b", "-w", "4", "--now", "@"+strconv.FormatInt(from, 10), a.secret)
+	near := map[string]bool{}
+	for _, c := range strings.Fields(out) {
+		near[c] = true
+	}
+	if len(near) == 0 {
+		t.Fatalf("oathtool printed no codes")
+	}
+	for _, c := range []string{"000000", "123456", "111111", "654321"} {
+		if !near[c] {
+			return c
+		}
+	}
+	t.Fatal("no wrong code found")
+	return ""
+}
+
+func runOathtool(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(oathtool, args...).Output()
+	if err != nil {
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			t.Fatalf("oathtool %s: %v\n%s", strings.Join(args, " "), err, exit.Stderr)
+		}
+		t.Fatalf("oathtool: %v", err)
+	}
+	return strings.TrimSpace(string(out))
+}
