@@ -19,6 +19,10 @@ import (
 	"github.com/twofold/twofold/internal/totp"
 )
 
+// apiClient bounds every request, so a server that stops answering fails
+// the test instead of hanging the package.
+var apiClient = &http.Client{Timeout: 60 * time.Second}
+
 // call sends one API request carrying token as the session cookie and
 // returns the status, the decoded body and the new session token, if any.
 func call(t *testing.T, base, method, path, token string, body any) (int, map[string]any, string) {
@@ -38,7 +42,7 @@ func call(t *testing.T, base, method, path, token string, body any) (int, map[st
 	if token != "" {
 		req.AddCookie(&http.Cookie{Name: "twofold_session", Value: token})
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := apiClient.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
 	}

@@ -152,7 +152,7 @@ func truncate(s string, n int) string {
 
 func mapHasherErr(err error) error {
 	switch {
-	case errors.Is(err, password.ErrBusy):
+	case errors.Is(err, password.ErrBusy), errors.Is(err, context.DeadlineExceeded):
 		return ErrBusy
 	case errors.Is(err, password.ErrMismatch):
 		return ErrWrongPassword

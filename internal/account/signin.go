@@ -84,33 +84,45 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput, c Client) (token s
 		// Still throttled and hashed like any other attempt.
 		email = strings.ToLower(strings.TrimSpace(in.Email))
 	}
+	// Turned away before any write when the hashers are saturated, so a
+	// flood costs the database nothing and waits for nothing.
+	if s.hasher.Saturated() {
+		return "", "", ErrBusy
+	}
 	releaseIP, err := s.throttle(ctx, "password:ip:"+c.IP, s.policy.PasswordIPAttempt, s.policy.PasswordWindow)
 	if err != nil {
 		return "", "", err
 	}
 	releaseAccount, err := s.throttle(ctx, "password:email:"+email, s.policy.PasswordAttempts, s.policy.PasswordWindow)
 	if err != nil {
+		releaseIP() // not evaluated: it must not count against the IP
 		return "", "", err
 	}
+	// Only a password that was compared and did not match counts as a
+	// failure; any other outcome gives both reservations back.
+	notEvaluated := func() { releaseIP(); releaseAccount() }
 	u, err := s.store.UserByEmail(ctx, email)
-	if errors.Is(err, ErrNotFound) {
-		if err := s.hasher.Verify(ctx, s.dummyHash, in.Password); err != nil && !errors.Is(mapHasherErr(err), ErrWrongPassword) {
-			return "", "", mapHasherErr(err)
+	hash := s.dummyHash // unknown email: the same work as a known one
+	switch {
+	case errors.Is(err, ErrNotFound):
+		u = nil
+	case err != nil:
+		notEvaluated()
+		return "", "", fmt.Errorf("account: sign in: %w", err)
+	default:
+		hash = u.PasswordHash
+	}
+	if err := mapHasherErr(s.hasher.Verify(ctx, hash, in.Password)); err != nil || u == nil {
+		if err != nil && !errors.Is(err, ErrWrongPassword) {
+			notEvaluated()
+			return "", "", err
+		}
+		if u != nil {
+			s.record(ctx, u.ID, EventSignInFailed, "", c)
 		}
 		return "", "", ErrInvalidCredentials
 	}
-	if err != nil {
-		return "", "", fmt.Errorf("account: sign in: %w", err)
-	}
-	if err := s.hasher.Verify(ctx, u.PasswordHash, in.Password); err != nil {
-		if err = mapHasherErr(err); errors.Is(err, ErrWrongPassword) {
-			s.record(ctx, u.ID, EventSignInFailed, "", c)
-			return "", "", ErrInvalidCredentials
-		}
-		return "", "", err
-	}
-	releaseIP()
-	releaseAccount()
+	notEvaluated() // the right password: not a failure
 	if in.PreviousToken != "" {
 		if err := s.store.DeleteSession(ctx, hashToken(in.PreviousToken)); err != nil && !errors.Is(err, ErrNotFound) {
 			return "", "", fmt.Errorf("account: end previous session: %w", err)
@@ -286,15 +298,19 @@ func (s *Service) verifyPassword(ctx context.Context, userID int64, pw string, c
 	if err != nil {
 		return fmt.Errorf("account: verify password: %w", err)
 	}
+	if s.hasher.Saturated() {
+		return ErrBusy
+	}
 	release, err := s.throttle(ctx, "password:email:"+u.Email, s.policy.PasswordAttempts, s.policy.PasswordWindow)
 	if err != nil {
 		return err
 	}
-	if err := s.hasher.Verify(ctx, u.PasswordHash, pw); err != nil {
-		err = mapHasherErr(err)
+	if err := mapHasherErr(s.hasher.Verify(ctx, u.PasswordHash, pw)); err != nil {
 		if errors.Is(err, ErrWrongPassword) {
 			s.record(ctx, u.ID, EventSignInFailed, "password confirmation", c)
+			return err
 		}
+		release() // busy, not a wrong password
 		return err
 	}
 	release()

@@ -143,7 +143,7 @@ func problemFor(err error) *problem {
 	case errors.Is(err, account.ErrReauthRequired):
 		return p(http.StatusForbidden, "reauthentication_required",
 			"This change needs your password entered within the last few minutes. Confirm it with POST /api/v1/session/confirm-password, then try again.")
-	case errors.Is(err, account.ErrBusy):
+	case errors.Is(err, account.ErrBusy), errors.Is(err, context.DeadlineExceeded):
 		pr := p(http.StatusServiceUnavailable, "busy",
 			"Too many sign-ins are in progress. Try again in a few seconds.")
 		pr.retryAfter = busyRetryAfter

@@ -70,6 +70,11 @@ func NewHasher(params Params, random io.Reader, concurrent, queue int, maxWait t
 	}
 }
 
+// Saturated reports whether every slot and every place in the queue is
+// taken, so that a caller can turn a request away before doing any work for
+// it. It is a hint: a place may free up or be taken right after.
+func (h *Hasher) Saturated() bool { return len(h.waiting) == cap(h.waiting) }
+
 // CheckPolicy reports whether a new password is acceptable.
 func CheckPolicy(pw string) error {
 	n := utf8.RuneCountInString(pw)

@@ -5,6 +5,7 @@
 package server
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -19,6 +20,11 @@ import (
 
 // MaxBodyBytes caps every request body; the API applies a lower cap of its own.
 const MaxBodyBytes = 1 << 20
+
+// RequestDeadline bounds the work done for one request, below the HTTP
+// server's 30-second WriteTimeout, so that under overload a request is
+// answered 503 (busy) rather than cut off without an answer.
+const RequestDeadline = 20 * time.Second
 
 // ContentSecurityPolicy allows only the service's own scripts, styles and
 // images (plus data: images for the QR code) and forbids framing.
@@ -67,6 +73,7 @@ func Handler(o Options) http.Handler {
 	}))
 
 	var h http.Handler = mux
+	h = withDeadline(h, RequestDeadline)
 	h = limitBody(h)
 	h = cop.Handler(h)
 	h = securityHeaders(h, o.Secure)
@@ -164,6 +171,14 @@ func securityHeaders(next http.Handler, secure bool) http.Handler {
 			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 		}
 		next.ServeHTTP(w, r)
+	})
+}
+
+func withDeadline(next http.Handler, d time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -68,7 +69,7 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error, rec re
 	case errors.As(err, &throttled):
 		w.Header().Set("Retry-After", strconv.Itoa(int((throttled.RetryAfter+time.Second-1)/time.Second)))
 		h.retry(w, r, rec, http.StatusTooManyRequests, nil, "Too many attempts. Wait "+waitFor(throttled.RetryAfter)+", then try again.")
-	case errors.Is(err, account.ErrBusy):
+	case errors.Is(err, account.ErrBusy), errors.Is(err, context.DeadlineExceeded):
 		w.Header().Set("Retry-After", "5")
 		h.retry(w, r, rec, http.StatusServiceUnavailable, nil, "Many people are signing in right now. Try again in a few seconds.")
 	case errors.Is(err, account.ErrConflict):
