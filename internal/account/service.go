@@ -10,7 +10,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/twofold/twofold/internal/keyring"
 	"github.com/twofold/twofold/internal/password"
@@ -143,9 +145,16 @@ func (s *Service) record(ctx context.Context, userID int64, kind EventKind, deta
 	}
 }
 
+// truncate makes client-supplied text safe to store in any database: valid
+// UTF-8 (a User-Agent header may be any bytes), no NUL (PostgreSQL refuses
+// it in text), and at most n bytes, cut on a character boundary.
 func truncate(s string, n int) string {
+	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n]
 }

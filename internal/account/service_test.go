@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/twofold/twofold/internal/account"
 	"github.com/twofold/twofold/internal/accounttest"
@@ -621,5 +622,26 @@ func TestSignUpThrottleAndOwnerNotice(t *testing.T) {
 	}
 	if _, _, err := f.Service.SignUp(ctx, account.SignUpInput{Email: "new@example.com", Password: pw, Name: "N"}, account.Client{IP: "198.51.100.9"}); err != nil {
 		t.Errorf("sign-up from another IP = %v; want success", err)
+	}
+}
+
+// Whatever bytes a client sends as its User-Agent or email, what is stored
+// is valid UTF-8 without NUL, so PostgreSQL accepts it as SQLite does.
+func TestClientTextIsStoredSafely(t *testing.T) {
+	env := accounttest.New(t)
+	hostile := account.Client{IP: "192.0.2.1", UserAgent: strings.Repeat("é", 99) + "\xff\x00" + strings.Repeat("ü", 200)}
+	_, token, err := env.Service.SignUp(ctx, account.SignUpInput{Email: "ana@example.com", Password: pw, Name: "Ana"}, hostile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := env.Service.Authenticate(ctx, token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !utf8.ValidString(sess.UserAgent) || strings.Contains(sess.UserAgent, "\x00") || len(sess.UserAgent) > 200 {
+		t.Errorf("stored user agent %q: want valid UTF-8, no NUL, at most 200 bytes", sess.UserAgent)
+	}
+	if _, _, err := env.Service.SignIn(ctx, account.SignInInput{Email: "a\x00\xff@x", Password: pw}, hostile); !errors.Is(err, account.ErrInvalidCredentials) {
+		t.Errorf("SignIn(email with NUL and invalid UTF-8) = %v; want ErrInvalidCredentials", err)
 	}
 }

@@ -81,8 +81,9 @@ type SignInInput struct {
 func (s *Service) SignIn(ctx context.Context, in SignInInput, c Client) (token string, stage Stage, err error) {
 	email, _ := NormalizeEmail(in.Email)
 	if email == "" {
-		// Still throttled and hashed like any other attempt.
-		email = strings.ToLower(strings.TrimSpace(in.Email))
+		// Still throttled and hashed like any other attempt; the throttle
+		// key must be storable text whatever was typed.
+		email = truncate(strings.ToLower(strings.TrimSpace(in.Email)), maxEmailLength)
 	}
 	// Turned away before any write when the hashers are saturated, so a
 	// flood costs the database nothing and waits for nothing.

@@ -202,7 +202,13 @@ func newBackupCode(random io.Reader) (string, error) {
 // confuse with digits (o, i, l) are read as 0 and 1.
 func NormalizeBackupCode(input string) (string, bool) {
 	var b strings.Builder
-	for _, r := range strings.ToLower(input) {
+	for _, r := range input {
+		if r > 127 {
+			return "", false // before lower-casing: İ and K (Kelvin) lower-case to ASCII
+		}
+		if r >= 'A' && r <= 'Z' {
+			r += 'a' - 'A'
+		}
 		switch {
 		case r == ' ' || r == '-' || r == '\t':
 			continue
@@ -211,7 +217,7 @@ func NormalizeBackupCode(input string) (string, bool) {
 		case r == 'i' || r == 'l':
 			r = '1'
 		}
-		if r > 127 || !strings.ContainsRune(backupAlphabet, r) {
+		if !strings.ContainsRune(backupAlphabet, r) {
 			return "", false
 		}
 		b.WriteRune(r)

@@ -24,8 +24,17 @@ func NormalizeEmail(input string) (string, string) {
 	if email == "" {
 		return "", "Enter your email address."
 	}
-	if len(email) > maxEmailLength || !utf8.ValidString(email) {
+	// Checked on the input: ToLower has already turned bad bytes into U+FFFD.
+	if len(email) > maxEmailLength || !utf8.ValidString(input) {
 		return "", "Enter a valid email address, like name@example.com."
+	}
+	// net/mail accepts any non-ASCII character in an address, including
+	// controls, spaces and invisible ones (U+200B, U+202E): an address that
+	// looks like another, or rewrites the terminal or log it is shown in.
+	for _, r := range email {
+		if !unicode.IsGraphic(r) || unicode.IsSpace(r) {
+			return "", "Enter a valid email address, like name@example.com."
+		}
 	}
 	addr, err := mail.ParseAddress(email)
 	if err != nil || addr.Address != email || addr.Name != "" {
@@ -67,6 +76,13 @@ func NormalizeMobilePhone(input, region string) (string, string) {
 	}
 	if len(raw) > maxPhoneInput || !utf8.ValidString(raw) {
 		return "", "Enter a mobile number with its country code, like +61 412 345 678."
+	}
+	// phonenumbers reads letters as keypad digits and drops an extension
+	// (x9, ext. 9, ,9, #9): either way the number kept is not the one typed.
+	for _, r := range raw {
+		if !unicode.IsDigit(r) && !unicode.IsSpace(r) && !unicode.Is(unicode.Pd, r) && !strings.ContainsRune("+.()/", r) {
+			return "", "Use only digits, spaces and + - ( ) in the number, with no extension, like +61 412 345 678."
+		}
 	}
 	if region == "" && !strings.HasPrefix(raw, "+") && !strings.HasPrefix(raw, "00") {
 		return "", "Start the number with + and its country code, like +61 412 345 678."

@@ -138,12 +138,20 @@ func Validate(secret []byte, code string, now time.Time, skew int, lastUsed int6
 // the label wrongly, so it is replaced.
 func URI(issuer, account string, secret []byte) string {
 	issuer = strings.ReplaceAll(issuer, ":", " ")
-	label := url.PathEscape(issuer) + ":" + url.PathEscape(account)
+	label := labelEscape(issuer) + ":" + labelEscape(account)
 	q := url.Values{}
 	q.Set("secret", EncodeSecret(secret))
 	q.Set("issuer", issuer)
 	q.Set("algorithm", "SHA1")
 	q.Set("digits", fmt.Sprint(Digits))
 	q.Set("period", fmt.Sprint(int(Period/time.Second)))
-	return "otpauth://totp/" + label + "?" + q.Encode()
+	// Encode writes a space as +, which apps read as a plus (RFC 3986 has no
+	// such rule); a literal + is already %2B.
+	return "otpauth://totp/" + label + "?" + strings.ReplaceAll(q.Encode(), "+", "%20")
+}
+
+// labelEscape path-escapes s, and a + as well: some apps decode the label
+// like a form, where + means a space (ana+2fa@example.com).
+func labelEscape(s string) string {
+	return strings.ReplaceAll(url.PathEscape(s), "+", "%2B")
 }

@@ -151,15 +151,3 @@ func TestURI(t *testing.T) {
 		}
 	}
 }
-
-func FuzzNormalizeCode(f *testing.F) {
-	for _, s := range []string{"123456", " 123 456", "12a456", "", "\xff\xfe", "1234567890"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, in string) {
-		got, err := NormalizeCode(in)
-		if err == nil && (len(got) != 6 || strings.Trim(got, "0123456789") != "") {
-			t.Errorf("NormalizeCode(%q) = %q with no error; want 6 digits", in, got)
-		}
-	})
-}
