@@ -26,6 +26,7 @@ const usage = `twofold: accounts with two-factor authentication
 Usage:
   twofold serve [flags]              run the service (see twofold serve -h)
   twofold migrate [flags]            apply database migrations and exit
+  twofold bench [flags]              load-test a running server (see twofold bench -h)
   twofold user list [flags]          list accounts and whether 2FA is on
   twofold user reset-2fa EMAIL [flags]
                                      turn 2FA off for a user who lost their phone
@@ -49,6 +50,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = migrate(ctx, args[1:], getenv, stdout, stderr)
 	case "user":
 		err = user(ctx, args[1:], getenv, stdout, stderr)
+	case "bench":
+		err = benchCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "outbox":
 		err = outbox(ctx, args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help":

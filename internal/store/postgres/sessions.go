@@ -56,23 +56,25 @@ func (s *Store) SessionByTokenHash(ctx context.Context, tokenHash string) (*acco
 	return &sess, nil
 }
 
-// ReplaceSession implements account.Store. The DELETE's row count decides:
-// a concurrent replacement of the same session waits on the row lock and
-// then deletes nothing.
+// ReplaceSession implements account.Store in one statement (one round trip
+// and commit instead of four). The DELETE's row count decides: the INSERT
+// only runs when it removed the old session, and a concurrent replacement
+// of the same session waits on the row lock and then deletes, and so
+// inserts, nothing.
 func (s *Store) ReplaceSession(ctx context.Context, oldHash string, next *account.Session) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `DELETE FROM sessions WHERE token_hash = $1`, oldHash)
-		if err != nil {
-			return fmt.Errorf("postgres: replace session: %w", err)
-		}
-		if tag.RowsAffected() == 0 {
-			return fmt.Errorf("postgres: replace session: %w", account.ErrNotFound)
-		}
-		if err := insertSession(ctx, tx, next); err != nil {
-			return fmt.Errorf("postgres: replace session: %w", err)
-		}
-		return nil
-	})
+	tag, err := s.pool.Exec(ctx,
+		`WITH old AS (DELETE FROM sessions WHERE token_hash = $1 RETURNING 1)
+		INSERT INTO sessions (token_hash, user_id, stage, created_at, last_seen_at, authenticated_at, expires_at, ip, user_agent)
+		SELECT $2, $3, $4, $5, $6, $7, $8, $9, $10 WHERE EXISTS (SELECT 1 FROM old)`,
+		oldHash, next.TokenHash, next.UserID, string(next.Stage), millis(next.CreatedAt), millis(next.LastSeenAt),
+		millis(next.AuthenticatedAt), millis(next.ExpiresAt), next.IP, next.UserAgent)
+	if err != nil {
+		return fmt.Errorf("postgres: replace session: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("postgres: replace session: %w", account.ErrNotFound)
+	}
+	return nil
 }
 
 // TouchSession implements account.Store.
@@ -118,28 +120,40 @@ func (s *Store) DeleteExpired(ctx context.Context, now, idleBefore, attemptsBefo
 // ReserveAttempt implements account.Store. A transaction-scoped advisory
 // lock on the key serializes the count and the insert across every
 // instance, so concurrent attempts cannot both see room for one more.
+//
+// The three statements go as one pipelined batch: one round trip, and one
+// implicit transaction (the batch ends with a single Sync), which holds the
+// lock until it commits. Under READ COMMITTED each statement takes its
+// snapshot when it starts, so the conditional INSERT counts, after the lock
+// is held, every attempt committed before it.
 func (s *Store) ReserveAttempt(ctx context.Context, key string, now, windowStart time.Time, limit int) (id int64, ok bool, oldest time.Time, err error) {
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, key); err != nil {
+	b := &pgx.Batch{}
+	b.Queue(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, key)
+	b.Queue(`INSERT INTO throttle_attempts (key, attempted_at)
+		SELECT $1, $2 WHERE (SELECT count(*) FROM throttle_attempts WHERE key = $1 AND attempted_at > $3) < $4
+		RETURNING id`, key, millis(now), millis(windowStart), limit)
+	b.Queue(`SELECT min(attempted_at) FROM throttle_attempts WHERE key = $1 AND attempted_at > $2`, key, millis(windowStart))
+	err = func() error {
+		br := s.pool.SendBatch(ctx, b)
+		defer br.Close()
+		if _, err := br.Exec(); err != nil {
 			return err
 		}
-		var n int
+		switch err := br.QueryRow().Scan(&id); {
+		case err == nil:
+			ok = true
+		case !errors.Is(err, pgx.ErrNoRows):
+			return err
+		}
 		var first *int64
-		if err := tx.QueryRow(ctx,
-			`SELECT count(*), min(attempted_at) FROM throttle_attempts WHERE key = $1 AND attempted_at > $2`,
-			key, millis(windowStart)).Scan(&n, &first); err != nil {
+		if err := br.QueryRow().Scan(&first); err != nil {
 			return err
 		}
-		if n >= limit {
-			if first != nil {
-				oldest = fromMillis(*first)
-			}
-			return nil
+		if !ok && first != nil {
+			oldest = fromMillis(*first)
 		}
-		ok = true
-		return tx.QueryRow(ctx, `INSERT INTO throttle_attempts (key, attempted_at) VALUES ($1, $2) RETURNING id`,
-			key, millis(now)).Scan(&id)
-	})
+		return br.Close()
+	}()
 	if err != nil {
 		return 0, false, time.Time{}, fmt.Errorf("postgres: reserve attempt: %w", err)
 	}

@@ -9,7 +9,7 @@ import (
 
 // ReplaceBackupCodes implements account.Store.
 func (s *Store) ReplaceBackupCodes(ctx context.Context, userID int64, keyID string, hashes []string, now time.Time) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM backup_codes WHERE user_id = ?`, userID); err != nil {
 			return fmt.Errorf("sqlite: replace backup codes: %w", err)
 		}
@@ -27,7 +27,7 @@ func (s *Store) ReplaceBackupCodes(ctx context.Context, userID int64, keyID stri
 // UseBackupCode implements account.Store: one conditional UPDATE, so a code
 // is consumed at most once however many requests carry it.
 func (s *Store) UseBackupCode(ctx context.Context, userID int64, hash string, now time.Time) (bool, error) {
-	res, err := s.write.ExecContext(ctx,
+	res, err := s.exec(ctx,
 		`UPDATE backup_codes SET used_at = ? WHERE user_id = ? AND code_hash = ? AND used_at IS NULL`,
 		millis(now), userID, hash)
 	if err != nil {
@@ -40,7 +40,7 @@ func (s *Store) UseBackupCode(ctx context.Context, userID int64, hash string, no
 // CountBackupCodes implements account.Store: the unused ones.
 func (s *Store) CountBackupCodes(ctx context.Context, userID int64) (int, error) {
 	var n int
-	err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM backup_codes WHERE user_id = ? AND used_at IS NULL`, userID).Scan(&n)
+	err := s.queryRow(ctx, `SELECT count(*) FROM backup_codes WHERE user_id = ? AND used_at IS NULL`, userID).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: count backup codes: %w", err)
 	}

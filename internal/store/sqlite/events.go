@@ -9,12 +9,13 @@ import (
 
 // AddEvent implements account.Store.
 func (s *Store) AddEvent(ctx context.Context, e *account.Event) error {
-	err := s.write.QueryRowContext(ctx,
+	id, err := s.insertReturningID(ctx,
 		`INSERT INTO security_events (user_id, kind, detail, ip, user_agent, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
-		e.UserID, string(e.Kind), e.Detail, e.IP, e.UserAgent, millis(e.CreatedAt)).Scan(&e.ID)
+		e.UserID, string(e.Kind), e.Detail, e.IP, e.UserAgent, millis(e.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("sqlite: add event: %w", err)
 	}
+	e.ID = id
 	return nil
 }
 

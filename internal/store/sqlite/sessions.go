@@ -10,12 +10,13 @@ import (
 	"github.com/twofold/twofold/internal/account"
 )
 
-func insertSession(ctx context.Context, exec interface {
-	ExecContext(context.Context, string, ...any) (sql.Result, error)
-}, sess *account.Session) error {
-	_, err := exec.ExecContext(ctx,
-		`INSERT INTO sessions (token_hash, user_id, stage, created_at, last_seen_at, authenticated_at, expires_at, ip, user_agent)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+const insertSessionSQL = `INSERT INTO sessions (token_hash, user_id, stage, created_at, last_seen_at, authenticated_at, expires_at, ip, user_agent)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+const deleteSessionSQL = `DELETE FROM sessions WHERE token_hash = ?`
+
+func (s *Store) insertSession(ctx context.Context, tx *sql.Tx, sess *account.Session) error {
+	_, err := s.txExec(ctx, tx, insertSessionSQL,
 		sess.TokenHash, sess.UserID, string(sess.Stage), millis(sess.CreatedAt), millis(sess.LastSeenAt),
 		millis(sess.AuthenticatedAt), millis(sess.ExpiresAt), sess.IP, sess.UserAgent)
 	return err
@@ -23,7 +24,8 @@ func insertSession(ctx context.Context, exec interface {
 
 // CreateSession implements account.Store.
 func (s *Store) CreateSession(ctx context.Context, sess *account.Session) error {
-	if err := insertSession(ctx, s.write, sess); err != nil {
+	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error { return s.insertSession(ctx, tx, sess) })
+	if err != nil {
 		return fmt.Errorf("sqlite: create session: %w", err)
 	}
 	return nil
@@ -36,7 +38,7 @@ func (s *Store) SessionByTokenHash(ctx context.Context, tokenHash string) (*acco
 		stage                                    string
 		created, lastSeen, authenticated, expiry int64
 	)
-	err := s.read.QueryRowContext(ctx,
+	err := s.queryRow(ctx,
 		`SELECT token_hash, user_id, stage, created_at, last_seen_at, authenticated_at, expires_at, ip, user_agent
 		FROM sessions WHERE token_hash = ?`, tokenHash).
 		Scan(&sess.TokenHash, &sess.UserID, &stage, &created, &lastSeen, &authenticated, &expiry, &sess.IP, &sess.UserAgent)
@@ -54,15 +56,15 @@ func (s *Store) SessionByTokenHash(ctx context.Context, tokenHash string) (*acco
 
 // ReplaceSession implements account.Store.
 func (s *Store) ReplaceSession(ctx context.Context, oldHash string, next *account.Session) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ?`, oldHash)
+	return s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := s.txExec(ctx, tx, deleteSessionSQL, oldHash)
 		if err != nil {
 			return fmt.Errorf("sqlite: replace session: %w", err)
 		}
 		if n, err := affected(res); err != nil || n == 0 {
 			return fmt.Errorf("sqlite: replace session: %w", errors.Join(err, account.ErrNotFound))
 		}
-		if err := insertSession(ctx, tx, next); err != nil {
+		if err := s.insertSession(ctx, tx, next); err != nil {
 			return fmt.Errorf("sqlite: replace session: %w", err)
 		}
 		return nil
@@ -71,7 +73,7 @@ func (s *Store) ReplaceSession(ctx context.Context, oldHash string, next *accoun
 
 // TouchSession implements account.Store.
 func (s *Store) TouchSession(ctx context.Context, tokenHash string, now time.Time) error {
-	_, err := s.write.ExecContext(ctx, `UPDATE sessions SET last_seen_at = ? WHERE token_hash = ? AND last_seen_at < ?`,
+	_, err := s.exec(ctx, `UPDATE sessions SET last_seen_at = ? WHERE token_hash = ? AND last_seen_at < ?`,
 		millis(now), tokenHash, millis(now))
 	if err != nil {
 		return fmt.Errorf("sqlite: touch session: %w", err)
@@ -86,12 +88,12 @@ func (s *Store) SetSessionAuthenticatedAt(ctx context.Context, tokenHash string,
 
 // DeleteSession implements account.Store.
 func (s *Store) DeleteSession(ctx context.Context, tokenHash string) error {
-	return s.execOne(ctx, "delete session", `DELETE FROM sessions WHERE token_hash = ?`, tokenHash)
+	return s.execOne(ctx, "delete session", deleteSessionSQL, tokenHash)
 }
 
 // DeleteUserSessions implements account.Store.
 func (s *Store) DeleteUserSessions(ctx context.Context, userID int64, keepHash string) error {
-	if _, err := s.write.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ? AND token_hash <> ?`, userID, keepHash); err != nil {
+	if _, err := s.exec(ctx, `DELETE FROM sessions WHERE user_id = ? AND token_hash <> ?`, userID, keepHash); err != nil {
 		return fmt.Errorf("sqlite: delete user sessions: %w", err)
 	}
 	return nil
@@ -99,7 +101,7 @@ func (s *Store) DeleteUserSessions(ctx context.Context, userID int64, keepHash s
 
 // DeleteExpired implements account.Store.
 func (s *Store) DeleteExpired(ctx context.Context, now, idleBefore, attemptsBefore time.Time) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at <= ?`, millis(now), millis(idleBefore)); err != nil {
 			return fmt.Errorf("sqlite: delete expired sessions: %w", err)
 		}

@@ -4,8 +4,9 @@
 // Writes go through one connection opened with BEGIN IMMEDIATE, so they are
 // serialized inside the process without "database is locked" errors and
 // take the file's write lock up front when several processes share the file
-// (busy_timeout makes them wait for it). Reads use a pool of their own,
-// which WAL mode lets run beside the writer.
+// (busy_timeout makes them wait for it); the write transactions that arrive
+// together share one COMMIT and its fsync (see groupWriter). Reads use a
+// pool of their own, which WAL mode lets run beside the writer.
 package sqlite
 
 import (
@@ -30,8 +31,11 @@ var migrations embed.FS
 
 // Store is an account.Store on one SQLite file.
 type Store struct {
-	write *sql.DB
-	read  *sql.DB
+	write      *sql.DB
+	read       *sql.DB
+	writer     *groupWriter
+	readStmts  *stmtCache
+	writeStmts *stmtCache
 }
 
 var _ account.Store = (*Store)(nil)
@@ -79,6 +83,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	read.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)*2))
 	read.SetMaxIdleConns(max(4, runtime.GOMAXPROCS(0)*2))
 	s.read = read
+	s.writer = newGroupWriter(write)
+	s.readStmts, s.writeStmts = &stmtCache{db: read}, &stmtCache{db: write}
+	// The statements of the multi-statement transactions of every sign-in.
+	s.prepareWrites(ctx, insertSessionSQL, deleteSessionSQL, countAttemptsSQL, insertAttemptSQL)
 	return s, nil
 }
 
@@ -99,9 +107,10 @@ func (s *Store) Migrate(ctx context.Context) (int, error) {
 	return len(res), nil
 }
 
-// Close closes both connection pools.
+// Close waits for the write in progress, then closes both connection pools.
 func (s *Store) Close() error {
-	return errors.Join(s.read.Close(), s.write.Close())
+	s.writer.stop()
+	return errors.Join(s.readStmts.close(), s.writeStmts.close(), s.read.Close(), s.write.Close())
 }
 
 // IntegrityCheck runs PRAGMA integrity_check and returns its verdict ("ok").
@@ -117,16 +126,32 @@ func millis(t time.Time) int64 { return t.UnixMilli() }
 
 func fromMillis(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
 
-// inTx runs fn in one write transaction.
-func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
+// inTx runs fn in one write transaction: committed when it returns nil,
+// rolled back when it returns an error. fn must use the ctx it is given.
+func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	return s.writer.do(ctx, fn)
+}
+
+// exec runs one write statement as a transaction of its own.
+func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	s.prepareWrites(ctx, query)
+	var res sql.Result
+	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var err error
+		res, err = s.txExec(ctx, tx, query, args...)
 		return err
-	}
-	if err := fn(tx); err != nil {
-		return errors.Join(err, tx.Rollback())
-	}
-	return tx.Commit()
+	})
+	return res, err
+}
+
+// insertReturningID runs one INSERT … RETURNING id as a transaction of its own.
+func (s *Store) insertReturningID(ctx context.Context, query string, args ...any) (int64, error) {
+	s.prepareWrites(ctx, query)
+	var id int64
+	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		return s.txQueryRow(ctx, tx, query, args...).Scan(&id)
+	})
+	return id, err
 }
 
 func affected(res sql.Result) (int64, error) {

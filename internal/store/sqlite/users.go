@@ -51,7 +51,7 @@ func scanUser(row rowScanner) (*account.User, error) {
 }
 
 func (s *Store) userWhere(ctx context.Context, where string, arg any) (*account.User, error) {
-	u, err := scanUser(s.read.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users WHERE "+where, arg))
+	u, err := scanUser(s.queryRow(ctx, "SELECT "+userColumns+" FROM users WHERE "+where, arg))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, account.ErrNotFound
 	}
@@ -60,15 +60,16 @@ func (s *Store) userWhere(ctx context.Context, where string, arg any) (*account.
 
 // CreateUser implements account.Store.
 func (s *Store) CreateUser(ctx context.Context, u *account.User) error {
-	err := s.write.QueryRowContext(ctx,
+	id, err := s.insertReturningID(ctx,
 		`INSERT INTO users (email, name, mobile_phone, password_hash, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
-		u.Email, u.Name, u.MobilePhone, u.PasswordHash, millis(u.CreatedAt)).Scan(&u.ID)
+		u.Email, u.Name, u.MobilePhone, u.PasswordHash, millis(u.CreatedAt))
 	if err != nil {
 		if strings.Contains(err.Error(), "UNIQUE constraint failed: users.email") {
 			return account.ErrEmailTaken
 		}
 		return fmt.Errorf("sqlite: create user: %w", err)
 	}
+	u.ID = id
 	return nil
 }
 
@@ -109,7 +110,7 @@ func (s *Store) ListUsers(ctx context.Context) ([]*account.User, error) {
 }
 
 func (s *Store) execOne(ctx context.Context, what, query string, args ...any) error {
-	res, err := s.write.ExecContext(ctx, query, args...)
+	res, err := s.exec(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("sqlite: %s: %w", what, err)
 	}
@@ -161,7 +162,7 @@ func (s *Store) EnableTOTP(ctx context.Context, userID int64, pending account.Se
 // AdvanceTOTPStep implements account.Store: the compare-and-set that makes
 // every TOTP code single-use.
 func (s *Store) AdvanceTOTPStep(ctx context.Context, userID int64, step int64) (bool, error) {
-	res, err := s.write.ExecContext(ctx,
+	res, err := s.exec(ctx,
 		`UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_enabled_at IS NOT NULL AND totp_last_step < ?`,
 		step, userID, step)
 	if err != nil {
@@ -173,7 +174,7 @@ func (s *Store) AdvanceTOTPStep(ctx context.Context, userID int64, step int64) (
 
 // DisableTOTP implements account.Store.
 func (s *Store) DisableTOTP(ctx context.Context, userID int64) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx,
 			`UPDATE users SET totp_key_id = NULL, totp_secret = NULL, totp_enabled_at = NULL,
 				totp_pending_key_id = NULL, totp_pending_secret = NULL, totp_failures = 0, totp_suspended_at = NULL

@@ -1,0 +1,57 @@
+package bench
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/twofold/twofold/internal/account"
+	"github.com/twofold/twofold/internal/accounttest"
+	"github.com/twofold/twofold/internal/api"
+	"github.com/twofold/twofold/internal/server"
+	"github.com/twofold/twofold/internal/web"
+)
+
+// BenchmarkMeHandler is GET /api/v1/me through the whole server handler
+// (middleware, API, service, SQLite), without the network, beside
+// BenchmarkMeBaselineHandler, the bare handler the bench compares with:
+// the ratio is the part of the overhead that is the server's own, and
+// go test -cpuprofile shows where it goes.
+func BenchmarkMeHandler(b *testing.B) {
+	env := accounttest.New(b)
+	ctx := context.Background()
+	_, token, err := env.Service.SignUp(ctx, account.SignUpInput{Email: "me@example.com", Password: "correct horse battery", Name: "Me", MobilePhone: "+61 412 345 678"}, account.Client{IP: "127.0.0.1"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil)) // the access log is formatted, not kept
+	pages, err := web.New(env.Service, web.Options{Logger: log})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := server.Handler(server.Options{Web: pages, API: api.New(env.Service, api.Options{Logger: log}), Logger: log})
+	req := httptest.NewRequest("GET", "/api/v1/me", nil)
+	req.Header.Set("Cookie", cookieName+"="+token)
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			b.Fatalf("GET /api/v1/me = %d %s", w.Code, w.Body)
+		}
+	}
+}
+
+func BenchmarkMeBaselineHandler(b *testing.B) {
+	h := BaselineHandler()
+	req := httptest.NewRequest("GET", "/api/v1/me", nil)
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			b.Fatalf("baseline = %d", w.Code)
+		}
+	}
+}
