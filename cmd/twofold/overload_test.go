@@ -8,7 +8,6 @@ package main_test
 // the flood is still being answered.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -53,48 +52,6 @@ func productionBinary(t *testing.T) string {
 		t.Fatal(productionErr)
 	}
 	return productionPath
-}
-
-// startBuild is start (twofold_test.go) for another build of twofold.
-func startBuild(t *testing.T, bin, dataDir string, extraEnv ...string) *process {
-	t.Helper()
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir)
-	cmd.Env = append(os.Environ(), extraEnv...)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &process{cmd: cmd, logs: &bytes.Buffer{}, done: make(chan error, 1)}
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			line := sc.Text()
-			p.logs.WriteString(line + "\n")
-			if m := listening.FindStringSubmatch(line); m != nil {
-				addr <- m[1]
-			}
-		}
-		p.done <- cmd.Wait()
-	}()
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			<-p.done
-		}
-	})
-	select {
-	case a := <-addr:
-		p.base = "http://" + a
-	case err := <-p.done:
-		t.Fatalf("twofold exited before listening: %v\n%s", err, p.logs)
-	case <-time.After(30 * time.Second):
-		t.Fatalf("twofold did not start within 30s\n%s", p.logs)
-	}
-	return p
 }
 
 // procStatusKiB reads a "Vm…: N kB" line of /proc/<pid>/status.

@@ -51,7 +51,13 @@ var listening = regexp.MustCompile(`twofold is listening"? addr=(\S+)`)
 // start runs `twofold serve` on a free loopback port with dataDir.
 func start(t *testing.T, dataDir string, extraEnv ...string) *process {
 	t.Helper()
-	cmd := exec.Command(binary, "serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir)
+	return startBuild(t, binary, dataDir, extraEnv...)
+}
+
+// startBuild is start for another build of twofold (bin).
+func startBuild(t *testing.T, bin, dataDir string, extraEnv ...string) *process {
+	t.Helper()
+	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir)
 	cmd.Env = append(os.Environ(), extraEnv...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

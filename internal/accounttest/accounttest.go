@@ -15,6 +15,8 @@ import (
 	"github.com/twofold/twofold/internal/account"
 	"github.com/twofold/twofold/internal/keyring"
 	"github.com/twofold/twofold/internal/password"
+	"github.com/twofold/twofold/internal/store/postgres"
+	"github.com/twofold/twofold/internal/store/postgres/pgtest"
 	"github.com/twofold/twofold/internal/store/sqlite"
 	"github.com/twofold/twofold/internal/totp"
 )
@@ -45,25 +47,54 @@ func (c *Clock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
+// Store is what tests reach behind the service: the account.Store and the
+// outbox, which both implementations share.
+type Store interface {
+	account.Store
+	Notifications(ctx context.Context, limit int) ([]*account.Notification, error)
+	Close() error
+}
+
 // Env is a service wired to real parts.
 type Env struct {
 	Service *account.Service
-	Store   *sqlite.Store
+	Store   Store
 	Keys    *keyring.Keyring
 	Clock   *Clock
-	DBPath  string
+	DBPath  string // the SQLite file; "" on PostgreSQL
 }
 
-// New builds an Env; change the policy with the optional functions.
+// New builds an Env on a SQLite file in the test's temp dir; change the
+// policy with the optional functions.
 func New(t testing.TB, opts ...func(*account.Policy)) *Env {
 	t.Helper()
-	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "twofold.db")
-	store, err := sqlite.Open(ctx, path)
+	store, err := sqlite.Open(context.Background(), path)
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
 	t.Cleanup(func() { store.Close() })
+	env := NewOnStore(t, store, opts...)
+	env.DBPath = path
+	return env
+}
+
+// NewPostgres builds an Env on a fresh PostgreSQL database (pgtest.Database:
+// it skips the test when TWOFOLD_TEST_POSTGRES_DSN is unset).
+func NewPostgres(t testing.TB, opts ...func(*account.Policy)) *Env {
+	t.Helper()
+	store, err := postgres.Open(context.Background(), pgtest.Database(t))
+	if err != nil {
+		t.Fatalf("open PostgreSQL store: %v", err)
+	}
+	t.Cleanup(func() { store.Close() })
+	return NewOnStore(t, store, opts...)
+}
+
+// NewOnStore builds an Env around store.
+func NewOnStore(t testing.TB, store Store, opts ...func(*account.Policy)) *Env {
+	t.Helper()
+	ctx := context.Background()
 	keys, err := keyring.New(bytes.Repeat([]byte{0x42}, keyring.KeySize), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -84,7 +115,7 @@ func New(t testing.TB, opts ...func(*account.Policy)) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Env{Service: svc, Store: store, Keys: keys, Clock: clock, DBPath: path}
+	return &Env{Service: svc, Store: store, Keys: keys, Clock: clock}
 }
 
 // Code returns the TOTP code for the base32 secret at the clock's time.

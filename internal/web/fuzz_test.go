@@ -3,7 +3,6 @@ package web
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,16 +13,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/twofold/twofold/internal/account"
 	"github.com/twofold/twofold/internal/accounttest"
 	"github.com/twofold/twofold/internal/httpauth"
-	"github.com/twofold/twofold/internal/keyring"
-	"github.com/twofold/twofold/internal/password"
-	"github.com/twofold/twofold/internal/store/postgres"
-	"github.com/twofold/twofold/internal/store/postgres/pgtest"
-	"github.com/twofold/twofold/internal/totp"
 )
 
 // Who a fuzzed form is posted as.
@@ -167,37 +160,12 @@ type formFuzzFixture struct {
 // SQLite stores: NUL, invalid UTF-8). code gives the current TOTP code for a
 // base32 secret.
 func newFuzzService(f *testing.F, policy func(*account.Policy)) (svc *account.Service, code func(secret string) string) {
-	if os.Getenv("TWOFOLD_FUZZ_POSTGRES") != "1" {
-		env := accounttest.New(f, policy)
-		return env.Service, func(secret string) string { return env.Code(f, secret) }
+	env := accounttest.New
+	if os.Getenv("TWOFOLD_FUZZ_POSTGRES") == "1" {
+		env = accounttest.NewPostgres
 	}
-	ctx := context.Background()
-	store, err := postgres.Open(ctx, pgtest.Database(f))
-	if err != nil {
-		f.Fatalf("open PostgreSQL store: %v", err)
-	}
-	f.Cleanup(func() { store.Close() })
-	keys, err := keyring.New(bytes.Repeat([]byte{0x42}, keyring.KeySize), rand.Reader)
-	if err != nil {
-		f.Fatal(err)
-	}
-	p := account.DefaultPolicy()
-	policy(&p)
-	clock := accounttest.NewClock(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC))
-	svc, err = account.NewService(ctx, account.Options{
-		Store: store, Keys: keys, Policy: p, Now: clock.Now,
-		Hasher: password.NewHasher(accounttest.CheapPassword, rand.Reader, 4, 64, 10*time.Second),
-	})
-	if err != nil {
-		f.Fatal(err)
-	}
-	return svc, func(secret string) string {
-		raw, err := totp.DecodeSecret(secret)
-		if err != nil {
-			f.Fatal(err)
-		}
-		return totp.Code(raw, clock.Now())
-	}
+	e := env(f, policy)
+	return e.Service, func(secret string) string { return e.Code(f, secret) }
 }
 
 // newFormFuzzFixture builds a real service with three signed-in browsers.
