@@ -18,10 +18,15 @@ type TOTPSetup struct {
 	URI     string
 }
 
-func secretAAD(userID int64) []byte { return fmt.Appendf(nil, "twofold/user/%d/totp-secret", userID) }
+// SecretAdditionalData binds a sealed TOTP secret to its user: a ciphertext
+// copied into another user's row does not open. Seeding tools that write
+// sealed secrets straight to the store (twofold bench) use it too.
+func SecretAdditionalData(userID int64) []byte {
+	return fmt.Appendf(nil, "twofold/user/%d/totp-secret", userID)
+}
 
 func (s *Service) openSecret(userID int64, sealed SealedSecret) ([]byte, error) {
-	secret, err := s.keys.Open(sealed.KeyID, sealed.Ciphertext, secretAAD(userID))
+	secret, err := s.keys.Open(sealed.KeyID, sealed.Ciphertext, SecretAdditionalData(userID))
 	if err != nil {
 		return nil, fmt.Errorf("account: open totp secret of user %d: %w", userID, err)
 	}
@@ -57,7 +62,7 @@ func (s *Service) BeginTOTPSetup(ctx context.Context, sess *Session) (*TOTPSetup
 	if err != nil {
 		return nil, err
 	}
-	keyID, ct, err := s.keys.Seal(secret, secretAAD(u.ID))
+	keyID, ct, err := s.keys.Seal(secret, SecretAdditionalData(u.ID))
 	if err != nil {
 		return nil, err
 	}

@@ -29,14 +29,6 @@ type seeder struct {
 	run string // random per run, so runs against one database never collide
 }
 
-// secretAAD binds a sealed TOTP secret to its user, exactly as the account
-// service does (internal/account: secretAAD); the server opens the secrets
-// seeded here, so a change there must be made here too (the smoke test in
-// cmd/twofold fails otherwise).
-func secretAAD(userID int64) []byte {
-	return fmt.Appendf(nil, "twofold/user/%d/totp-secret", userID)
-}
-
 func (s *seeder) newUser(name string, i int, hash string, now time.Time) *account.User {
 	return &account.User{
 		Email: fmt.Sprintf("bench-%s-%s-%d@example.com", s.run, name, i), Name: "Bench User",
@@ -62,7 +54,7 @@ func (s *seeder) group(ctx context.Context, name string, n int, hash string) (*g
 			return account.SealedSecret{}, err
 		}
 		g.users[index[u]].secret = secret
-		keyID, ct, err := s.cfg.Keys.Seal(secret, secretAAD(u.ID))
+		keyID, ct, err := s.cfg.Keys.Seal(secret, account.SecretAdditionalData(u.ID))
 		return account.SealedSecret{KeyID: keyID, Ciphertext: ct}, err
 	})
 	if err != nil {
@@ -84,7 +76,7 @@ func (s *seeder) filler(ctx context.Context, n int, hash string) error {
 		if err != nil {
 			return account.SealedSecret{}, err
 		}
-		keyID, ct, err := s.cfg.Keys.Seal(secret, secretAAD(u.ID))
+		keyID, ct, err := s.cfg.Keys.Seal(secret, account.SecretAdditionalData(u.ID))
 		return account.SealedSecret{KeyID: keyID, Ciphertext: ct}, err
 	}
 	for start := 0; start < n; start += fillerChunk {
