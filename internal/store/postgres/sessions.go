@@ -104,15 +104,33 @@ func (s *Store) DeleteUserSessions(ctx context.Context, userID int64, keepHash s
 	return nil
 }
 
-// DeleteExpired implements account.Store. Plain DELETEs: when several
-// instances run it at once, each row is deleted by one of them and the
-// others skip it.
+// cleanupBatch bounds the rows one cleanup statement deletes, so that a
+// backlog never holds many row locks or one long transaction.
+const cleanupBatch = 1000
+
+// DeleteExpired implements account.Store, in batches of cleanupBatch rows.
+// SKIP LOCKED lets several instances clean up at once, each taking rows the
+// others are not deleting.
 func (s *Store) DeleteExpired(ctx context.Context, now, idleBefore, attemptsBefore time.Time) error {
-	if _, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2`, millis(now), millis(idleBefore)); err != nil {
-		return fmt.Errorf("postgres: delete expired sessions: %w", err)
+	batches := []struct {
+		what, query string
+		args        []any
+	}{
+		{"expired sessions", `DELETE FROM sessions WHERE token_hash IN (SELECT token_hash FROM sessions
+			WHERE expires_at <= $1 OR last_seen_at <= $2 LIMIT $3 FOR UPDATE SKIP LOCKED)`, []any{millis(now), millis(idleBefore), cleanupBatch}},
+		{"old throttle attempts", `DELETE FROM throttle_attempts WHERE id IN (SELECT id FROM throttle_attempts
+			WHERE attempted_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, []any{millis(attemptsBefore), cleanupBatch}},
 	}
-	if _, err := s.pool.Exec(ctx, `DELETE FROM throttle_attempts WHERE attempted_at <= $1`, millis(attemptsBefore)); err != nil {
-		return fmt.Errorf("postgres: delete old throttle attempts: %w", err)
+	for _, b := range batches {
+		for {
+			tag, err := s.pool.Exec(ctx, b.query, b.args...)
+			if err != nil {
+				return fmt.Errorf("postgres: delete %s: %w", b.what, err)
+			}
+			if tag.RowsAffected() < cleanupBatch {
+				break
+			}
+		}
 	}
 	return nil
 }

@@ -99,15 +99,40 @@ func (s *Store) DeleteUserSessions(ctx context.Context, userID int64, keepHash s
 	return nil
 }
 
-// DeleteExpired implements account.Store.
+// cleanupBatch bounds the rows one cleanup transaction deletes, so that a
+// backlog (a million idle sessions) never holds the write lock for long.
+const cleanupBatch = 1000
+
+// DeleteExpired implements account.Store, in batches of cleanupBatch rows,
+// each its own write transaction.
 func (s *Store) DeleteExpired(ctx context.Context, now, idleBefore, attemptsBefore time.Time) error {
-	return s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at <= ?`, millis(now), millis(idleBefore)); err != nil {
-			return fmt.Errorf("sqlite: delete expired sessions: %w", err)
+	batches := []struct {
+		what, query string
+		args        []any
+	}{
+		{"expired sessions", `DELETE FROM sessions WHERE token_hash IN (SELECT token_hash FROM sessions
+			WHERE expires_at <= ? OR last_seen_at <= ? LIMIT ?)`, []any{millis(now), millis(idleBefore), cleanupBatch}},
+		{"old throttle attempts", `DELETE FROM throttle_attempts WHERE id IN (SELECT id FROM throttle_attempts
+			WHERE attempted_at <= ? LIMIT ?)`, []any{millis(attemptsBefore), cleanupBatch}},
+	}
+	for _, b := range batches {
+		for {
+			var n int64
+			err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+				res, err := tx.ExecContext(ctx, b.query, b.args...)
+				if err != nil {
+					return err
+				}
+				n, err = affected(res)
+				return err
+			})
+			if err != nil {
+				return fmt.Errorf("sqlite: delete %s: %w", b.what, err)
+			}
+			if n < cleanupBatch {
+				break
+			}
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM throttle_attempts WHERE attempted_at <= ?`, millis(attemptsBefore)); err != nil {
-			return fmt.Errorf("sqlite: delete old throttle attempts: %w", err)
-		}
-		return nil
-	})
+	}
+	return nil
 }

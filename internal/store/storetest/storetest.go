@@ -42,6 +42,7 @@ func Run(t *testing.T, open Opener) {
 		{"Events", testEvents},
 		{"DeleteExpired", testDeleteExpired},
 		{"SuspensionCountsEveryFailureOnce", testSuspension},
+		{"DeleteExpiredClearsABacklog", testDeleteExpiredBacklog},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })
@@ -463,5 +464,33 @@ func testSuspension(t *testing.T, open Opener) {
 	}
 	if err := s.AddNotification(ctx, &account.Notification{UserID: u.ID, Recipient: u.Email, Kind: account.EventTwoFactorEnabled, Subject: "s", Body: "b", CreatedAt: t0}); err != nil {
 		t.Errorf("AddNotification = %v", err)
+	}
+}
+
+// More expired rows than one cleanup batch holds are all deleted in one call.
+func testDeleteExpiredBacklog(t *testing.T, open Opener) {
+	s, _ := open(t)
+	u := newUser(t, s, "ana@example.com")
+	const n = 2100
+	for i := range n {
+		sess := session(u.ID, fmt.Sprintf("expired-%d", i), account.StageComplete)
+		sess.ExpiresAt = t0.Add(-time.Second)
+		if err := s.CreateSession(ctx, sess); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.CreateSession(ctx, session(u.ID, "live", account.StageComplete)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteExpired(ctx, t0, t0.Add(-30*time.Minute), t0.Add(-15*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	for _, hash := range []string{"expired-0", "expired-1000", fmt.Sprintf("expired-%d", n-1)} {
+		if _, err := s.SessionByTokenHash(ctx, hash); !errors.Is(err, account.ErrNotFound) {
+			t.Errorf("session %s after DeleteExpired = %v; want deleted", hash, err)
+		}
+	}
+	if _, err := s.SessionByTokenHash(ctx, "live"); err != nil {
+		t.Errorf("live session after DeleteExpired = %v; want kept", err)
 	}
 }
