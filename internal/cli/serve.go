@@ -32,11 +32,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return err
 	}
 	handler := server.Handler(server.Options{
-		Web:    pages,
-		API:    api.New(a.service, api.Options{Secure: a.cfg.Secure(), Logger: a.log}),
-		Secure: a.cfg.Secure(),
-		Logger: a.log,
-		Ready:  func(r *http.Request) error { return a.store.Ping(r.Context()) },
+		Web:            pages,
+		API:            api.New(a.service, api.Options{Secure: a.cfg.Secure(), Logger: a.log}),
+		Secure:         a.cfg.Secure(),
+		Logger:         a.log,
+		TrustedProxies: a.cfg.TrustedProxies,
+		Ready:          func(r *http.Request) error { return a.store.Ping(r.Context()) },
 	})
 	srv := &http.Server{
 		Addr:              a.cfg.Addr,

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -33,6 +34,10 @@ type Config struct {
 	LogLevel        string
 	LogFormat       string // text or json
 	ShutdownTimeout time.Duration
+	// TrustedProxies are the load balancers or reverse proxies whose
+	// X-Forwarded-For names the real client; without it every request
+	// seems to come from the proxy, and per-IP throttles count everyone as one.
+	TrustedProxies []netip.Prefix
 }
 
 // Default returns the defaults: SQLite in ./data on 127.0.0.1:8080.
@@ -79,6 +84,8 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 	str(&c.PhoneRegion, "phone-region", "TWOFOLD_PHONE_REGION", "region (e.g. AU) for phone numbers typed without a country code")
 	num(&c.TOTPSkew, "totp-skew", "TWOFOLD_TOTP_SKEW", "30-second steps accepted before and after now")
 	num(&c.HashConcurrency, "hash-concurrency", "TWOFOLD_HASH_CONCURRENCY", "password hashes run at once")
+	var proxies string
+	str(&proxies, "trusted-proxies", "TWOFOLD_TRUSTED_PROXIES", "comma-separated IPs or CIDR ranges of reverse proxies whose X-Forwarded-For is believed")
 	str(&c.LogLevel, "log-level", "TWOFOLD_LOG_LEVEL", "debug, info, warn or error")
 	str(&c.LogFormat, "log-format", "TWOFOLD_LOG_FORMAT", "text or json")
 	// The key is never a flag: flags show up in process listings.
@@ -100,6 +107,21 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 	}
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	for _, p := range strings.Split(proxies, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		prefix, err := netip.ParsePrefix(p)
+		if err != nil {
+			addr, addrErr := netip.ParseAddr(p)
+			if addrErr != nil {
+				problems = append(problems, fmt.Errorf("trusted proxies: %q is neither an IP address nor a CIDR range", p))
+				continue
+			}
+			prefix = netip.PrefixFrom(addr, addr.BitLen())
+		}
+		c.TrustedProxies = append(c.TrustedProxies, prefix.Masked())
 	}
 	if fs.NArg() > 0 {
 		problems = append(problems, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " ")))

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -47,5 +48,19 @@ func TestPostgresURLIsRedactedForDisplay(t *testing.T) {
 	}
 	if !c.UsesPostgres() || strings.Contains(c.DatabaseForDisplay(), "s3cret") {
 		t.Errorf("UsesPostgres = %v, DatabaseForDisplay = %q; want true and no password", c.UsesPostgres(), c.DatabaseForDisplay())
+	}
+}
+
+func TestTrustedProxies(t *testing.T) {
+	c, err := Load("serve", nil, env(map[string]string{"TWOFOLD_TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.7 ,::1"}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprint(c.TrustedProxies)
+	if got != "[10.0.0.0/8 192.0.2.7/32 ::1/128]" {
+		t.Errorf("TrustedProxies = %s; want [10.0.0.0/8 192.0.2.7/32 ::1/128]", got)
+	}
+	if _, err := Load("serve", []string{"--trusted-proxies", "10.0.0.0/8,nonsense"}, env(nil), io.Discard); err == nil || !strings.Contains(err.Error(), "nonsense") {
+		t.Errorf("Load with a bad proxy = %v; want an error naming it", err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -39,6 +40,8 @@ type Options struct {
 	Logger *slog.Logger
 	// Ready reports whether the service can serve (database reachable).
 	Ready func(*http.Request) error
+	// TrustedProxies may set the client address with X-Forwarded-For.
+	TrustedProxies []netip.Prefix
 }
 
 // Handler returns the root handler with all middleware applied.
@@ -79,6 +82,7 @@ func Handler(o Options) http.Handler {
 	h = securityHeaders(h, o.Secure)
 	h = recoverPanics(h, o.Logger)
 	h = accessLog(h, o.Logger)
+	h = realIP(h, o.TrustedProxies)
 	h = withRequestID(h)
 	return h
 }

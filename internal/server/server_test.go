@@ -2,10 +2,12 @@ package server_test
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -138,5 +140,34 @@ func TestHealthz(t *testing.T) {
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
 	if rec.Code != 200 || strings.TrimSpace(rec.Body.String()) != "ok" {
 		t.Errorf("GET /healthz = %d %q; want 200 ok", rec.Code, rec.Body)
+	}
+}
+
+// Behind a trusted load balancer, the activity log (and so the per-IP
+// throttles) see the client's address, not the balancer's.
+func TestTrustedProxyClientAddressReachesTheService(t *testing.T) {
+	env := accounttest.New(t)
+	log := slog.New(slog.DiscardHandler)
+	pages, err := web.New(env.Service, web.Options{Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := server.Handler(server.Options{Web: pages, API: api.New(env.Service, api.Options{Logger: log}), Logger: log,
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}})
+	req := httptest.NewRequest("POST", "/api/v1/signup", strings.NewReader(`{"email":"ana@example.com","password":"correct horse battery","name":"Ana"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Forwarded-For", "198.51.100.23")
+	req.RemoteAddr = "10.1.2.3:5555"
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusCreated {
+		t.Fatalf("signup = %d %s", rec.Code, rec.Body)
+	}
+	events, err := env.Service.Events(context.Background(), 1)
+	if err != nil || len(events) == 0 {
+		t.Fatalf("Events = %v, %v", events, err)
+	}
+	if events[0].IP != "198.51.100.23" {
+		t.Errorf("recorded IP = %q; want the forwarded client 198.51.100.23", events[0].IP)
 	}
 }
