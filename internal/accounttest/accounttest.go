@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -89,6 +90,30 @@ func NewPostgres(t testing.TB, opts ...func(*account.Policy)) *Env {
 	}
 	t.Cleanup(func() { store.Close() })
 	return NewOnStore(t, store, opts...)
+}
+
+// StoreEnvVar chooses the store of NewFromEnv: "postgres" for PostgreSQL
+// (on the server named by TWOFOLD_TEST_POSTGRES_DSN), anything else SQLite.
+const StoreEnvVar = "TWOFOLD_TEST_STORE"
+
+// NewFromEnv is New, or NewPostgres when TWOFOLD_TEST_STORE=postgres: the
+// same tests then show that PostgreSQL accepts what SQLite does (it refuses
+// text SQLite stores, such as NUL or invalid UTF-8).
+func NewFromEnv(t testing.TB, opts ...func(*account.Policy)) *Env {
+	t.Helper()
+	if os.Getenv(StoreEnvVar) == "postgres" {
+		return NewPostgres(t, opts...)
+	}
+	return New(t, opts...)
+}
+
+// NoThrottles lifts every throttle, for tests (fuzzers) that must keep
+// reaching the code behind them.
+func NoThrottles(p *account.Policy) {
+	p.CodeAttempts = 1 << 30
+	p.PasswordAttempts = 1 << 30
+	p.PasswordIPAttempt = 1 << 30
+	p.SignUpAttempts = 1 << 30
 }
 
 // NewOnStore builds an Env around store.

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -206,31 +205,13 @@ type apiFuzzFixture struct {
 	logs    *lockedBuffer
 }
 
-// newFuzzService is accounttest's service on SQLite or, when
-// TWOFOLD_FUZZ_POSTGRES=1, the same on a fresh PostgreSQL database of the
-// server named by TWOFOLD_TEST_POSTGRES_DSN (PostgreSQL refuses text that
-// SQLite stores: NUL, invalid UTF-8). code gives the current TOTP code for a
-// base32 secret.
-func newFuzzService(f *testing.F, policy func(*account.Policy)) (svc *account.Service, code func(secret string) string) {
-	env := accounttest.New
-	if os.Getenv("TWOFOLD_FUZZ_POSTGRES") == "1" {
-		env = accounttest.NewPostgres
-	}
-	e := env(f, policy)
-	return e.Service, func(secret string) string { return e.Code(f, secret) }
-}
-
 // newAPIFuzzFixture builds a real service with three signed-in clients.
 // Throttles are lifted so that the fuzzer keeps reaching the code behind
 // them; suspension after wrong codes keeps its default, so that state is
 // reached too.
 func newAPIFuzzFixture(f *testing.F) *apiFuzzFixture {
-	svc, code := newFuzzService(f, func(p *account.Policy) {
-		p.CodeAttempts = 1 << 30
-		p.PasswordAttempts = 1 << 30
-		p.PasswordIPAttempt = 1 << 30
-		p.SignUpAttempts = 1 << 30
-	})
+	env := accounttest.NewFromEnv(f, accounttest.NoThrottles)
+	svc, code := env.Service, func(secret string) string { return env.Code(f, secret) }
 	logs := &lockedBuffer{}
 	fx := &apiFuzzFixture{
 		handler: New(svc, Options{Logger: slog.New(slog.NewTextHandler(logs, nil))}),
