@@ -3,6 +3,7 @@ package account_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"os"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/twofold/twofold/internal/account"
 	"github.com/twofold/twofold/internal/accounttest"
+	"github.com/twofold/twofold/internal/password"
 	"github.com/twofold/twofold/internal/totp"
 )
 
@@ -643,5 +645,30 @@ func TestClientTextIsStoredSafely(t *testing.T) {
 	}
 	if _, _, err := env.Service.SignIn(ctx, account.SignInInput{Email: "a\x00\xff@x", Password: pw}, hostile); !errors.Is(err, account.ErrInvalidCredentials) {
 		t.Errorf("SignIn(email with NUL and invalid UTF-8) = %v; want ErrInvalidCredentials", err)
+	}
+}
+
+// A hash made with older argon2id parameters is replaced, at the next
+// sign-in, by one with the current parameters; the password keeps working.
+func TestSignInUpgradesOldPasswordHashes(t *testing.T) {
+	env := accounttest.New(t)
+	old := password.Params{Memory: 32, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+	oldHash, err := password.NewHasher(old, rand.Reader, 1, 1, time.Second).Hash(ctx, pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &account.User{Email: "old@example.com", Name: "Old", PasswordHash: oldHash, CreatedAt: env.Clock.Now()}
+	if err := env.Store.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := env.Service.SignIn(ctx, account.SignInInput{Email: u.Email, Password: pw}, client); err != nil {
+		t.Fatalf("SignIn with an old hash = %v", err)
+	}
+	got, _ := env.Store.UserByID(ctx, u.ID)
+	if !strings.HasPrefix(got.PasswordHash, "$argon2id$v=19$m=64,t=1,p=1$") {
+		t.Errorf("stored hash after sign-in = %q; want the current parameters (m=64)", got.PasswordHash)
+	}
+	if _, _, err := env.Service.SignIn(ctx, account.SignInInput{Email: u.Email, Password: pw}, client); err != nil {
+		t.Errorf("SignIn after the upgrade = %v", err)
 	}
 }

@@ -124,6 +124,7 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput, c Client) (token s
 		return "", "", ErrInvalidCredentials
 	}
 	notEvaluated() // the right password: not a failure
+	s.upgradePasswordHash(ctx, u, in.Password)
 	if in.PreviousToken != "" {
 		if err := s.store.DeleteSession(ctx, hashToken(in.PreviousToken)); err != nil && !errors.Is(err, ErrNotFound) {
 			return "", "", fmt.Errorf("account: end previous session: %w", err)
@@ -141,6 +142,22 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput, c Client) (token s
 		s.record(ctx, u.ID, EventSignIn, "password", c)
 	}
 	return token, stage, nil
+}
+
+// upgradePasswordHash rehashes a password whose stored hash was made with
+// other argon2id parameters (the OWASP figures change over time), while the
+// password is at hand. It is best effort: the sign-in succeeds regardless.
+func (s *Service) upgradePasswordHash(ctx context.Context, u *User, pw string) {
+	if !s.hasher.NeedsRehash(u.PasswordHash) {
+		return
+	}
+	hash, err := s.hasher.Hash(ctx, pw)
+	if err == nil {
+		err = s.store.UpdatePasswordHash(ctx, u.ID, hash)
+	}
+	if err != nil {
+		s.log.WarnContext(ctx, "upgrade password hash; will retry at the next sign-in", "user_id", u.ID, "err", err)
+	}
 }
 
 func (s *Service) newSession(userID int64, stage Stage, c Client) (token string, sess *Session, err error) {
