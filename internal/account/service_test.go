@@ -672,3 +672,26 @@ func TestSignInUpgradesOldPasswordHashes(t *testing.T) {
 		t.Errorf("SignIn after the upgrade = %v", err)
 	}
 }
+
+// Turning 2FA on ends the account's other sessions: a session an attacker
+// opened with the password alone does not survive it.
+func TestEnablingTwoFactorEndsOtherSessions(t *testing.T) {
+	f := signedUp(t)
+	other, _, err := f.Service.SignIn(ctx, account.SignInInput{Email: f.email, Password: pw}, client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	setup, err := f.Service.BeginTOTPSetup(ctx, f.session())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Service.EnableTOTP(ctx, f.session(), f.Code(t, setup.Secret), client); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Service.Authenticate(ctx, other); !errors.Is(err, account.ErrUnauthenticated) {
+		t.Errorf("the other session after enabling 2FA = %v; want ErrUnauthenticated", err)
+	}
+	if _, err := f.Service.Authenticate(ctx, f.token); err != nil {
+		t.Errorf("the enabling session after enabling 2FA = %v; want still signed in", err)
+	}
+}

@@ -1,0 +1,34 @@
+package api
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/twofold/twofold/internal/accounttest"
+)
+
+// The session cookie is HttpOnly and SameSite=Lax always, and Secure exactly
+// when the service is served over https.
+func TestSessionCookieFlags(t *testing.T) {
+	for _, secure := range []bool{false, true} {
+		env := accounttest.New(t)
+		h := New(env.Service, Options{Secure: secure})
+		req := httptest.NewRequest("POST", "/api/v1/signup", strings.NewReader(`{"email":"ana@example.com","password":"correct horse battery","name":"Ana"}`))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusCreated {
+			t.Fatalf("signup = %d %s", rec.Code, rec.Body)
+		}
+		cookies := rec.Result().Cookies()
+		if len(cookies) != 1 {
+			t.Fatalf("signup set %d cookies; want 1", len(cookies))
+		}
+		c := cookies[0]
+		if !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Secure != secure {
+			t.Errorf("secure=%v: cookie HttpOnly=%v SameSite=%v Secure=%v; want true, Lax, %v", secure, c.HttpOnly, c.SameSite, c.Secure, secure)
+		}
+	}
+}
