@@ -107,7 +107,7 @@ type member struct {
 // Like the other helpers here, it returns errors rather than failing, so
 // goroutines can call it and requests may meet a killed server.
 func setUpMember(c *http.Client, base, email string) (*member, error) {
-	status, body, token, err := sendPatiently(c, base, "POST", "/signup", "", map[string]string{
+	status, body, token, err := signUp(c, base, map[string]string{
 		"email": email, "password": crashPassword, "name": "N", "mobile_phone": "+61412345678"})
 	if err != nil {
 		return nil, err
@@ -249,7 +249,7 @@ func TestSIGKILLLosesNothing(t *testing.T) {
 		c := clientFrom(fmt.Sprintf("127.0.1.%d", round))
 		signer := clientFrom(fmt.Sprintf("127.0.2.%d", round))
 		plain := fmt.Sprintf("r%d-plain@example.com", round) // an account without 2FA
-		if status, body, _, err := sendPatiently(c, p.base, "POST", "/signup", "", map[string]string{"email": plain, "password": crashPassword, "name": "P"}); err != nil || status != 201 {
+		if status, body, _, err := signUp(c, p.base, map[string]string{"email": plain, "password": crashPassword, "name": "P"}); err != nil || status != 201 {
 			t.Fatalf("round %d: signup = %d %v %v; want 201", round, status, body, err)
 		}
 		// Accounts that use codes in the window (backup, then TOTP), each
@@ -498,7 +498,7 @@ func checkIntegrity(t *testing.T, path, when string) {
 func TestSIGTERMFinishesRequestsInFlight(t *testing.T) {
 	p := start(t, t.TempDir(), "TWOFOLD_HASH_CONCURRENCY=1") // 1 hash at a time, 16 may wait: sign-ins queue
 	c := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{}}
-	if status, body, _, err := sendPatiently(c, p.base, "POST", "/signup", "", map[string]string{"email": "ana@example.com", "password": crashPassword, "name": "Ana"}); err != nil || status != 201 {
+	if status, body, _, err := signUp(c, p.base, map[string]string{"email": "ana@example.com", "password": crashPassword, "name": "Ana"}); err != nil || status != 201 {
 		t.Fatalf("signup = %d %v %v; want 201", status, body, err)
 	}
 

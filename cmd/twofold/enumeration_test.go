@@ -2,30 +2,39 @@ package main_test
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
 
 // No user enumeration at sign-in: an unknown email and a known email with a
 // wrong password get the same status and body, and take about as long (the
-// unknown email is checked against a dummy argon2id hash). Measured against
-// the real binary with the real (OWASP) password cost, samples interleaved
-// so that machine load affects both sides alike.
-func TestSignInDoesNotRevealWhichEmailsExist(t *testing.T) {
+// unknown email is checked against a dummy argon2id hash). Nor at sign-up:
+// a known email gets the same answer as a new one, as fast (the owner is
+// told by email instead). Measured against the real binary with the real
+// (OWASP) password cost, samples interleaved in alternating order so that
+// machine load (CI runs every package at once) affects both sides alike.
+func TestSignInAndSignUpDoNotRevealWhichEmailsExist(t *testing.T) {
 	p := start(t, t.TempDir())
 	defer p.stop(t)
-	const n = 15 // known accounts; each gets one wrong password (the per-account throttle allows 20)
+	// 15 known accounts, 3 wrong passwords each: 90 failures from this
+	// client, under the per-account (20) and per-IP (100) throttles.
+	const n, rounds = 15, 3
 	for i := range n {
-		status, body, _ := call(t, p.base, "POST", "/signup", "", map[string]string{"email": fmt.Sprintf("known%d@example.com", i), "password": "correct horse battery", "name": "K"})
-		if status != 201 {
-			t.Fatalf("signup = %d %v", status, body)
-		}
+		mustSignUp(t, apiClient, p.base, map[string]string{"email": fmt.Sprintf("known%d@example.com", i), "password": "correct horse battery", "name": "K"})
 	}
 	var known, unknown []time.Duration
 	var knownBody, unknownBody map[string]any
-	for i := range n {
-		for _, email := range []string{fmt.Sprintf("known%d@example.com", i), fmt.Sprintf("nobody%d@example.com", i)} {
+	for j := range n * rounds {
+		i := j % n
+		pair := []string{fmt.Sprintf("known%d@example.com", i), fmt.Sprintf("nobody%d@example.com", i)}
+		if j%2 == 1 {
+			pair[0], pair[1] = pair[1], pair[0]
+		}
+		for _, email := range pair {
 			start := time.Now()
 			status, body, _ := call(t, p.base, "POST", "/session", "", map[string]string{"email": email, "password": "wrong password!"})
 			elapsed := time.Since(start)
@@ -48,5 +57,46 @@ func TestSignInDoesNotRevealWhichEmailsExist(t *testing.T) {
 	t.Logf("median sign-in time: known email %v, unknown email %v (ratio %.2f)", mk, mu, ratio)
 	if ratio >= 1.25 {
 		t.Errorf("median times differ by %.0f%%; want under 25%%", (ratio-1)*100)
+	}
+
+	// Sign-up: each pair from its own client address, as the per-IP sign-up
+	// throttle (20 an hour) would refuse one client this many.
+	var taken, fresh []time.Duration
+	var takenAnswer, freshAnswer string
+	for i := range n {
+		c := clientFrom(fmt.Sprintf("127.0.3.%d", i+1))
+		pair := []string{fmt.Sprintf("known%d@example.com", i), fmt.Sprintf("new%d@example.com", i)}
+		if i%2 == 1 {
+			pair[0], pair[1] = pair[1], pair[0]
+		}
+		for _, email := range pair {
+			start := time.Now()
+			resp, err := c.Post(p.base+"/api/v1/signup", "application/json",
+				strings.NewReader(fmt.Sprintf(`{"email":%q,"password":"another good password","name":"M"}`, email)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			elapsed := time.Since(start)
+			answer := fmt.Sprintf("%d %s cookies=%d %s", resp.StatusCode, resp.Header.Get("Content-Type"), len(resp.Cookies()), raw)
+			if resp.StatusCode != http.StatusAccepted {
+				t.Fatalf("sign-up as %s = %s; want 202", email, answer)
+			}
+			if email[0] == 'k' {
+				taken, takenAnswer = append(taken, elapsed), answer
+			} else {
+				fresh, freshAnswer = append(fresh, elapsed), answer
+			}
+		}
+	}
+	if takenAnswer != freshAnswer {
+		t.Errorf("sign-up answers differ:\nexisting email: %s\nnew email:      %s", takenAnswer, freshAnswer)
+	}
+	mt, mf := median(taken), median(fresh)
+	ratio = float64(max(mt, mf)) / float64(min(mt, mf))
+	t.Logf("median sign-up time: existing email %v, new email %v (ratio %.2f)", mt, mf, ratio)
+	if ratio >= 1.25 {
+		t.Errorf("median sign-up times differ by %.0f%%; want under 25%%", (ratio-1)*100)
 	}
 }

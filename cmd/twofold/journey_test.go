@@ -3,6 +3,7 @@ package main_test
 import (
 	"net/http"
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -20,8 +21,26 @@ func TestJourneyAgainstRealProcess(t *testing.T) {
 	api := p.base + "/api/v1"
 	const pw = "correct horse battery"
 
-	if resp, body := postJSON(t, c, api+"/signup", map[string]string{"email": "ana@example.com", "password": pw, "name": "Ana", "mobile_phone": "+61412345678"}); resp.StatusCode != 201 {
-		t.Fatalf("signup = %d %v", resp.StatusCode, body)
+	if resp, body := postJSON(t, c, api+"/signup", map[string]string{"email": "ana@example.com", "password": pw, "name": "Ana", "mobile_phone": "+61412345678"}); resp.StatusCode != 202 || body["status"] != "confirmation_sent" {
+		t.Fatalf("signup = %d %v; want 202 confirmation_sent", resp.StatusCode, body)
+	}
+	// No SMTP server: the operator reads the link with the CLI and passes it on.
+	list, err := exec.Command(binary, "outbox", "list", "--data-dir", data).CombinedOutput()
+	m := regexp.MustCompile(`(?m)^(\d+)\s.*ana@example\.com\s+Finish signing up\s+queued$`).FindSubmatch(list)
+	if err != nil || m == nil {
+		t.Fatalf("outbox list = %s, %v; want the queued sign-up link to ana@example.com", list, err)
+	}
+	shown, err := exec.Command(binary, "outbox", "show", string(m[1]), "--data-dir", data).CombinedOutput()
+	found := regexp.MustCompile(`/signup/confirm\?token=([A-Za-z0-9_-]+)`).FindSubmatch(shown)
+	if err != nil || found == nil {
+		t.Fatalf("outbox show %s = %s, %v; want the message with its link", m[1], shown, err)
+	}
+	link := string(found[1])
+	if out, err := exec.Command(binary, "outbox", "show", "999999", "--data-dir", data).CombinedOutput(); err == nil || !strings.Contains(string(out), "no message 999999") {
+		t.Errorf("outbox show of a missing ID = %s, %v; want an error naming it", out, err)
+	}
+	if resp, body := postJSON(t, c, api+"/signup/confirm", map[string]string{"token": link, "password": pw}); resp.StatusCode != 201 {
+		t.Fatalf("signup confirm = %d %v; want 201", resp.StatusCode, body)
 	}
 	resp, setup := postJSON(t, c, api+"/me/two-factor/setup", nil)
 	if resp.StatusCode != 200 {

@@ -27,9 +27,16 @@ func TestNoSecretAtRestOrInLogs(t *testing.T) {
 		answers = append(answers, toJSON(m))
 		return status, m, next
 	}
-	status, _, token := send("POST", "/signup", "", map[string]string{"email": "ana@example.com", "password": pw, "name": "Ana", "mobile_phone": "+61412345678"})
+	if status, _, _ := send("POST", "/signup", "", map[string]string{"email": "ana@example.com", "password": pw, "name": "Ana", "mobile_phone": "+61412345678"}); status != 202 {
+		t.Fatalf("signup = %d; want 202", status)
+	}
+	link, err := mailedSignUpToken(p.base, "ana@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, _, token := send("POST", "/signup/confirm", "", map[string]string{"token": link, "password": pw})
 	if status != 201 {
-		t.Fatalf("signup = %d", status)
+		t.Fatalf("signup confirm = %d; want 201", status)
 	}
 	tokens := []string{token}
 	status, setup, _ := call(t, p.base, "POST", "/me/two-factor/setup", token, nil) // answers with the secret by design

@@ -5,6 +5,7 @@ package main_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,9 +16,14 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/twofold/twofold/internal/accounttest"
+	"github.com/twofold/twofold/internal/store/postgres"
+	"github.com/twofold/twofold/internal/store/sqlite"
 )
 
 var binary string
@@ -40,10 +46,74 @@ func TestMain(m *testing.M) {
 }
 
 type process struct {
-	cmd  *exec.Cmd
-	base string
-	logs *bytes.Buffer
-	done chan error
+	cmd      *exec.Cmd
+	base     string
+	logs     *bytes.Buffer
+	done     chan error
+	database string // the SQLite file or PostgreSQL URL it serves from
+}
+
+// databases maps each started instance's base URL to its database, where
+// the tests read what it mailed (no SMTP is configured: messages wait in
+// the outbox, as `twofold outbox list` shows operators).
+var databases sync.Map
+
+// mailedSignUpToken returns the token of the newest sign-up link the
+// instance at base mailed to email.
+func mailedSignUpToken(base, email string) (string, error) {
+	db, ok := databases.Load(base)
+	if !ok {
+		return "", fmt.Errorf("no instance started at %s", base)
+	}
+	ctx := context.Background()
+	var outbox interface {
+		accounttest.Outbox
+		Close() error
+	}
+	var err error
+	if dsn := db.(string); strings.HasPrefix(dsn, "postgres") {
+		outbox, err = postgres.Open(ctx, dsn)
+	} else {
+		outbox, err = sqlite.Open(ctx, dsn)
+	}
+	if err != nil {
+		return "", err
+	}
+	defer outbox.Close()
+	token, ok, err := accounttest.SignUpToken(ctx, outbox, email)
+	if err == nil && !ok {
+		err = fmt.Errorf("no sign-up link was mailed to %s", email)
+	}
+	return token, err
+}
+
+// signUp signs up as a person does: POST /signup (202), the link mailed to
+// the address, then POST /signup/confirm with the same password (201,
+// signed in). It returns the confirmation's answer and session token, and
+// errors rather than failing, so goroutines can call it.
+func signUp(c *http.Client, base string, form map[string]string) (int, map[string]any, string, error) {
+	status, body, _, err := sendPatiently(c, base, "POST", "/signup", "", form)
+	if err != nil {
+		return 0, nil, "", err
+	}
+	if status != http.StatusAccepted {
+		return status, body, "", fmt.Errorf("signup %s = %d %v; want 202", form["email"], status, body)
+	}
+	token, err := mailedSignUpToken(base, form["email"])
+	if err != nil {
+		return 0, nil, "", err
+	}
+	return sendPatiently(c, base, "POST", "/signup/confirm", "", map[string]string{"token": token, "password": form["password"]})
+}
+
+// mustSignUp is signUp for the test's goroutine: anything but 201 fails it.
+func mustSignUp(t *testing.T, c *http.Client, base string, form map[string]string) string {
+	t.Helper()
+	status, body, token, err := signUp(c, base, form)
+	if err != nil || status != http.StatusCreated {
+		t.Fatalf("sign up %s = %d %v %v; want 201", form["email"], status, body, err)
+	}
+	return token
 }
 
 var listening = regexp.MustCompile(`twofold is listening"? addr=(\S+)`)
@@ -66,7 +136,12 @@ func startBuild(t *testing.T, bin, dataDir string, extraEnv ...string) *process 
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &process{cmd: cmd, logs: &bytes.Buffer{}, done: make(chan error, 1)}
+	p := &process{cmd: cmd, logs: &bytes.Buffer{}, done: make(chan error, 1), database: filepath.Join(dataDir, "twofold.db")}
+	for _, kv := range extraEnv {
+		if db, ok := strings.CutPrefix(kv, "TWOFOLD_DATABASE="); ok {
+			p.database = db
+		}
+	}
 	addr := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
@@ -88,6 +163,7 @@ func startBuild(t *testing.T, bin, dataDir string, extraEnv ...string) *process 
 	select {
 	case a := <-addr:
 		p.base = "http://" + a
+		databases.Store(p.base, p.database)
 	case err := <-p.done:
 		t.Fatalf("twofold exited before listening: %v\n%s", err, p.logs)
 	case <-time.After(30 * time.Second):
@@ -149,11 +225,7 @@ func TestServeSurvivesRestartAndStopsGracefully(t *testing.T) {
 	if info.Mode().Perm() != 0o600 {
 		t.Errorf("key file mode = %o; want 600", info.Mode().Perm())
 	}
-	c := newClient(t)
-	resp, _ = postJSON(t, c, p.base+"/api/v1/signup", map[string]string{"email": "ana@example.com", "password": "correct horse battery", "name": "Ana"})
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("signup status = %d; want 201", resp.StatusCode)
-	}
+	mustSignUp(t, newClient(t), p.base, map[string]string{"email": "ana@example.com", "password": "correct horse battery", "name": "Ana"})
 	p.stop(t)
 	if strings.Contains(p.logs.String(), "correct horse battery") {
 		t.Error("the password appears in the logs")

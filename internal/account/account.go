@@ -177,6 +177,7 @@ var (
 	ErrBusy                   = errors.New("account: too many sign-ins in progress; try again shortly")
 	ErrConflict               = errors.New("account: changed concurrently")
 	ErrSessionAlreadyAdvanced = errors.New("account: session already used")
+	ErrSignUpLinkInvalid      = errors.New("account: this sign-up link has expired or was already used; sign up again")
 	// ErrAuthenticatorSuspended: too many wrong codes in a row; only a backup
 	// code (or an operator's reset) gets the user in now.
 	ErrAuthenticatorSuspended = errors.New("account: authenticator codes are suspended after too many wrong codes; use a backup code")

@@ -133,7 +133,7 @@ func TestSecurityChangesAreNotified(t *testing.T) {
 			t.Errorf("notification %s to %q leaks or misdirects: %q", n.Kind, n.Recipient, n.Body)
 		}
 	}
-	want := "two_factor_disabled backup_code_used backup_code_used backup_codes_generated two_factor_enabled"
+	want := "two_factor_disabled backup_code_used backup_code_used backup_codes_generated two_factor_enabled sign_up_link"
 	if got := strings.Join(kinds, " "); got != want {
 		t.Errorf("outbox kinds, newest first = %q; want %q", got, want)
 	}

@@ -38,9 +38,13 @@ type Policy struct {
 	PasswordWindow    time.Duration // ...per this window
 	SignUpAttempts    int           // sign-ups per client IP...
 	SignUpWindow      time.Duration // ...per this window
-	BackupCodeCount   int
-	PhoneRegion       string // region for numbers typed without +country code; "" requires +
-	EventsShown       int
+	// SignUpLinkTTL is how long a mailed sign-up link works, and
+	// SignUpConfirmAttempts how many wrong passwords it takes meanwhile.
+	SignUpLinkTTL         time.Duration
+	SignUpConfirmAttempts int
+	BackupCodeCount       int
+	PhoneRegion           string // region for numbers typed without +country code; "" requires +
+	EventsShown           int
 }
 
 // DefaultPolicy returns the product's defaults.
@@ -64,8 +68,12 @@ func DefaultPolicy() Policy {
 		PasswordWindow:    15 * time.Minute,
 		SignUpAttempts:    20,
 		SignUpWindow:      time.Hour,
-		BackupCodeCount:   10,
-		EventsShown:       20,
+		SignUpLinkTTL:     time.Hour,
+		// A link is mailed to the address's owner, who chose the password:
+		// a few typos are allowed, not a search.
+		SignUpConfirmAttempts: 5,
+		BackupCodeCount:       10,
+		EventsShown:           20,
 	}
 }
 
@@ -80,6 +88,7 @@ type Service struct {
 	log    *slog.Logger
 
 	dummyHash string // verified for unknown emails so timing does not tell
+	linkFor   func(token string) string
 }
 
 // Options are the dependencies of a Service. Now and Random default to the
@@ -92,11 +101,17 @@ type Options struct {
 	Now    func() time.Time
 	Random io.Reader
 	Logger *slog.Logger
+	// SignUpLink turns a sign-up token into the address mailed to the user
+	// (the public base URL, the page and the token). Required.
+	SignUpLink func(token string) string
 }
 
 // NewService builds a Service. It hashes one dummy password at start-up.
 func NewService(ctx context.Context, o Options) (*Service, error) {
-	s := &Service{store: o.Store, keys: o.Keys, hasher: o.Hasher, policy: o.Policy, now: o.Now, random: o.Random, log: o.Logger}
+	s := &Service{store: o.Store, keys: o.Keys, hasher: o.Hasher, policy: o.Policy, now: o.Now, random: o.Random, log: o.Logger, linkFor: o.SignUpLink}
+	if s.linkFor == nil {
+		return nil, errors.New("account: Options.SignUpLink is required")
+	}
 	if s.now == nil {
 		s.now = time.Now
 	}

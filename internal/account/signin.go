@@ -9,64 +9,6 @@ import (
 	"github.com/twofold/twofold/internal/totp"
 )
 
-// SignUpInput is what a new user types.
-type SignUpInput struct {
-	Email       string
-	Password    string
-	Name        string
-	MobilePhone string // optional
-}
-
-// SignUp creates an account and signs it in, returning the session token.
-// Sign-ups are throttled per client IP (every attempt counts), which bounds
-// how fast anyone can learn through ErrEmailTaken which emails have
-// accounts; the owner of an existing email is told of each such attempt.
-func (s *Service) SignUp(ctx context.Context, in SignUpInput, c Client) (*User, string, error) {
-	var verr ValidationError
-	email, msg := NormalizeEmail(in.Email)
-	if msg != "" {
-		verr.add("email", msg)
-	}
-	name, msg := normalizeName(in.Name)
-	if msg != "" {
-		verr.add("name", msg)
-	}
-	phone, msg := NormalizeMobilePhone(in.MobilePhone, s.policy.PhoneRegion)
-	if msg != "" {
-		verr.add("mobile_phone", msg)
-	}
-	if msg := passwordProblem(in.Password); msg != "" {
-		verr.add("password", msg)
-	}
-	if err := verr.orNil(); err != nil {
-		return nil, "", err
-	}
-	if _, err := s.throttle(ctx, "signup:ip:"+c.IP, s.policy.SignUpAttempts, s.policy.SignUpWindow); err != nil {
-		return nil, "", err
-	}
-	// Hashed before the email is checked, so an existing email answers
-	// after the same work as a new one.
-	hash, err := s.hasher.Hash(ctx, in.Password)
-	if err != nil {
-		return nil, "", mapHasherErr(err)
-	}
-	u := &User{Email: email, Name: name, MobilePhone: phone, PasswordHash: hash, CreatedAt: s.now()}
-	if err := s.store.CreateUser(ctx, u); err != nil {
-		if errors.Is(err, ErrEmailTaken) {
-			if owner, lookupErr := s.store.UserByEmail(ctx, email); lookupErr == nil {
-				s.recordAndNotify(ctx, owner, EventSignUpAttempt, "", c)
-			}
-		}
-		return nil, "", err
-	}
-	s.record(ctx, u.ID, EventSignUp, "", c)
-	token, err := s.startSession(ctx, u.ID, StageComplete, c)
-	if err != nil {
-		return nil, "", err
-	}
-	return u, token, nil
-}
-
 // SignInInput is the password step. PreviousToken, when the client already
 // held a session, is ended so that the session id changes (no fixation).
 type SignInInput struct {

@@ -67,13 +67,24 @@ type Store interface {
 	// ReleaseAttempt forgets a reserved attempt (it succeeded).
 	ReleaseAttempt(ctx context.Context, id int64) error
 
+	// CreatePendingSignUp stores p (setting p.ID) and queues n, the message
+	// carrying its link, in one transaction.
+	CreatePendingSignUp(ctx context.Context, p *PendingSignUp, n *Notification) error
+	// PendingSignUpByTokenHash returns the pending sign-up or ErrNotFound.
+	PendingSignUpByTokenHash(ctx context.Context, tokenHash string) (*PendingSignUp, error)
+	// CompleteSignUp, in one transaction, deletes the pending sign-up id
+	// (ErrNotFound if it is already gone, so a link is used at most once),
+	// creates u (ErrEmailTaken if the email has an account), deletes the
+	// email's other pending sign-ups and creates sess for u.
+	CompleteSignUp(ctx context.Context, id int64, u *User, sess *Session) error
+
 	// AddNotification queues a message for the user in the outbox.
 	AddNotification(ctx context.Context, n *Notification) error
 
 	AddEvent(ctx context.Context, e *Event) error
 	Events(ctx context.Context, userID int64, limit int) ([]*Event, error)
 
-	// DeleteExpired removes sessions past expiresBefore/idleBefore and
-	// throttle attempts older than attemptsBefore. Safe on every instance at once.
+	// DeleteExpired removes sessions past expiresBefore/idleBefore, pending
+	// sign-ups expired by now and throttle attempts older than attemptsBefore. Safe on every instance at once.
 	DeleteExpired(ctx context.Context, now, idleBefore, attemptsBefore time.Time) error
 }

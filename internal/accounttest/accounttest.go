@@ -7,8 +7,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -136,11 +139,71 @@ func NewOnStore(t testing.TB, store Store, opts ...func(*account.Policy)) *Env {
 		Hasher: password.NewHasher(CheapPassword, rand.Reader, 4, 64, 10*time.Second),
 		Policy: policy,
 		Now:    clock.Now,
+		SignUpLink: func(token string) string {
+			return LinkBase + "?token=" + token
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return &Env{Service: svc, Store: store, Keys: keys, Clock: clock}
+}
+
+// LinkBase is where the sign-up links an Env mails point.
+const LinkBase = "https://twofold.test/signup/confirm"
+
+// Outbox is where a test reads the messages a service queued: both stores
+// implement it.
+type Outbox interface {
+	Notifications(ctx context.Context, limit int) ([]*account.Notification, error)
+}
+
+// linkToken matches the token of a sign-up link in a message body.
+var linkToken = regexp.MustCompile(`[?&]token=([A-Za-z0-9_-]+)`)
+
+// SignUpToken returns the token of the newest sign-up link mailed to email,
+// read from the outbox the way an operator or the SMTP sender would; ok is
+// false when there is none.
+func SignUpToken(ctx context.Context, outbox Outbox, email string) (token string, ok bool, err error) {
+	msgs, err := outbox.Notifications(ctx, 1000)
+	if err != nil {
+		return "", false, err
+	}
+	var newest *account.Notification
+	for _, n := range msgs {
+		if n.Kind == account.NotificationSignUpLink && strings.EqualFold(n.Recipient, email) && (newest == nil || n.ID > newest.ID) {
+			newest = n
+		}
+	}
+	if newest == nil {
+		return "", false, nil
+	}
+	m := linkToken.FindStringSubmatch(newest.Body)
+	if m == nil {
+		return "", false, fmt.Errorf("message %d has no sign-up link: %q", newest.ID, newest.Body)
+	}
+	return m[1], true, nil
+}
+
+// SignUp signs a user up the way a person does: StartSignUp, the link from
+// the outbox, then ConfirmSignUp with the same password. It returns the new
+// user and a signed-in session token.
+func (e *Env) SignUp(t testing.TB, in account.SignUpInput, c account.Client) (*account.User, string) {
+	t.Helper()
+	ctx := context.Background()
+	if err := e.Service.StartSignUp(ctx, in, c); err != nil {
+		t.Fatalf("StartSignUp(%s): %v", in.Email, err)
+	}
+	email, _ := account.NormalizeEmail(in.Email)
+	token, ok, err := SignUpToken(ctx, e.Store, email)
+	if err != nil || !ok {
+		t.Fatalf("sign-up link for %s: ok=%v, %v", in.Email, ok, err)
+	}
+	u, session, err := e.Service.ConfirmSignUp(ctx, account.ConfirmSignUpInput{Token: token, Password: in.Password}, c)
+	if err != nil {
+		t.Fatalf("ConfirmSignUp(%s): %v", in.Email, err)
+	}
+	return u, session
 }
 
 // Code returns the TOTP code for the base32 secret at the clock's time.

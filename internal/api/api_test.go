@@ -12,26 +12,27 @@ import (
 	"time"
 
 	"github.com/twofold/twofold/internal/account"
+	"github.com/twofold/twofold/internal/accounttest"
 	"github.com/twofold/twofold/internal/requestid"
 )
 
 // signedUp returns a client signed in as a new user, with a mobile number
 // when phone is not "".
-func signedUp(t *testing.T, srv *httptest.Server, email, phone string) *apiClient {
+func signedUp(t *testing.T, env *accounttest.Env, srv *httptest.Server, email, phone string) *apiClient {
 	t.Helper()
 	c := newClient(t, srv)
 	body := map[string]string{"email": email, "password": anaPassword, "name": "Test User"}
 	if phone != "" {
 		body["mobile_phone"] = phone
 	}
-	wantJSON(t, "sign up "+email, c.send("POST", "/api/v1/signup", jsonBody(t, body)), 201, nil)
+	wantJSON(t, "confirm sign-up "+email, c.signUp(env, body), 201, nil)
 	return c
 }
 
 // An unknown email and a wrong password are indistinguishable.
 func TestSignInUnknownEmailAndWrongPasswordLookAlike(t *testing.T) {
-	_, srv := newServer(t)
-	signedUp(t, srv, anaEmail, "")
+	env, srv := newServer(t)
+	signedUp(t, env, srv, anaEmail, "")
 	c := newClient(t, srv)
 
 	unknown := c.send("POST", "/api/v1/session", jsonBody(t, map[string]string{"email": "nobody@example.com", "password": anaPassword}))
@@ -59,8 +60,8 @@ func TestSignInUnknownEmailAndWrongPasswordLookAlike(t *testing.T) {
 
 // Every kind of bad input is a 4xx problem with a code, never a 500.
 func TestBadInput(t *testing.T) {
-	_, srv := newServer(t)
-	signedIn := signedUp(t, srv, "bob@example.com", "")
+	env, srv := newServer(t)
+	signedIn := signedUp(t, env, srv, "bob@example.com", "")
 	anon := newClient(t, srv)
 
 	const validSignUp = `{"email":"new@example.com","password":"long enough pw","name":"New"}`
@@ -102,6 +103,12 @@ func TestBadInput(t *testing.T) {
 		{"NUL in name", anon, "POST", "/api/v1/signup", "application/json", `{"email":"new@example.com","password":"long enough pw","name":"Bo\u0000b"}`, 400, "invalid_request", "name"},
 		{"NUL in password", anon, "POST", "/api/v1/session", "application/json", `{"email":"bob@example.com","password":"long enough pw\u0000"}`, 400, "invalid_request", "password"},
 		{"NUL in PATCH phone", signedIn, "PATCH", "/api/v1/me", "application/json", `{"mobile_phone":"+61412345678\u0000"}`, 400, "invalid_request", "mobile_phone"},
+		{"token is a number", anon, "POST", "/api/v1/signup/confirm", "application/json", `{"token":123,"password":"long enough pw"}`, 400, "invalid_request", "token"},
+		{"unknown field at confirm", anon, "POST", "/api/v1/signup/confirm", "application/json", `{"token":"x","password":"long enough pw","email":"new@example.com"}`, 400, "invalid_request", "email"},
+		{"empty confirm body", anon, "POST", "/api/v1/signup/confirm", "application/json", ``, 400, "invalid_request", ""},
+		{"confirm as a form", anon, "POST", "/api/v1/signup/confirm", "application/x-www-form-urlencoded", `token=x&password=y`, 415, "unsupported_media_type", ""},
+		{"unknown sign-up link", anon, "POST", "/api/v1/signup/confirm", "application/json", `{"token":"no-such-token","password":"long enough pw"}`, 410, "signup_link_invalid", ""},
+		{"confirm without a password", anon, "POST", "/api/v1/signup/confirm", "application/json", `{"token":"no-such-token"}`, 422, "validation_failed", "password"},
 		{"bad phone at sign-up", anon, "POST", "/api/v1/signup", "application/json", `{"email":"new@example.com","password":"long enough pw","name":"N","mobile_phone":"12"}`, 422, "validation_failed", "mobile_phone"},
 		{"landline", signedIn, "PATCH", "/api/v1/me", "application/json", `{"mobile_phone":"+61 2 9374 4000"}`, 422, "validation_failed", "mobile_phone"},
 		{"phone without country code", signedIn, "PATCH", "/api/v1/me", "application/json", `{"mobile_phone":"0412 345 678"}`, 422, "validation_failed", "mobile_phone"},
@@ -150,6 +157,7 @@ func TestAllowHeader(t *testing.T) {
 		{"PUT", "/api/v1/me", "GET, HEAD, PATCH"},
 		{"GET", "/api/v1/session", "DELETE, POST"},
 		{"DELETE", "/api/v1/signup", "POST"},
+		{"GET", "/api/v1/signup/confirm", "POST"},
 	}
 	for _, tc := range tests {
 		res := c.send(tc.method, tc.path, "")
@@ -162,8 +170,8 @@ func TestAllowHeader(t *testing.T) {
 
 func TestConflicts(t *testing.T) {
 	env, srv := newServer(t)
-	noPhone := signedUp(t, srv, "nophone@example.com", "")
-	withPhone := signedUp(t, srv, "phone@example.com", "+447911123456")
+	noPhone := signedUp(t, env, srv, "nophone@example.com", "")
+	withPhone := signedUp(t, env, srv, "phone@example.com", "+447911123456")
 
 	p := wantProblem(t, "setup without a phone", noPhone.send("POST", "/api/v1/me/two-factor/setup", ""), 409, "phone_required")
 	if !strings.Contains(p.Detail, "mobile") {
@@ -172,7 +180,6 @@ func TestConflicts(t *testing.T) {
 	wantProblem(t, "backup codes while 2FA is off", withPhone.send("POST", "/api/v1/me/backup-codes", ""), 409, "two_factor_not_enabled")
 	wantProblem(t, "enable without setup", withPhone.send("POST", "/api/v1/me/two-factor/enable", `{"code":"123456"}`), 409, "no_pending_setup")
 	wantProblem(t, "disable while off", withPhone.send("POST", "/api/v1/me/two-factor/disable", `{"password":"`+anaPassword+`","code":"123456"}`), 409, "two_factor_not_enabled")
-	wantProblem(t, "sign up again", newClient(t, srv).send("POST", "/api/v1/signup", `{"email":"PHONE@example.com","password":"another password","name":"X"}`), 409, "email_taken")
 
 	var setup setupResponse
 	wantJSON(t, "setup", withPhone.send("POST", "/api/v1/me/two-factor/setup", ""), 200, &setup)
@@ -188,7 +195,7 @@ func TestConflicts(t *testing.T) {
 // Sensitive changes need a password from the last 10 minutes.
 func TestReauthentication(t *testing.T) {
 	env, srv := newServer(t)
-	c := signedUp(t, srv, anaEmail, "+61412345678")
+	c := signedUp(t, env, srv, anaEmail, "+61412345678")
 
 	env.Clock.Advance(11 * time.Minute)
 	wantProblem(t, "setup 11 minutes after sign-in", c.send("POST", "/api/v1/me/two-factor/setup", ""), 403, "reauthentication_required")
@@ -223,8 +230,8 @@ func TestSignOutWithoutSession(t *testing.T) {
 
 // Signing in while holding a session ends the old one (no fixation).
 func TestSignInReplacesPreviousSession(t *testing.T) {
-	_, srv := newServer(t)
-	c := signedUp(t, srv, anaEmail, "")
+	env, srv := newServer(t)
+	c := signedUp(t, env, srv, anaEmail, "")
 	before := c.token()
 	wantJSON(t, "sign in", c.send("POST", "/api/v1/session", jsonBody(t, map[string]string{"email": anaEmail, "password": anaPassword})), 200, nil)
 	if after := c.token(); after == "" || after == before {
@@ -255,7 +262,10 @@ func TestProblemFor(t *testing.T) {
 		{account.ErrTwoFactorEnabled, 409, "two_factor_already_enabled", ""},
 		{account.ErrTwoFactorNotEnabled, 409, "two_factor_not_enabled", ""},
 		{account.ErrNoPendingSetup, 409, "no_pending_setup", ""},
-		{account.ErrEmailTaken, 409, "email_taken", ""},
+		{account.ErrSignUpLinkInvalid, 410, "signup_link_invalid", ""},
+		// Retired: an answer saying an email has an account would tell
+		// anyone which emails do (SECURITY.md promise 3).
+		{account.ErrEmailTaken, 500, "internal_error", ""},
 		{account.ErrSessionAlreadyAdvanced, 409, "already_authenticated", ""},
 		{account.ErrConflict, 409, "conflict", ""},
 		{fmt.Errorf("account: profile: %w", account.ErrNotFound), 404, "not_found", ""},
@@ -343,8 +353,8 @@ func TestIsJSON(t *testing.T) {
 
 // Every response, success or problem, is marked no-store.
 func TestNoStore(t *testing.T) {
-	_, srv := newServer(t)
-	c := signedUp(t, srv, anaEmail, "")
+	env, srv := newServer(t)
+	c := signedUp(t, env, srv, anaEmail, "")
 	for _, path := range []string{"/api/v1/me", "/api/v1/me/events", "/api/v1/nope"} {
 		if got := c.send("GET", path, "").header.Get("Cache-Control"); got != "no-store" {
 			t.Errorf("GET %s: Cache-Control %q; want %q", path, got, "no-store")

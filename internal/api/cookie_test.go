@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,16 +16,27 @@ func TestSessionCookieFlags(t *testing.T) {
 	for _, secure := range []bool{false, true} {
 		env := accounttest.New(t)
 		h := New(env.Service, Options{Secure: secure})
-		req := httptest.NewRequest("POST", "/api/v1/signup", strings.NewReader(`{"email":"ana@example.com","password":"correct horse battery","name":"Ana"}`))
-		req.Header.Set("Content-Type", "application/json")
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		if rec.Code != http.StatusCreated {
+		post := func(path, body string) *httptest.ResponseRecorder {
+			req := httptest.NewRequest("POST", path, strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			return rec
+		}
+		if rec := post("/api/v1/signup", `{"email":"ana@example.com","password":"correct horse battery","name":"Ana"}`); rec.Code != http.StatusAccepted {
 			t.Fatalf("signup = %d %s", rec.Code, rec.Body)
+		}
+		token, ok, err := accounttest.SignUpToken(context.Background(), env.Store, "ana@example.com")
+		if err != nil || !ok {
+			t.Fatalf("sign-up link: ok=%v, %v", ok, err)
+		}
+		rec := post("/api/v1/signup/confirm", `{"token":"`+token+`","password":"correct horse battery"}`)
+		if rec.Code != http.StatusCreated {
+			t.Fatalf("signup/confirm = %d %s", rec.Code, rec.Body)
 		}
 		cookies := rec.Result().Cookies()
 		if len(cookies) != 1 {
-			t.Fatalf("signup set %d cookies; want 1", len(cookies))
+			t.Fatalf("signup/confirm set %d cookies; want 1", len(cookies))
 		}
 		c := cookies[0]
 		if !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Secure != secure {

@@ -67,6 +67,7 @@ var fuzzRoutes = []fuzzRoute{
 	{"PUT", "/api/v1/me", asPlain, bodyIgnored, nil, false},
 	{"POST", "/api/v1/no-such-endpoint", asNobody, bodyIgnored, nil, false},
 	{"POST", "/api/v1/session/two-factor", asSuspended, bodyRequired, []string{"code"}, false},
+	{"POST", "/api/v1/signup/confirm", asNobody, bodyRequired, []string{"token", "password"}, false},
 }
 
 // Content types whose verdict is known; any other the fuzzer makes up is
@@ -142,9 +143,19 @@ func FuzzAPI(f *testing.F) {
 		{15, "application/json", `{}`},
 		{16, "application/json", `{"code":"123456"}`},
 		{16, "application/json", `{"code":"abcde-12345"}`},
+		{17, "application/json", `{"token":"no-such-token","password":"long enough pw"}`},
+		{17, "application/json", `{"token":"","password":""}`},
+		{17, "application/json", `{"token":null,"password":"x","Token":"y"}`},
+		{17, "application/json", `{"token":"` + strings.Repeat("A", 101) + `","password":"long enough pw"}`},
 	}
 	for _, s := range seeds {
 		f.Add(uint8(s.route), s.ct, []byte(s.body), uint32(0), "")
+	}
+	fx := newAPIFuzzFixture(f)
+	// The fixture's unused sign-up link: a wrong password, then the right
+	// one (201 the first time it runs, 410 after).
+	for _, pw := range []string{"wrong password", fuzzPassword} {
+		f.Add(uint8(17), "application/json", []byte(`{"token":"`+fx.signUpToken+`","password":"`+pw+`"}`), uint32(0), "")
 	}
 	// Bodies at and over 64 KiB: whitespace after the object, a long string.
 	f.Add(uint8(1), "application/json", []byte(`{"email":"plain@example.com"} `), uint32(fuzzBodyLimit-30)+(30<<17), "")
@@ -157,8 +168,6 @@ func FuzzAPI(f *testing.F) {
 	f.Add(uint8(0), "application/json", signUp, uint32(0), strings.Repeat("a", 199)+"é")
 	f.Add(uint8(0), "application/json", bytes.Replace(signUp, []byte("agent@"), []byte("agent2@"), 1), uint32(0), "\xff\xfe")
 	f.Add(uint8(2), "application/json", []byte(`{"code":"000000"}`), uint32(0), "<script>\u202e")
-
-	fx := newAPIFuzzFixture(f)
 
 	f.Fuzz(func(t *testing.T, routeIndex uint8, contentType string, body []byte, grow uint32, userAgent string) {
 		route := fuzzRoutes[int(routeIndex)%len(fuzzRoutes)]
@@ -200,17 +209,21 @@ func growBody(body []byte, grow uint32) []byte {
 }
 
 type apiFuzzFixture struct {
-	handler http.Handler
-	tokens  map[int]string
-	logs    *lockedBuffer
+	handler     http.Handler
+	tokens      map[int]string
+	signUpToken string // a sign-up link's token, not yet used
+	logs        *lockedBuffer
 }
 
-// newAPIFuzzFixture builds a real service with three signed-in clients.
-// Throttles are lifted so that the fuzzer keeps reaching the code behind
-// them; suspension after wrong codes keeps its default, so that state is
-// reached too.
+// fuzzPassword is every fixture account's password.
+const fuzzPassword = "correct horse battery"
+
+// newAPIFuzzFixture builds a real service with four signed-in clients and
+// a sign-up link waiting to be used. Throttles are lifted so that the
+// fuzzer keeps reaching the code behind them; suspension after wrong codes
+// keeps its default, so that state is reached too.
 func newAPIFuzzFixture(f *testing.F) *apiFuzzFixture {
-	env := accounttest.NewFromEnv(f, accounttest.NoThrottles)
+	env := accounttest.NewFromEnv(f, accounttest.NoThrottles, func(p *account.Policy) { p.SignUpConfirmAttempts = 1 << 30 })
 	svc, code := env.Service, func(secret string) string { return env.Code(f, secret) }
 	logs := &lockedBuffer{}
 	fx := &apiFuzzFixture{
@@ -220,12 +233,9 @@ func newAPIFuzzFixture(f *testing.F) *apiFuzzFixture {
 	}
 	ctx := context.Background()
 	client := account.Client{IP: "192.0.2.10", UserAgent: "fuzz"}
-	const pw = "correct horse battery"
+	const pw = fuzzPassword
 	signUp := func(email string) (string, *account.Session) {
-		_, token, err := svc.SignUp(ctx, account.SignUpInput{Email: email, Password: pw, Name: "Fuzz", MobilePhone: "+61412345678"}, client)
-		if err != nil {
-			f.Fatalf("SignUp(%s) = %v", email, err)
-		}
+		_, token := env.SignUp(f, account.SignUpInput{Email: email, Password: pw, Name: "Fuzz", MobilePhone: "+61412345678"}, client)
 		sess, err := svc.Authenticate(ctx, token)
 		if err != nil {
 			f.Fatalf("Authenticate = %v", err)
@@ -241,6 +251,15 @@ func newAPIFuzzFixture(f *testing.F) *apiFuzzFixture {
 			f.Fatalf("EnableTOTP = %v", err)
 		}
 	}
+
+	if err := svc.StartSignUp(ctx, account.SignUpInput{Email: "link@example.com", Password: pw, Name: "Link"}, client); err != nil {
+		f.Fatalf("StartSignUp = %v", err)
+	}
+	link, ok, err := accounttest.SignUpToken(ctx, env.Store, "link@example.com")
+	if err != nil || !ok {
+		f.Fatalf("sign-up link: ok=%v, %v", ok, err)
+	}
+	fx.signUpToken = link
 
 	token, sess := signUp("plain@example.com")
 	if _, err := svc.BeginTOTPSetup(ctx, sess); err != nil {

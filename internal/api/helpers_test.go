@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -17,10 +18,11 @@ import (
 	"github.com/twofold/twofold/internal/totp"
 )
 
-// newServer serves the API over real HTTP on a real service.
+// newServer serves the API over real HTTP on a real service, on SQLite or,
+// with TWOFOLD_TEST_STORE=postgres, on PostgreSQL.
 func newServer(t *testing.T) (*accounttest.Env, *httptest.Server) {
 	t.Helper()
-	env := accounttest.New(t)
+	env := accounttest.NewFromEnv(t)
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, nil))
 	srv := httptest.NewServer(New(env.Service, Options{Logger: logger}))
 	t.Cleanup(srv.Close)
@@ -95,6 +97,26 @@ func (c *apiClient) sendRaw(method, path, contentType string, body []byte) *resu
 		c.t.Fatalf("%s %s: read body: %v", method, path, err)
 	}
 	return &result{status: resp.StatusCode, header: resp.Header, body: b}
+}
+
+// signUp signs up the way a person does: POST /signup (202), the link
+// mailed to the email, then POST /signup/confirm with the same password. It
+// returns the answer to the confirmation.
+func (c *apiClient) signUp(env *accounttest.Env, body map[string]string) *result {
+	c.t.Helper()
+	wantJSON(c.t, "sign up "+body["email"], c.send("POST", "/api/v1/signup", jsonBody(c.t, body)), 202, nil)
+	token := signUpToken(c.t, env, body["email"])
+	return c.send("POST", "/api/v1/signup/confirm", jsonBody(c.t, map[string]string{"token": token, "password": body["password"]}))
+}
+
+// signUpToken is the token of the newest sign-up link mailed to email.
+func signUpToken(t *testing.T, env *accounttest.Env, email string) string {
+	t.Helper()
+	token, ok, err := accounttest.SignUpToken(context.Background(), env.Store, email)
+	if err != nil || !ok {
+		t.Fatalf("sign-up link for %s: ok=%v, %v", email, ok, err)
+	}
+	return token
 }
 
 // token is the session cookie the jar holds, or "".

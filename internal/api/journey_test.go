@@ -18,27 +18,49 @@ const (
 )
 
 // TestJourney walks the whole product through the API with one cookie jar:
-// sign up, add a phone, enroll, back up, sign out and back in with a code,
+// sign up and confirm by the mailed link, add a phone, enroll, back up, sign out and back in with a code,
 // with a backup code, replays refused, throttling, and disabling.
 func TestJourney(t *testing.T) {
 	env, srv := newServer(t)
 	c := newClient(t, srv)
 
-	// Sign up: 201, signed in, the /me shape.
+	// Sign up: 202 and a link in the mail, not yet signed in.
 	res := c.send("POST", "/api/v1/signup", jsonBody(t, map[string]string{
 		"email": "Ana@Example.com", "password": anaPassword, "name": " Ana Silva ",
 	}))
+	var started signUpResponse
+	wantJSON(t, "sign up", res, 202, &started)
+	if started.Status != "confirmation_sent" {
+		t.Errorf("sign up status = %q; want %q", started.Status, "confirmation_sent")
+	}
+	if c.token() != "" {
+		t.Fatal("sign up set a session cookie before the link was used")
+	}
+
+	// The link's token with the same password: 201, signed in, the /me shape.
+	res = c.send("POST", "/api/v1/signup/confirm", jsonBody(t, map[string]string{
+		"token": signUpToken(t, env, anaEmail), "password": anaPassword,
+	}))
 	var me meResponse
-	wantJSON(t, "sign up", res, 201, &me)
+	wantJSON(t, "confirm sign-up", res, 201, &me)
 	want := meResponse{Email: anaEmail, Name: "Ana Silva"}
 	if me != want {
-		t.Errorf("sign up body = %+v; want %+v", me, want)
+		t.Errorf("confirm sign-up body = %+v; want %+v", me, want)
+	}
+	if loc := res.header.Get("Location"); loc != "/api/v1/me" {
+		t.Errorf("confirm sign-up Location = %q; want %q", loc, "/api/v1/me")
 	}
 	if c.token() == "" {
-		t.Fatal("sign up set no session cookie")
+		t.Fatal("confirm sign-up set no session cookie")
 	}
 	if sc := res.header.Get("Set-Cookie"); !strings.Contains(sc, "HttpOnly") || !strings.Contains(sc, "SameSite=Lax") {
 		t.Errorf("Set-Cookie %q; want HttpOnly and SameSite=Lax", sc)
+	}
+
+	var signUpEvents eventsResponse
+	wantJSON(t, "events after sign-up", c.send("GET", "/api/v1/me/events", ""), 200, &signUpEvents)
+	if len(signUpEvents.Events) != 1 || signUpEvents.Events[0].Kind != "sign_up" {
+		t.Errorf("events after sign-up = %+v; want one sign_up", signUpEvents.Events)
 	}
 
 	// Add a mobile number; it comes back in E.164.

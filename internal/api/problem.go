@@ -150,9 +150,9 @@ func problemFor(err error) *problem {
 		return pr
 
 	// Account state.
-	case errors.Is(err, account.ErrEmailTaken):
-		return p(http.StatusConflict, "email_taken",
-			"An account with this email address already exists. Sign in instead.")
+	case errors.Is(err, account.ErrSignUpLinkInvalid):
+		return p(http.StatusGone, "signup_link_invalid",
+			"This sign-up link has expired or was already used. Sign up again (a link works for 1 hour), or sign in if you already finished signing up.")
 	case errors.Is(err, account.ErrPhoneRequired):
 		return p(http.StatusConflict, "phone_required",
 			"Add a mobile phone number to your account (PATCH /api/v1/me with \"mobile_phone\") before setting up 2 factor authentication.")

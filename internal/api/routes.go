@@ -4,12 +4,14 @@ import "net/http"
 
 // routes lists every endpoint. Paths are full (the server mounts this
 // handler at /api/ without stripping). Only POST /session/two-factor and
-// DELETE /session (and signing in or up again) work for a half-signed-in
-// session; everything under /me needs a fully signed-in one.
+// DELETE /session (and the public routes: signing in, signing up and
+// confirming a sign-up) work for a half-signed-in session; everything under
+// /me needs a fully signed-in one.
 func (h *handler) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 
 	mux.Handle("POST /api/v1/signup", h.public(h.signUp))
+	mux.Handle("POST /api/v1/signup/confirm", h.public(h.confirmSignUp))
 	mux.Handle("POST /api/v1/session", h.public(h.signIn))
 	mux.Handle("POST /api/v1/session/two-factor", h.public(h.submitSecondFactor))
 	mux.Handle("DELETE /api/v1/session", h.public(h.signOut))

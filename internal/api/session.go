@@ -14,16 +14,45 @@ type signUpRequest struct {
 	MobilePhone string `json:"mobile_phone"`
 }
 
-// signUp creates an account and signs it in: 201 with the profile.
+// signUp starts a sign-up: the service mails a link to finish it (or, for
+// an email that already has an account, tells its owner instead). Either
+// way the answer is the same 202, so it reveals nothing about the email.
 func (h *handler) signUp(w http.ResponseWriter, r *http.Request) error {
 	var in signUpRequest
 	if err := decodeBody(w, r, &in); err != nil {
 		return err
 	}
-	client := httpauth.Client(r)
-	u, token, err := h.svc.SignUp(r.Context(), account.SignUpInput{
+	if err := h.svc.StartSignUp(r.Context(), account.SignUpInput{
 		Email: in.Email, Password: in.Password, Name: in.Name, MobilePhone: in.MobilePhone,
-	}, client)
+	}, httpauth.Client(r)); err != nil {
+		return err
+	}
+	return h.writeJSON(w, r, http.StatusAccepted, signUpResponse{Status: "confirmation_sent"})
+}
+
+type signUpResponse struct {
+	Status string `json:"status"`
+}
+
+type confirmSignUpRequest struct {
+	Token    string `json:"token"`
+	Password string `json:"password"`
+}
+
+// confirmSignUp finishes a sign-up with the mailed link's token and the
+// password chosen at sign-up: it creates the account and signs it in, 201
+// with the profile.
+func (h *handler) confirmSignUp(w http.ResponseWriter, r *http.Request) error {
+	var in confirmSignUpRequest
+	if err := decodeBody(w, r, &in); err != nil {
+		return err
+	}
+	// An empty password is a slip, not a guess: it is not counted against the link.
+	if in.Password == "" {
+		return &account.ValidationError{Fields: map[string]string{"password": "Enter the password you chose when you signed up."}}
+	}
+	client := httpauth.Client(r)
+	u, token, err := h.svc.ConfirmSignUp(r.Context(), account.ConfirmSignUpInput{Token: in.Token, Password: in.Password}, client)
 	if err != nil {
 		return err
 	}

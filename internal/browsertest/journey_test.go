@@ -246,6 +246,79 @@ func TestJourney(t *testing.T) {
 	b.wantSignedIn()
 }
 
+// TestSignUpLink: signing up answers "Check your inbox" and mails a link;
+// the link asks for the password chosen at sign-up and works once. Signing
+// up again with an email that has an account answers with the same page,
+// so the page reveals nothing, and tells the owner instead of mailing a
+// link.
+func TestSignUpLink(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	b := openTab(t, srv)
+
+	first := b.startSignUp(userEmail, "")
+	token := srv.signUpToken(t, userEmail)
+	if n := len(srv.outbox(t, "sign_up_link", userEmail)); n != 1 {
+		t.Errorf("%d sign-up links queued for %s; want 1", n, userEmail)
+	}
+	if b.open("/me") != 200 || b.page().H1 == headingMyInfo {
+		t.Errorf("before the link is opened, /me shows %q; want the person not signed in", b.page().H1)
+	}
+
+	// The link asks for the password again: a wrong one stays on the page,
+	// with the message next to the field.
+	b.openSignUpLink(token)
+	b.wantPage(headingFinish)
+	b.wantText("Signing up as " + userEmail)
+	b.wantFocus(labelPassword)
+	b.fill(labelPassword, "not the password")
+	if status := b.click("Finish signing up"); status < 400 || status >= 500 {
+		t.Errorf("finish signing up with a wrong password: status %d; want 4xx", status)
+	}
+	b.wantPage(headingFinish)
+	b.wantFieldError(labelPassword, "That isn't the password you chose when you signed up.")
+	b.wantFocus(labelPassword)
+	b.finishSignUp()
+	b.wantSignedIn()
+	b.signOut()
+
+	// The link works once.
+	b.openSignUpLink(token)
+	b.wantPage(headingLinkExpired)
+	b.click("Sign up again")
+	b.wantPage(headingSignUp)
+	for _, bad := range []string{"not-a-token", ""} {
+		b.openSignUpLink(bad)
+		b.wantPage(headingLinkExpired)
+	}
+
+	// Signing up again with the same email: the same answer, word for word,
+	// and the owner is told rather than sent a link.
+	again := b.startSignUp(userEmail, "")
+	if again != first {
+		t.Errorf("signing up with an email that has an account shows\n%+v\nwant the page a new email gets\n%+v", again, first)
+	}
+	if n := len(srv.outbox(t, "sign_up_link", userEmail)); n != 1 {
+		t.Errorf("after signing up again, %d sign-up links queued for %s; want still 1", n, userEmail)
+	}
+	if n := len(srv.outbox(t, "sign_up_attempt", userEmail)); n != 1 {
+		t.Errorf("after signing up again, %d sign-up attempt messages queued for %s; want 1", n, userEmail)
+	}
+	// A new email gets the same page, apart from the email.
+	const otherEmail = "bea@example.com"
+	other := b.startSignUp(otherEmail, "")
+	other.Path = strings.ReplaceAll(other.Path, url.QueryEscape(otherEmail), url.QueryEscape(userEmail))
+	other.Main = strings.ReplaceAll(other.Main, otherEmail, userEmail)
+	if other != again {
+		t.Errorf("signing up with a new email shows\n%+v\nwant, apart from the email, the page an existing email gets\n%+v", other, again)
+	}
+	srv.signUpToken(t, otherEmail)
+
+	// The old link still does not work, though the email was just used again.
+	b.openSignUpLink(token)
+	b.wantPage(headingLinkExpired)
+}
+
 // checkDownload clicks Download (.txt) and reads the file the browser saved.
 func checkDownload(t *testing.T, b *tab, codes []string) {
 	t.Helper()

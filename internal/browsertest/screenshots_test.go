@@ -51,6 +51,22 @@ func TestScreenshots(t *testing.T) {
 	b.fill(labelPassword, userPassword)
 	b.fill(labelPhoneSignUp, "")
 	b.click("Sign up")
+	b.wantPage(headingCheckInbox)
+	cam.visit(b, "check-inbox")
+
+	token := srv.signUpToken(t, userEmail)
+	b.openSignUpLink(token)
+	b.wantPage(headingFinish)
+	cam.visit(b, "finish-sign-up")
+	b.fill(labelPassword, "not the password")
+	b.click("Finish signing up")
+	b.wantPage(headingFinish)
+	if b.fieldError(labelPassword) == "" {
+		t.Errorf("finish signing up with a wrong password: no message next to %q", labelPassword)
+	}
+	cam.visit(b, "finish-sign-up-wrong-password")
+	b.fill(labelPassword, userPassword)
+	b.click("Finish signing up")
 	b.wantPage(headingMyInfo)
 	cam.visit(b, "my-info-new")
 
@@ -90,6 +106,11 @@ func TestScreenshots(t *testing.T) {
 
 	b.click("Sign out")
 	cam.visit(b, "signed-out")
+	b.openSignUpLink(token) // used already
+	b.wantPage(headingLinkExpired)
+	cam.visit(b, "sign-up-link-expired")
+	b.open("/signin")
+	b.wantPage(headingSignIn)
 	b.signIn("not the password")
 	cam.visit(b, "sign-in-wrong-password")
 	b.signIn(userPassword)

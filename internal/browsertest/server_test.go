@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	_ "modernc.org/sqlite" // the server's own SQLite driver, to expire a pending sign-in
+	_ "modernc.org/sqlite" // the server's own SQLite driver, to read the outbox and expire a pending sign-in
 )
 
 // server is one `twofold serve` process with a database of its own.
@@ -83,24 +83,89 @@ func startServer(t *testing.T) *server {
 	return s
 }
 
+// The server runs on the real clock and mails nothing in the tests, so in
+// two places the suite reaches behind the pages into the server's SQLite
+// file: to read the outbox, which stands for the person's mailbox, and to
+// end a pending sign-in's window early (expirePendingSignIns).
+
+// openDB opens the server's SQLite file; mode "ro" opens it read-only.
+func (s *server) openDB(t *testing.T, mode string) *sql.DB {
+	t.Helper()
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	if mode != "" {
+		q.Set("mode", mode)
+	}
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(s.dataDir, "twofold.db")+"?"+q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// outbox returns the bodies of the messages of one kind queued for
+// recipient, newest first ("sign_up_link", "sign_up_attempt", …).
+func (s *server) outbox(t *testing.T, kind, recipient string) []string {
+	t.Helper()
+	db := s.openDB(t, "ro")
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	rows, err := db.QueryContext(ctx, `SELECT body FROM outbox WHERE kind = ? AND recipient = ? ORDER BY id DESC`, kind, recipient)
+	if err != nil {
+		t.Fatalf("read the outbox: %v", err)
+	}
+	defer rows.Close()
+	var bodies []string
+	for rows.Next() {
+		var body string
+		if err := rows.Scan(&body); err != nil {
+			t.Fatalf("read the outbox: %v", err)
+		}
+		bodies = append(bodies, body)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("read the outbox: %v", err)
+	}
+	return bodies
+}
+
+var signUpLinkToken = regexp.MustCompile(`/signup/confirm\?token=([A-Za-z0-9_-]+)`)
+
+// signUpToken reads the token of the newest sign-up link mailed to email,
+// waiting a few seconds for it. The link itself names the server's base URL,
+// which for a server on port 0 is not where it listens, so the tests open
+// the token on srv.base instead.
+func (s *server) signUpToken(t *testing.T, email string) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if bodies := s.outbox(t, "sign_up_link", email); len(bodies) > 0 {
+			m := signUpLinkToken.FindStringSubmatch(bodies[0])
+			if m == nil {
+				t.Fatalf("the sign-up message to %s has no /signup/confirm?token= link:\n%s", email, bodies[0])
+			}
+			return m[1]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no sign-up link queued for %s in the outbox within 10s", email)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // expirePendingSignIns moves the end of every pending sign-in (password
 // done, code not yet) into the past, which is what waiting out its 5-minute
-// window does. The server runs on the real clock, so this is the one place
-// where the suite reaches behind the pages: it writes the server's SQLite
-// file (sessions.expires_at, in milliseconds). The server deletes expired
-// sessions only about a minute after it starts, and the tests that use this
-// take seconds, so the session is still there for the page to find expired.
+// window does, by writing sessions.expires_at (in milliseconds). The server
+// deletes expired sessions only about a minute after it starts, and the
+// tests that use this take seconds, so the session is still there for the
+// page to find expired.
 func (s *server) expirePendingSignIns(t *testing.T) {
 	t.Helper()
 	if up := time.Since(s.started); up > 40*time.Second {
 		t.Logf("the server has run for %v: its first clean-up of expired sessions (after 45 to 75 s) may remove the session before the page sees it expired", up.Round(time.Second))
 	}
-	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(10000)")
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(s.dataDir, "twofold.db")+"?"+q.Encode())
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := s.openDB(t, "")
 	defer db.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()

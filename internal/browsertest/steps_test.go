@@ -22,6 +22,9 @@ const (
 const (
 	headingSignIn      = "Sign in"
 	headingSignUp      = "Create your account"
+	headingCheckInbox  = "Check your inbox"
+	headingFinish      = "Finish signing up"
+	headingLinkExpired = "This link has expired"
 	headingMyInfo      = "My info"
 	headingEnable      = "Enable 2 factor authentication"
 	headingDisable     = "Disable 2 factor authentication"
@@ -44,21 +47,57 @@ const (
 )
 
 // signUp goes from the start page to a new account, with phone as the
-// mobile number ("" for none), and lands on My info.
+// mobile number ("" for none): the form, the link mailed to the email, the
+// password again, and lands on My info.
 func (b *tab) signUp(phone string) {
+	b.t.Helper()
+	b.startSignUp(userEmail, phone)
+	b.openSignUpLink(b.srv.signUpToken(b.t, userEmail))
+	b.finishSignUp()
+}
+
+// startSignUp goes from the start page through the sign-up form, as
+// userName with email, and returns the page that answers it: "Check your
+// inbox", whether or not the email has an account already.
+func (b *tab) startSignUp(email, phone string) page {
 	b.t.Helper()
 	b.open("/")
 	b.wantPage(headingSignIn)
 	b.click("Create an account")
 	b.wantPage(headingSignUp)
 	b.fill(labelName, userName)
-	b.fill(labelEmail, userEmail)
+	b.fill(labelEmail, email)
 	b.fill(labelPassword, userPassword)
 	if phone != "" {
 		b.fill(labelPhoneSignUp, phone)
 	}
 	if status := b.click("Sign up"); status != 200 {
 		b.t.Fatalf("sign up: status %d; want 200\n%s", status, b.text())
+	}
+	p := b.wantPage(headingCheckInbox)
+	b.wantText("We sent a link to "+email+".", "Open it within 1 hour to finish signing up.")
+	b.findByText("sign up again")
+	return p
+}
+
+// openSignUpLink opens the link of a sign-up message, by its token, and
+// returns the HTTP status of the page.
+func (b *tab) openSignUpLink(token string) int64 {
+	b.t.Helper()
+	return b.open(signUpConfirmPath + "?token=" + url.QueryEscape(token))
+}
+
+const signUpConfirmPath = "/signup/confirm"
+
+// finishSignUp is the page the sign-up link opens: the password chosen at
+// sign-up signs in, on My info.
+func (b *tab) finishSignUp() {
+	b.t.Helper()
+	b.wantPage(headingFinish)
+	b.wantText("Signing up as " + userEmail)
+	b.fill(labelPassword, userPassword)
+	if status := b.click("Finish signing up"); status != 200 {
+		b.t.Fatalf("finish signing up: status %d; want 200\n%s", status, b.text())
 	}
 	b.wantPage(headingMyInfo)
 	b.wantFlash("Your account is ready.")

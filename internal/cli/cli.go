@@ -19,6 +19,7 @@ import (
 	"github.com/twofold/twofold/internal/password"
 	"github.com/twofold/twofold/internal/store/postgres"
 	"github.com/twofold/twofold/internal/store/sqlite"
+	"github.com/twofold/twofold/internal/web"
 )
 
 const usage = `twofold: accounts with two-factor authentication
@@ -31,8 +32,10 @@ Usage:
   twofold user reset-2fa EMAIL [flags]
                                      turn 2FA off for a user who lost their phone
                                      and backup codes (recorded in their activity)
-  twofold outbox list [flags]        security notifications queued for users,
-                                     sent or not
+  twofold outbox list [flags]        messages queued for users (security notices,
+                                     sign-up links), sent or not
+  twofold outbox show ID [flags]     one message in full, to pass on by hand
+                                     when no SMTP server is configured
 `
 
 // Run runs the command in args (without the program name) and returns the
@@ -83,6 +86,7 @@ type store interface {
 	account.Store
 	notify.Store
 	Notifications(ctx context.Context, limit int) ([]*account.Notification, error)
+	Notification(ctx context.Context, id int64) (*account.Notification, error)
 	Ping(ctx context.Context) error
 	Close() error
 }
@@ -156,7 +160,10 @@ func newApp(ctx context.Context, name string, args []string, getenv func(string)
 	policy.PhoneRegion = strings.ToUpper(cfg.PhoneRegion)
 	policy.TOTPSkew = cfg.TOTPSkew
 	hasher := password.NewHasher(password.OWASP, rand.Reader, cfg.HashConcurrency, 16*cfg.HashConcurrency, 5*time.Second)
-	svc, err := account.NewService(ctx, account.Options{Store: store, Keys: keys, Hasher: hasher, Policy: policy, Logger: log})
+	svc, err := account.NewService(ctx, account.Options{
+		Store: store, Keys: keys, Hasher: hasher, Policy: policy, Logger: log,
+		SignUpLink: web.SignUpLink(strings.TrimRight(cfg.BaseURL, "/")),
+	})
 	if err != nil {
 		store.Close()
 		return nil, nil, err

@@ -5,12 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"text/tabwriter"
+
+	"github.com/twofold/twofold/internal/account"
 )
 
 func outbox(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "show" {
+		return outboxShow(ctx, args[1:], getenv, stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "list" {
-		return errors.New("want a subcommand: list")
+		return errors.New("want a subcommand: list, or show ID")
 	}
 	a, _, err := newApp(ctx, "outbox list", args[1:], getenv, stderr)
 	if err != nil {
@@ -34,4 +40,34 @@ func outbox(ctx context.Context, args []string, getenv func(string) string, stdo
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", n.ID, n.CreatedAt.Format("2006-01-02 15:04"), n.Recipient, n.Subject, status)
 	}
 	return tw.Flush()
+}
+
+// outboxShow prints one message with its body: without SMTP, this is how an
+// operator reads a sign-up link or a notice to pass it on.
+func outboxShow(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	a, positional, err := newApp(ctx, "outbox show", args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if len(positional) != 1 {
+		return errors.New("want one message ID (from twofold outbox list)")
+	}
+	id, err := strconv.ParseInt(positional[0], 10, 64)
+	if err != nil {
+		return fmt.Errorf("message ID %q: want a number from twofold outbox list", positional[0])
+	}
+	n, err := a.store.Notification(ctx, id)
+	if errors.Is(err, account.ErrNotFound) {
+		return fmt.Errorf("no message %d in the outbox", id)
+	}
+	if err != nil {
+		return err
+	}
+	status := "queued"
+	if !n.SentAt.IsZero() {
+		status = "sent " + n.SentAt.Format("2006-01-02 15:04") + " UTC"
+	}
+	_, err = fmt.Fprintf(stdout, "To: %s\nSubject: %s\nQueued: %s UTC\nStatus: %s\n\n%s", n.Recipient, n.Subject, n.CreatedAt.Format("2006-01-02 15:04"), status, n.Body)
+	return err
 }

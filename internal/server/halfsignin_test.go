@@ -23,12 +23,16 @@ import (
 
 // routePatterns reads every pattern registered in a routes.go file, so a
 // route added later is checked without anyone remembering to list it here.
+// A pattern may be a string literal or a constant expression of literals and
+// the package's string constants ("GET "+confirmPath).
 func routePatterns(t *testing.T, file string) []string {
 	t.Helper()
-	f, err := parser.ParseFile(token.NewFileSet(), file, nil, 0)
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, file, nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
+	consts := packageStringConsts(t, fset, filepath.Dir(file))
 	var patterns []string
 	ast.Inspect(f, func(n ast.Node) bool {
 		call, ok := n.(*ast.CallExpr)
@@ -39,12 +43,11 @@ func routePatterns(t *testing.T, file string) []string {
 		if !ok || (sel.Sel.Name != "Handle" && sel.Sel.Name != "HandleFunc") {
 			return true
 		}
-		lit, ok := call.Args[0].(*ast.BasicLit)
-		if !ok || lit.Kind != token.STRING {
-			t.Errorf("%s: a route pattern that is not a string literal; this test cannot check it", file)
+		p, ok := constString(call.Args[0], consts)
+		if !ok {
+			t.Errorf("%s: a route pattern that is not a constant string; this test cannot check it", fset.Position(call.Pos()))
 			return true
 		}
-		p, _ := strconv.Unquote(lit.Value)
 		patterns = append(patterns, p)
 		return true
 	})
@@ -52,6 +55,83 @@ func routePatterns(t *testing.T, file string) []string {
 		t.Fatalf("found only %d routes in %s", len(patterns), file)
 	}
 	return patterns
+}
+
+// packageStringConsts reads the top-level constants of the package in dir
+// that are constant strings, as their values.
+func packageStringConsts(t *testing.T, fset *token.FileSet, dir string) map[string]string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	exprs := map[string]ast.Expr{}
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, decl := range f.Decls {
+			gen, ok := decl.(*ast.GenDecl)
+			if !ok || gen.Tok != token.CONST {
+				continue
+			}
+			for _, spec := range gen.Specs {
+				vs := spec.(*ast.ValueSpec)
+				for i, id := range vs.Names {
+					if i < len(vs.Values) {
+						exprs[id.Name] = vs.Values[i]
+					}
+				}
+			}
+		}
+	}
+	// Constants may refer to each other; resolve until nothing changes.
+	consts := map[string]string{}
+	for changed := true; changed; {
+		changed = false
+		for name, e := range exprs {
+			if _, done := consts[name]; done {
+				continue
+			}
+			if v, ok := constString(e, consts); ok {
+				consts[name] = v
+				changed = true
+			}
+		}
+	}
+	return consts
+}
+
+// constString evaluates a string literal, a known constant, or a sum of them.
+func constString(e ast.Expr, consts map[string]string) (string, bool) {
+	switch e := e.(type) {
+	case *ast.BasicLit:
+		if e.Kind != token.STRING {
+			return "", false
+		}
+		s, err := strconv.Unquote(e.Value)
+		return s, err == nil
+	case *ast.Ident:
+		s, ok := consts[e.Name]
+		return s, ok
+	case *ast.ParenExpr:
+		return constString(e.X, consts)
+	case *ast.BinaryExpr:
+		if e.Op != token.ADD {
+			return "", false
+		}
+		x, ok := constString(e.X, consts)
+		if !ok {
+			return "", false
+		}
+		y, ok := constString(e.Y, consts)
+		return x + y, ok
+	}
+	return "", false
 }
 
 var wildcard = regexp.MustCompile(`\{[^}]*\}`)
@@ -80,7 +160,8 @@ var (
 	publicRoutes = map[string]bool{
 		"GET /{$}": true, "GET /signup": true, "POST /signup": true, "GET /signin": true, "POST /signin": true,
 		"GET /static/": true, "/": true,
-		"POST /api/v1/signup": true, "POST /api/v1/session": true,
+		"GET /signup/confirm": true, "POST /signup/confirm": true,
+		"POST /api/v1/signup": true, "POST /api/v1/signup/confirm": true, "POST /api/v1/session": true,
 	}
 	pendingRoutes = map[string]bool{
 		"GET /signin/two-factor": true, "POST /signin/two-factor": true, "POST /signout": true,
@@ -95,10 +176,7 @@ func TestHalfSignedInSessionReachesNothingElse(t *testing.T) {
 	env := accounttest.New(t)
 	ctx := context.Background()
 	c := account.Client{IP: "192.0.2.1"}
-	_, token, err := env.Service.SignUp(ctx, account.SignUpInput{Email: "ana@example.com", Password: "correct horse battery", Name: "Ana", MobilePhone: "+61412345678"}, c)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, token := env.SignUp(t, account.SignUpInput{Email: "ana@example.com", Password: "correct horse battery", Name: "Ana", MobilePhone: "+61412345678"}, c)
 	sess, _ := env.Service.Authenticate(ctx, token)
 	setup, err := env.Service.BeginTOTPSetup(ctx, sess)
 	if err != nil {
@@ -178,10 +256,7 @@ func TestSessionIDChangesAtEachStep(t *testing.T) {
 	env := accounttest.New(t)
 	ctx := context.Background()
 	c := account.Client{IP: "192.0.2.1"}
-	_, first, err := env.Service.SignUp(ctx, account.SignUpInput{Email: "ana@example.com", Password: "correct horse battery", Name: "Ana", MobilePhone: "+61412345678"}, c)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, first := env.SignUp(t, account.SignUpInput{Email: "ana@example.com", Password: "correct horse battery", Name: "Ana", MobilePhone: "+61412345678"}, c)
 	sess, _ := env.Service.Authenticate(ctx, first)
 	setup, _ := env.Service.BeginTOTPSetup(ctx, sess)
 	if err := env.Service.EnableTOTP(ctx, sess, env.Code(t, setup.Secret), c); err != nil {

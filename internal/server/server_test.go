@@ -143,8 +143,8 @@ func TestHealthz(t *testing.T) {
 	}
 }
 
-// Behind a trusted load balancer, the activity log (and so the per-IP
-// throttles) see the client's address, not the balancer's.
+// Behind a trusted load balancer, the activity log, the mail and so the
+// per-IP throttles see the client's address, not the balancer's.
 func TestTrustedProxyClientAddressReachesTheService(t *testing.T) {
 	env := accounttest.New(t)
 	log := slog.New(slog.DiscardHandler)
@@ -154,16 +154,34 @@ func TestTrustedProxyClientAddressReachesTheService(t *testing.T) {
 	}
 	h := server.Handler(server.Options{Web: pages, API: api.New(env.Service, api.Options{Logger: log}), Logger: log,
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}})
-	req := httptest.NewRequest("POST", "/api/v1/signup", strings.NewReader(`{"email":"ana@example.com","password":"correct horse battery","name":"Ana"}`))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Forwarded-For", "198.51.100.23")
-	req.RemoteAddr = "10.1.2.3:5555"
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	if rec.Code != http.StatusCreated {
+	post := func(path, body string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("POST", path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Forwarded-For", "198.51.100.23")
+		req.RemoteAddr = "10.1.2.3:5555"
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	if rec := post("/api/v1/signup", `{"email":"ana@example.com","password":"correct horse battery","name":"Ana"}`); rec.Code != http.StatusAccepted {
 		t.Fatalf("signup = %d %s", rec.Code, rec.Body)
 	}
-	events, err := env.Service.Events(context.Background(), 1)
+	ctx := context.Background()
+	msgs, err := env.Store.Notifications(ctx, 10)
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("outbox = %v, %v; want the sign-up link", msgs, err)
+	}
+	if body := msgs[0].Body; !strings.Contains(body, "198.51.100.23") || strings.Contains(body, "10.1.2.3") {
+		t.Errorf("sign-up mail %q; want the forwarded client 198.51.100.23, not the balancer", body)
+	}
+	token, ok, err := accounttest.SignUpToken(ctx, env.Store, "ana@example.com")
+	if err != nil || !ok {
+		t.Fatalf("sign-up link: ok=%v, %v", ok, err)
+	}
+	if rec := post("/api/v1/signup/confirm", `{"token":"`+token+`","password":"correct horse battery"}`); rec.Code != http.StatusCreated {
+		t.Fatalf("signup/confirm = %d %s", rec.Code, rec.Body)
+	}
+	events, err := env.Service.Events(ctx, 1)
 	if err != nil || len(events) == 0 {
 		t.Fatalf("Events = %v, %v", events, err)
 	}

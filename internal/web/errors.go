@@ -26,6 +26,10 @@ const (
 	msgWrongEitherCode = "That code didn't match, or it was already used. Enter the newest code from your app, or an unused backup code."
 )
 
+// msgWrongSignUpPassword is shown next to the password of the page that
+// finishes a sign-up.
+const msgWrongSignUpPassword = "That isn't the password you chose when you signed up."
+
 // recovery says how the page behind a request shows a problem the person
 // can fix: the template to render again, with its view, and where to come
 // back to after confirming the password. The zero value fits requests
@@ -54,6 +58,9 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error, rec re
 		h.retry(w, r, rec, http.StatusUnprocessableEntity, invalid.Fields, "")
 	case errors.Is(err, account.ErrInvalidCredentials):
 		h.retry(w, r, rec, http.StatusUnauthorized, nil, "Wrong email or password.")
+	case errors.Is(err, account.ErrWrongPassword) && rec.page == pageSignUpConfirm:
+		// Nobody is signed in yet: like a wrong sign-in, not a field to fix.
+		h.retry(w, r, rec, http.StatusUnauthorized, map[string]string{"password": msgWrongSignUpPassword}, "")
 	case errors.Is(err, account.ErrWrongPassword):
 		h.retry(w, r, rec, http.StatusUnprocessableEntity, map[string]string{"password": "That password is not right."}, "")
 	case errors.Is(err, account.ErrInvalidCode):
@@ -64,8 +71,6 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error, rec re
 		h.retry(w, r, rec, http.StatusUnprocessableEntity, map[string]string{"code": msg}, "")
 	case errors.Is(err, account.ErrAuthenticatorSuspended):
 		h.retry(w, r, rec, http.StatusUnauthorized, map[string]string{"code": "Codes from your authenticator app are suspended after too many wrong codes in a row. Use a backup code instead, or ask your administrator to reset 2 factor authentication."}, "")
-	case errors.Is(err, account.ErrEmailTaken):
-		h.retry(w, r, rec, http.StatusUnprocessableEntity, map[string]string{"email": "An account with this email already exists. Sign in instead."}, "")
 	case errors.As(err, &throttled):
 		w.Header().Set("Retry-After", strconv.Itoa(int((throttled.RetryAfter+time.Second-1)/time.Second)))
 		h.retry(w, r, rec, http.StatusTooManyRequests, nil, "Too many attempts. Wait "+waitFor(throttled.RetryAfter)+", then try again.")
@@ -74,6 +79,8 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error, rec re
 		h.retry(w, r, rec, http.StatusServiceUnavailable, nil, "Many people are signing in right now. Try again in a few seconds.")
 	case errors.Is(err, account.ErrConflict):
 		h.retry(w, r, rec, http.StatusConflict, nil, "Something changed at the same time. Try again.")
+	case errors.Is(err, account.ErrSignUpLinkInvalid):
+		h.linkExpired(w, r)
 
 	case errors.Is(err, account.ErrUnauthenticated), errors.Is(err, account.ErrNotFound):
 		// No session, an expired one, or an account that no longer exists.
@@ -145,11 +152,37 @@ func plural(n int, one, many string) string {
 	return fmt.Sprintf("%d %s", n, many)
 }
 
+// lifetime says how long something lasts in words: whole hours as hours,
+// anything else in minutes, rounded up.
+func lifetime(d time.Duration) string {
+	if d >= time.Hour && d%time.Hour == 0 {
+		return plural(int(d/time.Hour), "hour", "hours")
+	}
+	return plural(int((d+time.Minute-1)/time.Minute), "minute", "minutes")
+}
+
 // message is the data of the plain message page (errors, not found).
 type message struct {
 	Heading   string
 	Text      string
 	Reference string
+	// Link is where the page sends the person on; the start page when nil.
+	Link *link
+}
+
+type link struct {
+	Href, Label string
+}
+
+// linkExpired answers a sign-up link that is unknown, used or expired. The
+// three are not told apart: the token is opaque, and the way on is the same.
+func (h *handler) linkExpired(w http.ResponseWriter, r *http.Request) {
+	h.render(w, r, http.StatusGone, pageMessage, &view{Title: "This link has expired", Data: message{
+		Heading: "This link has expired",
+		Text: "Sign-up links work for " + h.linkLifetime + ", and only once. Sign up again to get a new link, " +
+			"or sign in if you already finished signing up.",
+		Link: &link{Href: "/signup", Label: "Sign up again"},
+	}})
 }
 
 // internalError logs the detail with the request id and shows a plain

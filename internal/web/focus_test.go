@@ -37,6 +37,7 @@ func TestAutofocus(t *testing.T) {
 	}
 
 	anon := s.browser(t)
+	const focusEmail = "focus@example.com"
 	tests := []struct {
 		name string
 		do   func() *response
@@ -50,6 +51,16 @@ func TestAutofocus(t *testing.T) {
 			return anon.post("/signup", with(url.Values{"mobile_phone": {"+61 2 9876 5432"}}))
 		}, "mobile_phone"},
 		{"sign-in page", func() *response { return anon.get("/signin") }, ""},
+		{"check your inbox", func() *response {
+			return anon.post("/signup", with(url.Values{"email": {focusEmail}}))
+		}, ""},
+		{"finish signing up", func() *response {
+			return anon.get(signUpConfirmPath + "?token=" + url.QueryEscape(s.signUpToken(t, focusEmail)))
+		}, "password"},
+		{"finish signing up, wrong password", func() *response {
+			return anon.post(signUpConfirmPath, url.Values{"token": {s.signUpToken(t, focusEmail)}, "password": {"not it at all"}})
+		}, "password"},
+		{"link expired", func() *response { return anon.get(signUpConfirmPath + "?token=nope") }, ""},
 	}
 
 	b := s.browser(t)

@@ -52,12 +52,17 @@ var formRoutes = []formRoute{
 	{"POST", "/me", formAsUnknown},
 	{"POST", "/no-such-page", formAsPlain},
 	{"POST", "/signin/two-factor", formAsSuspended},
+	{"GET", "/signup/confirm", formAsNobody},
+	{"POST", "/signup/confirm", formAsNobody},
 }
 
 const (
 	fuzzFormPassword = "correct horse battery"
 	// fuzzCanary marks input that must never come back as markup.
 	fuzzCanary = "x-fuzz"
+	// fuzzPendingLink in a query or body becomes the token of a sign-up
+	// link that works, so the fuzzer reaches the pages behind one.
+	fuzzPendingLink = "PENDING-LINK"
 )
 
 // FuzzForms posts arbitrary forms (any content type, any bytes, any query)
@@ -123,6 +128,15 @@ func FuzzForms(f *testing.F) {
 		{14, urlencoded, "", form("a", "b")},
 		{15, urlencoded, "", form("code", "123456")},
 		{15, urlencoded, "", form("code", "abcde-12345", "method", "backup")},
+		{16, "", "token=" + fuzzPendingLink, nil},
+		{16, "", "token=%zz", nil},
+		{16, "", "token=\"x-fuzz", nil},
+		{16, "", "token=" + strings.Repeat("A", 5000), nil},
+		{17, urlencoded, "", form("token", fuzzPendingLink, "password", "wrong password")},
+		{17, urlencoded, "token=" + fuzzPendingLink, form("password", fuzzFormPassword)},
+		{17, urlencoded, "", form("token", "<x-fuzz>\"x-fuzz", "password", "x")},
+		{17, urlencoded, "", form("token", "", "password", "")},
+		{17, urlencoded, "", form("token", fuzzPendingLink, "password", fuzzFormPassword)},
 	}
 	for _, s := range seeds {
 		f.Add(uint8(s.route), s.ct, s.query, s.body, "")
@@ -148,9 +162,10 @@ func FuzzForms(f *testing.F) {
 }
 
 type formFuzzFixture struct {
-	handler http.Handler
-	tokens  map[int]string
-	logs    *formLogs
+	handler     http.Handler
+	tokens      map[int]string
+	pendingLink string // the token of a sign-up link, until it is used
+	logs        *formLogs
 }
 
 // newFormFuzzFixture builds a real service with three signed-in browsers.
@@ -169,10 +184,7 @@ func newFormFuzzFixture(f *testing.F) *formFuzzFixture {
 	ctx := context.Background()
 	client := account.Client{IP: "192.0.2.20", UserAgent: "fuzz"}
 	signUp := func(email string) (string, *account.Session) {
-		_, token, err := svc.SignUp(ctx, account.SignUpInput{Email: email, Password: fuzzFormPassword, Name: "Fuzz", MobilePhone: "+61412345678"}, client)
-		if err != nil {
-			f.Fatalf("SignUp(%s) = %v", email, err)
-		}
+		_, token := env.SignUp(f, account.SignUpInput{Email: email, Password: fuzzFormPassword, Name: "Fuzz", MobilePhone: "+61412345678"}, client)
 		sess, err := svc.Authenticate(ctx, token)
 		if err != nil {
 			f.Fatalf("Authenticate = %v", err)
@@ -220,12 +232,24 @@ func newFormFuzzFixture(f *testing.F) *formFuzzFixture {
 		}
 	}
 	fx.tokens[formAsSuspended] = token
+
+	if err := svc.StartSignUp(ctx, account.SignUpInput{Email: "link@example.com", Password: fuzzFormPassword, Name: "Link"}, client); err != nil {
+		f.Fatalf("StartSignUp = %v", err)
+	}
+	link, ok, err := accounttest.SignUpToken(ctx, env.Store, "link@example.com")
+	if err != nil || !ok {
+		f.Fatalf("SignUpToken = %v, %v", ok, err)
+	}
+	fx.pendingLink = link
 	return fx
 }
 
 // do sends one request straight to the handler. The query goes in as a
 // client could send it: bytes a request line cannot hold are escaped.
+// fuzzPendingLink in the query or body is replaced by a working link token.
 func (fx *formFuzzFixture) do(route formRoute, contentType, query, userAgent string, body []byte) (*httptest.ResponseRecorder, string) {
+	body = bytes.ReplaceAll(body, []byte(fuzzPendingLink), []byte(fx.pendingLink))
+	query = strings.ReplaceAll(query, fuzzPendingLink, fx.pendingLink)
 	req := httptest.NewRequest(route.method, route.path, bytes.NewReader(body))
 	req.URL.RawQuery = requestLineSafe(query)
 	req.Header.Set("User-Agent", userAgent)

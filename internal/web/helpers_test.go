@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"html"
 	"io"
@@ -270,12 +271,37 @@ func wrongCode(t *testing.T, s *site, secretBase32 string) string {
 	return ""
 }
 
-// signUp creates the test account (with a phone when phone != "") and
-// leaves b signed in.
+// signUp creates the test account (with a phone when phone != "") the way
+// a person does, through the mailed link, and leaves b signed in.
 func (b *browser) signUp(phone string) {
 	b.t.Helper()
 	r := b.post("/signup", url.Values{"name": {testName}, "email": {testEmail}, "password": {testPassword}, "mobile_phone": {phone}})
-	wantRedirect(b.t, r, "/me")
+	wantStatus(b.t, r, http.StatusOK)
+	wantText(b.t, r, "Check your inbox")
+	confirm := b.page(signUpConfirmPath + "?token=" + url.QueryEscape(b.site.signUpToken(b.t, testEmail)))
+	wantRedirect(b.t, b.post(signUpConfirmPath, url.Values{"token": {hiddenToken(b.t, confirm)}, "password": {testPassword}}), "/me")
+}
+
+// signUpToken is the token of the newest sign-up link mailed to email.
+func (s *site) signUpToken(t *testing.T, email string) string {
+	t.Helper()
+	token, ok, err := accounttest.SignUpToken(context.Background(), s.env.Store, email)
+	if err != nil || !ok {
+		t.Fatalf("sign-up link for %s: ok=%v, %v", email, ok, err)
+	}
+	return token
+}
+
+var hiddenTokenPattern = regexp.MustCompile(`<input type="hidden" name="token" value="([^"]*)">`)
+
+// hiddenToken is the token the page that finishes a sign-up posts back.
+func hiddenToken(t *testing.T, r *response) string {
+	t.Helper()
+	m := hiddenTokenPattern.FindStringSubmatch(r.body)
+	if m == nil {
+		t.Fatalf("%s %s: no hidden token field\n%s", r.method, r.path, excerpt(r.body))
+	}
+	return html.UnescapeString(m[1])
 }
 
 // enableTwoFactor goes through the setup page and returns the secret. The

@@ -11,6 +11,9 @@ func (h *handler) routes() http.Handler {
 
 	mux.HandleFunc("GET /signup", h.showSignUp)
 	mux.HandleFunc("POST /signup", h.signUp)
+	// Where the mailed link lands; public like sign-up (no session yet).
+	mux.HandleFunc("GET "+signUpConfirmPath, h.showSignUpConfirm)
+	mux.HandleFunc("POST "+signUpConfirmPath, h.confirmSignUp)
 	mux.HandleFunc("GET /signin", h.showSignIn)
 	mux.HandleFunc("POST /signin", h.signIn)
 	// The only pages a half-signed-in session (password done, code not yet)

@@ -7,7 +7,16 @@ import (
 	"github.com/twofold/twofold/internal/httpauth"
 )
 
-// signUp creates the account and signs it in.
+// signUpSentData is the data of the page shown once a sign-up is started.
+type signUpSentData struct {
+	Email  string
+	Within string // how long the link works, in words
+}
+
+// signUp starts a sign-up: the service mails a link that finishes it
+// (signup_confirm_*.go). The answer is the same page whether or not the
+// email already has an account, so the page does not tell which emails do;
+// nobody is signed in and no cookie is set here.
 func (h *handler) signUp(w http.ResponseWriter, r *http.Request) {
 	in := account.SignUpInput{
 		Name:        r.PostFormValue("name"),
@@ -18,18 +27,14 @@ func (h *handler) signUp(w http.ResponseWriter, r *http.Request) {
 	v := &view{Title: "Sign up", Form: map[string]string{
 		"name": in.Name, "email": in.Email, "mobile_phone": in.MobilePhone,
 	}}
-	_, token, err := h.svc.SignUp(r.Context(), in, httpauth.Client(r))
-	if err != nil {
+	if err := h.svc.StartSignUp(r.Context(), in, httpauth.Client(r)); err != nil {
 		h.fail(w, r, err, recovery{page: pageSignUp, view: v})
 		return
 	}
-	// A session this browser held before (another account) ends here.
-	if old := httpauth.Token(r); old != "" {
-		if err := h.svc.SignOut(r.Context(), old, httpauth.Client(r)); err != nil {
-			h.log.WarnContext(r.Context(), "web: end previous session at sign-up", "err", err)
-		}
-	}
-	httpauth.SetToken(w, token, h.secure)
-	h.setFlash(w, flashWelcome)
-	redirect(w, r, "/me")
+	// The address as the service wrote to it (trimmed, lower case), so a
+	// typo is easy to spot. It passed validation, so it normalizes.
+	email, _ := account.NormalizeEmail(in.Email)
+	h.render(w, r, http.StatusOK, pageSignUpSent, &view{Title: "Check your inbox", Data: signUpSentData{
+		Email: email, Within: h.linkLifetime,
+	}})
 }

@@ -42,6 +42,9 @@ type handler struct {
 	pages  map[string]*template.Template
 	static *staticFiles
 	issuer string
+	// linkLifetime is how long a mailed sign-up link works, in words
+	// ("1 hour"), for the pages that mention it.
+	linkLifetime string
 }
 
 // New parses every template and returns the handler for all pages, to be
@@ -51,10 +54,11 @@ func New(svc *account.Service, opts Options) (http.Handler, error) {
 		return nil, errors.New("web: nil account service")
 	}
 	h := &handler{
-		svc:    svc,
-		secure: opts.Secure,
-		log:    opts.Logger,
-		issuer: svc.Policy().Issuer,
+		svc:          svc,
+		secure:       opts.Secure,
+		log:          opts.Logger,
+		issuer:       svc.Policy().Issuer,
+		linkLifetime: lifetime(svc.Policy().SignUpLinkTTL),
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -106,6 +110,8 @@ func parsePages(funcs template.FuncMap) (map[string]*template.Template, error) {
 // Template names used by the handlers; New fails if one is missing.
 const (
 	pageSignUp          = "signup"
+	pageSignUpSent      = "signup_sent"
+	pageSignUpConfirm   = "signup_confirm"
 	pageSignIn          = "signin"
 	pageTwoFactor       = "two_factor"
 	pageMe              = "me"
@@ -116,7 +122,7 @@ const (
 	pageMessage         = "message"
 )
 
-var pageNames = []string{pageSignUp, pageSignIn, pageTwoFactor, pageMe, pageEnable, pageDisable, pageBackupCodes, pageConfirmPassword, pageMessage}
+var pageNames = []string{pageSignUp, pageSignUpSent, pageSignUpConfirm, pageSignIn, pageTwoFactor, pageMe, pageEnable, pageDisable, pageBackupCodes, pageConfirmPassword, pageMessage}
 
 func (h *handler) templateFuncs() template.FuncMap {
 	return template.FuncMap{
@@ -148,6 +154,7 @@ type view struct {
 // lands on the first field with a problem.
 var fieldOrder = map[string][]string{
 	pageSignUp:          {"name", "email", "password", "mobile_phone"},
+	pageSignUpConfirm:   {"password"},
 	pageSignIn:          {"email", "password"},
 	pageMe:              {"name", "mobile_phone"},
 	pageTwoFactor:       {"code"},
@@ -162,6 +169,7 @@ var fieldOrder = map[string][]string{
 var defaultFocus = map[string]string{
 	pageTwoFactor:       "code",
 	pageConfirmPassword: "password",
+	pageSignUpConfirm:   "password",
 }
 
 // focusField picks the field to focus: the first with an error; after a

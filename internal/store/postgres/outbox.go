@@ -41,7 +41,7 @@ func (s *Store) ClearSecondFactorFailures(ctx context.Context, userID int64, uns
 // AddNotification implements account.Store.
 func (s *Store) AddNotification(ctx context.Context, n *account.Notification) error {
 	err := s.pool.QueryRow(ctx,
-		`INSERT INTO outbox (user_id, recipient, kind, subject, body, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+		`INSERT INTO outbox (user_id, recipient, kind, subject, body, created_at) VALUES (NULLIF($1, 0), $2, $3, $4, $5, $6) RETURNING id`,
 		n.UserID, n.Recipient, string(n.Kind), n.Subject, n.Body, millis(n.CreatedAt)).Scan(&n.ID)
 	if err != nil {
 		return fmt.Errorf("postgres: add notification: %w", err)
@@ -49,7 +49,7 @@ func (s *Store) AddNotification(ctx context.Context, n *account.Notification) er
 	return nil
 }
 
-const notificationColumns = `id, user_id, recipient, kind, subject, body, created_at, sent_at, attempts, last_error`
+const notificationColumns = `id, COALESCE(user_id, 0), recipient, kind, subject, body, created_at, sent_at, attempts, last_error`
 
 func scanNotifications(rows pgx.Rows) ([]*account.Notification, error) {
 	defer rows.Close()
@@ -111,4 +111,20 @@ func (s *Store) Notifications(ctx context.Context, limit int) ([]*account.Notifi
 		return nil, fmt.Errorf("postgres: notifications: %w", err)
 	}
 	return out, nil
+}
+
+// Notification returns message id for the CLI, or account.ErrNotFound.
+func (s *Store) Notification(ctx context.Context, id int64) (*account.Notification, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+notificationColumns+` FROM outbox WHERE id = $1`, id)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: notification %d: %w", id, err)
+	}
+	out, err := scanNotifications(rows)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: notification %d: %w", id, err)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("postgres: notification %d: %w", id, account.ErrNotFound)
+	}
+	return out[0], nil
 }

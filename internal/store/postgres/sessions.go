@@ -118,6 +118,8 @@ func (s *Store) DeleteExpired(ctx context.Context, now, idleBefore, attemptsBefo
 	}{
 		{"expired sessions", `DELETE FROM sessions WHERE token_hash IN (SELECT token_hash FROM sessions
 			WHERE expires_at <= $1 OR last_seen_at <= $2 LIMIT $3 FOR UPDATE SKIP LOCKED)`, []any{millis(now), millis(idleBefore), cleanupBatch}},
+		{"expired sign-up links", `DELETE FROM pending_signups WHERE id IN (SELECT id FROM pending_signups
+			WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, []any{millis(now), cleanupBatch}},
 		{"old throttle attempts", `DELETE FROM throttle_attempts WHERE id IN (SELECT id FROM throttle_attempts
 			WHERE attempted_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, []any{millis(attemptsBefore), cleanupBatch}},
 	}

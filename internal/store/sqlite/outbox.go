@@ -39,7 +39,7 @@ func (s *Store) ClearSecondFactorFailures(ctx context.Context, userID int64, uns
 // AddNotification implements account.Store.
 func (s *Store) AddNotification(ctx context.Context, n *account.Notification) error {
 	err := s.write.QueryRowContext(ctx,
-		`INSERT INTO outbox (user_id, recipient, kind, subject, body, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+		`INSERT INTO outbox (user_id, recipient, kind, subject, body, created_at) VALUES (NULLIF(?, 0), ?, ?, ?, ?, ?) RETURNING id`,
 		n.UserID, n.Recipient, string(n.Kind), n.Subject, n.Body, millis(n.CreatedAt)).Scan(&n.ID)
 	if err != nil {
 		return fmt.Errorf("sqlite: add notification: %w", err)
@@ -47,7 +47,7 @@ func (s *Store) AddNotification(ctx context.Context, n *account.Notification) er
 	return nil
 }
 
-const notificationColumns = `id, user_id, recipient, kind, subject, body, created_at, sent_at, attempts, last_error`
+const notificationColumns = `id, COALESCE(user_id, 0), recipient, kind, subject, body, created_at, sent_at, attempts, last_error`
 
 func scanNotifications(rows *sql.Rows) ([]*account.Notification, error) {
 	defer rows.Close()
@@ -109,4 +109,20 @@ func (s *Store) Notifications(ctx context.Context, limit int) ([]*account.Notifi
 		return nil, fmt.Errorf("sqlite: notifications: %w", err)
 	}
 	return out, nil
+}
+
+// Notification returns message id for the CLI, or account.ErrNotFound.
+func (s *Store) Notification(ctx context.Context, id int64) (*account.Notification, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT `+notificationColumns+` FROM outbox WHERE id = ?`, id)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: notification %d: %w", id, err)
+	}
+	out, err := scanNotifications(rows)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: notification %d: %w", id, err)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("sqlite: notification %d: %w", id, account.ErrNotFound)
+	}
+	return out[0], nil
 }

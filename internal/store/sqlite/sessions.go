@@ -112,6 +112,8 @@ func (s *Store) DeleteExpired(ctx context.Context, now, idleBefore, attemptsBefo
 	}{
 		{"expired sessions", `DELETE FROM sessions WHERE token_hash IN (SELECT token_hash FROM sessions
 			WHERE expires_at <= ? OR last_seen_at <= ? LIMIT ?)`, []any{millis(now), millis(idleBefore), cleanupBatch}},
+		{"expired sign-up links", `DELETE FROM pending_signups WHERE id IN (SELECT id FROM pending_signups
+			WHERE expires_at <= ? LIMIT ?)`, []any{millis(now), cleanupBatch}},
 		{"old throttle attempts", `DELETE FROM throttle_attempts WHERE id IN (SELECT id FROM throttle_attempts
 			WHERE attempted_at <= ? LIMIT ?)`, []any{millis(attemptsBefore), cleanupBatch}},
 	}

@@ -43,6 +43,8 @@ func Run(t *testing.T, open Opener) {
 		{"DeleteExpired", testDeleteExpired},
 		{"SuspensionCountsEveryFailureOnce", testSuspension},
 		{"DeleteExpiredClearsABacklog", testDeleteExpiredBacklog},
+		{"PendingSignUps", testPendingSignUps},
+		{"CompleteSignUpOnceUnderConcurrency", testCompleteSignUpConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })
@@ -492,5 +494,101 @@ func testDeleteExpiredBacklog(t *testing.T, open Opener) {
 	}
 	if _, err := s.SessionByTokenHash(ctx, "live"); err != nil {
 		t.Errorf("live session after DeleteExpired = %v; want kept", err)
+	}
+}
+
+func pendingSignUp(t *testing.T, s account.Store, email, tokenHash string, expires time.Time) *account.PendingSignUp {
+	t.Helper()
+	p := &account.PendingSignUp{TokenHash: tokenHash, Email: email, Name: "Bo", MobilePhone: "+61412345678",
+		PasswordHash: "$argon2id$p", CreatedAt: t0, ExpiresAt: expires}
+	n := &account.Notification{Recipient: email, Kind: account.NotificationSignUpLink, Subject: "s", Body: "link", CreatedAt: t0}
+	if err := s.CreatePendingSignUp(ctx, p, n); err != nil {
+		t.Fatalf("CreatePendingSignUp(%s) = %v", email, err)
+	}
+	if p.ID == 0 || n.ID == 0 {
+		t.Fatalf("CreatePendingSignUp set ids %d and %d; want both", p.ID, n.ID)
+	}
+	return p
+}
+
+func testPendingSignUps(t *testing.T, open Opener) {
+	s, _ := open(t)
+	first := pendingSignUp(t, s, "bo@example.com", "t1", t0.Add(time.Hour))
+	second := pendingSignUp(t, s, "bo@example.com", "t2", t0.Add(time.Hour))
+	other := pendingSignUp(t, s, "cy@example.com", "t3", t0.Add(time.Hour))
+	got, err := s.PendingSignUpByTokenHash(ctx, "t1")
+	if err != nil || *got != *first {
+		t.Errorf("PendingSignUpByTokenHash(t1) = %+v, %v; want %+v", got, err, first)
+	}
+	if _, err := s.PendingSignUpByTokenHash(ctx, "nope"); !errors.Is(err, account.ErrNotFound) {
+		t.Errorf("PendingSignUpByTokenHash(unknown) = %v; want ErrNotFound", err)
+	}
+
+	u := &account.User{Email: first.Email, Name: first.Name, MobilePhone: first.MobilePhone, PasswordHash: first.PasswordHash, CreatedAt: t0}
+	sess := session(0, "s1", account.StageComplete)
+	if err := s.CompleteSignUp(ctx, first.ID, u, sess); err != nil {
+		t.Fatalf("CompleteSignUp = %v", err)
+	}
+	if u.ID == 0 || sess.UserID != u.ID {
+		t.Errorf("CompleteSignUp set user id %d, session user id %d; want equal and set", u.ID, sess.UserID)
+	}
+	if got, err := s.UserByEmail(ctx, "bo@example.com"); err != nil || got.ID != u.ID || got.MobilePhone != "+61412345678" {
+		t.Errorf("UserByEmail after CompleteSignUp = %+v, %v", got, err)
+	}
+	if got, err := s.SessionByTokenHash(ctx, "s1"); err != nil || got.UserID != u.ID {
+		t.Errorf("SessionByTokenHash after CompleteSignUp = %+v, %v", got, err)
+	}
+	for hash, want := range map[string]bool{"t1": false, "t2": false, "t3": true} {
+		if _, err := s.PendingSignUpByTokenHash(ctx, hash); (err == nil) != want {
+			t.Errorf("after CompleteSignUp: pending sign-up %s found = %v; want %v", hash, err == nil, want)
+		}
+	}
+	if err := s.CompleteSignUp(ctx, second.ID, &account.User{Email: "bo@example.com", Name: "Bo", PasswordHash: "x", CreatedAt: t0}, session(0, "s2", account.StageComplete)); !errors.Is(err, account.ErrNotFound) {
+		t.Errorf("CompleteSignUp of a voided sign-up = %v; want ErrNotFound", err)
+	}
+
+	// The email got an account meanwhile: nothing is written at all.
+	newUser(t, s, "cy@example.com")
+	err = s.CompleteSignUp(ctx, other.ID, &account.User{Email: "cy@example.com", Name: "Cy", PasswordHash: "x", CreatedAt: t0}, session(0, "s3", account.StageComplete))
+	if !errors.Is(err, account.ErrEmailTaken) {
+		t.Errorf("CompleteSignUp for a taken email = %v; want ErrEmailTaken", err)
+	}
+	if _, err := s.SessionByTokenHash(ctx, "s3"); !errors.Is(err, account.ErrNotFound) {
+		t.Errorf("session of the refused sign-up: %v; want ErrNotFound (rolled back)", err)
+	}
+	if _, err := s.PendingSignUpByTokenHash(ctx, "t3"); err != nil {
+		t.Errorf("pending sign-up of the refused CompleteSignUp: %v; want kept (rolled back)", err)
+	}
+
+	// Expired links go with the cleanup job; live ones stay.
+	pendingSignUp(t, s, "dee@example.com", "expired", t0)
+	pendingSignUp(t, s, "eve@example.com", "live", t0.Add(time.Second))
+	if err := s.DeleteExpired(ctx, t0, t0.Add(-30*time.Minute), t0.Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	for hash, want := range map[string]bool{"expired": false, "live": true} {
+		if _, err := s.PendingSignUpByTokenHash(ctx, hash); (err == nil) != want {
+			t.Errorf("after DeleteExpired: pending sign-up %s found = %v; want %v", hash, err == nil, want)
+		}
+	}
+}
+
+func testCompleteSignUpConcurrent(t *testing.T, open Opener) {
+	s, pick := handles(open, t)
+	p := pendingSignUp(t, s, "bo@example.com", "t1", t0.Add(time.Hour))
+	n := concurrently(t, 40, func(i int) (bool, error) {
+		u := &account.User{Email: p.Email, Name: p.Name, PasswordHash: p.PasswordHash, CreatedAt: t0}
+		err := pick(i).CompleteSignUp(ctx, p.ID, u, session(0, fmt.Sprintf("s%d", i), account.StageComplete))
+		if errors.Is(err, account.ErrNotFound) {
+			return false, nil
+		}
+		return err == nil, err
+	})
+	if n != 1 {
+		t.Errorf("40 concurrent CompleteSignUp of one sign-up: %d succeeded; want 1", n)
+	}
+	users, err := s.ListUsers(ctx)
+	if err != nil || len(users) != 1 {
+		t.Errorf("users after the race = %d, %v; want 1", len(users), err)
 	}
 }

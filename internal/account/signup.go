@@ -1,0 +1,200 @@
+package account
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// SignUpInput is what a new user types.
+type SignUpInput struct {
+	Email       string
+	Password    string
+	Name        string
+	MobilePhone string // optional
+}
+
+// PendingSignUp is a sign-up waiting for its owner to open the link mailed
+// to the email address. Until then there is no account: the email stays
+// free, and nothing about it differs from an address nobody signed up with.
+type PendingSignUp struct {
+	ID           int64
+	TokenHash    string // the link's token, hashed like a session token
+	Email        string
+	Name         string
+	MobilePhone  string
+	PasswordHash string
+	CreatedAt    time.Time
+	ExpiresAt    time.Time
+}
+
+// ConfirmSignUpInput is the second half of a sign-up: the token from the
+// link and the password chosen at sign-up. Asking for the password again
+// means a link is worth nothing to someone who reads it without having
+// chosen the password, so nobody can create an account in another
+// person's name that its owner later confirms without knowing.
+type ConfirmSignUpInput struct {
+	Token    string
+	Password string
+}
+
+// NotificationSignUpLink is the outbox kind of the message that carries a
+// sign-up link. It is not an activity-log event: no account exists yet.
+const NotificationSignUpLink EventKind = "sign_up_link"
+
+// StartSignUp begins a sign-up. Its answer is the same whether or not the
+// email already has an account, so nobody learns which emails do:
+//   - a new email gets a link (Policy.SignUpLinkTTL) that finishes the
+//     sign-up with ConfirmSignUp;
+//   - the owner of an existing email is told someone tried, and nothing
+//     else happens.
+//
+// Both paths hash the password and write to the outbox, so they take the
+// same time. Only the input's own faults (ValidationError), the per-IP
+// throttle and ErrBusy are returned as errors.
+func (s *Service) StartSignUp(ctx context.Context, in SignUpInput, c Client) error {
+	var verr ValidationError
+	email, msg := NormalizeEmail(in.Email)
+	if msg != "" {
+		verr.add("email", msg)
+	}
+	name, msg := normalizeName(in.Name)
+	if msg != "" {
+		verr.add("name", msg)
+	}
+	phone, msg := NormalizeMobilePhone(in.MobilePhone, s.policy.PhoneRegion)
+	if msg != "" {
+		verr.add("mobile_phone", msg)
+	}
+	if msg := passwordProblem(in.Password); msg != "" {
+		verr.add("password", msg)
+	}
+	if err := verr.orNil(); err != nil {
+		return err
+	}
+	if s.hasher.Saturated() {
+		return ErrBusy
+	}
+	if _, err := s.throttle(ctx, "signup:ip:"+c.IP, s.policy.SignUpAttempts, s.policy.SignUpWindow); err != nil {
+		return err
+	}
+	// Hashed before the email is looked up, so an existing email answers
+	// after the same work as a new one.
+	hash, err := s.hasher.Hash(ctx, in.Password)
+	if err != nil {
+		return mapHasherErr(err)
+	}
+	owner, err := s.store.UserByEmail(ctx, email)
+	switch {
+	case err == nil:
+		s.recordAndNotify(ctx, owner, EventSignUpAttempt, "", c)
+		return nil
+	case !errors.Is(err, ErrNotFound):
+		return fmt.Errorf("account: sign up: %w", err)
+	}
+	token, err := s.newToken()
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	p := &PendingSignUp{
+		TokenHash: hashToken(token), Email: email, Name: name, MobilePhone: phone, PasswordHash: hash,
+		CreatedAt: now, ExpiresAt: now.Add(s.policy.SignUpLinkTTL),
+	}
+	n := &Notification{
+		Recipient: email, Kind: NotificationSignUpLink, CreatedAt: now,
+		Subject: "Finish signing up",
+		Body: fmt.Sprintf("Hello %s,\n\nSomeone, hopefully you, asked to create an account with this email address. To finish, open this link within %s and enter the password you chose:\n\n%s\n\nIf this wasn't you, ignore this message: without the link and that password no account is created.\n\nWhen: %s UTC\nFrom IP address: %s\n\n— %s\n",
+			name, describeDuration(s.policy.SignUpLinkTTL), s.signUpLink(token), now.UTC().Format("2 January 2006 15:04"), c.IP, s.policy.Issuer),
+	}
+	if err := s.store.CreatePendingSignUp(ctx, p, n); err != nil {
+		return fmt.Errorf("account: sign up: %w", err)
+	}
+	s.log.InfoContext(ctx, "sign-up link queued", "outbox_id", n.ID)
+	return nil
+}
+
+// PendingSignUp returns the sign-up a link's token belongs to, or
+// ErrSignUpLinkInvalid when it is unknown, used or expired.
+func (s *Service) PendingSignUp(ctx context.Context, token string) (*PendingSignUp, error) {
+	if token == "" || len(token) > 100 {
+		return nil, ErrSignUpLinkInvalid
+	}
+	p, err := s.store.PendingSignUpByTokenHash(ctx, hashToken(token))
+	if errors.Is(err, ErrNotFound) {
+		return nil, ErrSignUpLinkInvalid
+	}
+	if err != nil {
+		return nil, fmt.Errorf("account: pending sign-up: %w", err)
+	}
+	if !s.now().Before(p.ExpiresAt) {
+		return nil, ErrSignUpLinkInvalid
+	}
+	return p, nil
+}
+
+// ConfirmSignUp finishes a sign-up: with the link's token and the password
+// chosen at sign-up, it creates the account and signs it in, returning the
+// session token. A wrong password is ErrWrongPassword, counted against the
+// link (Policy.SignUpConfirmAttempts) and the client IP like any password
+// guess; an unknown, used or expired link is ErrSignUpLinkInvalid, as is
+// one whose email got an account in the meantime.
+func (s *Service) ConfirmSignUp(ctx context.Context, in ConfirmSignUpInput, c Client) (*User, string, error) {
+	p, err := s.PendingSignUp(ctx, in.Token)
+	if err != nil {
+		return nil, "", err
+	}
+	if s.hasher.Saturated() {
+		return nil, "", ErrBusy
+	}
+	releaseIP, err := s.throttle(ctx, "password:ip:"+c.IP, s.policy.PasswordIPAttempt, s.policy.PasswordWindow)
+	if err != nil {
+		return nil, "", err
+	}
+	releaseLink, err := s.throttle(ctx, "signup-link:"+p.TokenHash, s.policy.SignUpConfirmAttempts, s.policy.SignUpLinkTTL)
+	if err != nil {
+		releaseIP()
+		return nil, "", err
+	}
+	notEvaluated := func() { releaseIP(); releaseLink() }
+	if err := mapHasherErr(s.hasher.Verify(ctx, p.PasswordHash, in.Password)); err != nil {
+		if !errors.Is(err, ErrWrongPassword) {
+			notEvaluated()
+		}
+		return nil, "", err
+	}
+	notEvaluated()
+	u := &User{Email: p.Email, Name: p.Name, MobilePhone: p.MobilePhone, PasswordHash: p.PasswordHash, CreatedAt: s.now()}
+	token, sess, err := s.newSession(0, StageComplete, c)
+	if err != nil {
+		return nil, "", err
+	}
+	switch err := s.store.CompleteSignUp(ctx, p.ID, u, sess); {
+	case errors.Is(err, ErrNotFound) || errors.Is(err, ErrEmailTaken):
+		return nil, "", ErrSignUpLinkInvalid
+	case err != nil:
+		return nil, "", fmt.Errorf("account: confirm sign-up: %w", err)
+	}
+	s.record(ctx, u.ID, EventSignUp, "", c)
+	return u, token, nil
+}
+
+// signUpLink is the address mailed for a sign-up token.
+func (s *Service) signUpLink(token string) string {
+	return s.linkFor(token)
+}
+
+// describeDuration says d for people: "1 hour", "24 hours", "30 minutes".
+func describeDuration(d time.Duration) string {
+	switch {
+	case d >= time.Hour && d%time.Hour == 0:
+		if d == time.Hour {
+			return "1 hour"
+		}
+		return fmt.Sprintf("%d hours", d/time.Hour)
+	case d >= time.Minute:
+		return fmt.Sprintf("%d minutes", d/time.Minute)
+	}
+	return d.String()
+}

@@ -1,0 +1,82 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/twofold/twofold/internal/account"
+)
+
+// CreatePendingSignUp implements account.Store.
+func (s *Store) CreatePendingSignUp(ctx context.Context, p *account.PendingSignUp, n *account.Notification) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx,
+			`INSERT INTO pending_signups (token_hash, email, name, mobile_phone, password_hash, created_at, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+			p.TokenHash, p.Email, p.Name, p.MobilePhone, p.PasswordHash, millis(p.CreatedAt), millis(p.ExpiresAt)).Scan(&p.ID)
+		if err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx,
+			`INSERT INTO outbox (user_id, recipient, kind, subject, body, created_at) VALUES (NULL, $1, $2, $3, $4, $5) RETURNING id`,
+			n.Recipient, string(n.Kind), n.Subject, n.Body, millis(n.CreatedAt)).Scan(&n.ID)
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: create pending sign-up: %w", err)
+	}
+	return nil
+}
+
+// PendingSignUpByTokenHash implements account.Store.
+func (s *Store) PendingSignUpByTokenHash(ctx context.Context, tokenHash string) (*account.PendingSignUp, error) {
+	var p account.PendingSignUp
+	var created, expires int64
+	err := s.pool.QueryRow(ctx,
+		`SELECT id, token_hash, email, name, mobile_phone, password_hash, created_at, expires_at
+		FROM pending_signups WHERE token_hash = $1`, tokenHash).
+		Scan(&p.ID, &p.TokenHash, &p.Email, &p.Name, &p.MobilePhone, &p.PasswordHash, &created, &expires)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("postgres: pending sign-up: %w", account.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: pending sign-up: %w", err)
+	}
+	p.CreatedAt, p.ExpiresAt = fromMillis(created), fromMillis(expires)
+	return &p, nil
+}
+
+// CompleteSignUp implements account.Store. The DELETE takes the pending
+// row's lock, so of two concurrent confirmations of one link the second
+// waits, then deletes nothing and creates nothing.
+func (s *Store) CompleteSignUp(ctx context.Context, id int64, u *account.User, sess *account.Session) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM pending_signups WHERE id = $1`, id)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return account.ErrNotFound
+		}
+		err = tx.QueryRow(ctx,
+			`INSERT INTO users (email, name, mobile_phone, password_hash, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+			u.Email, u.Name, u.MobilePhone, u.PasswordHash, millis(u.CreatedAt)).Scan(&u.ID)
+		if isUniqueViolation(err) {
+			return account.ErrEmailTaken
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM pending_signups WHERE email = $1`, u.Email); err != nil {
+			return err
+		}
+		sess.UserID = u.ID
+		return insertSession(ctx, tx, sess)
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: complete sign-up: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,80 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/twofold/twofold/internal/account"
+)
+
+// CreatePendingSignUp implements account.Store.
+func (s *Store) CreatePendingSignUp(ctx context.Context, p *account.PendingSignUp, n *account.Notification) error {
+	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx,
+			`INSERT INTO pending_signups (token_hash, email, name, mobile_phone, password_hash, created_at, expires_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			p.TokenHash, p.Email, p.Name, p.MobilePhone, p.PasswordHash, millis(p.CreatedAt), millis(p.ExpiresAt)).Scan(&p.ID)
+		if err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx,
+			`INSERT INTO outbox (user_id, recipient, kind, subject, body, created_at) VALUES (NULL, ?, ?, ?, ?, ?) RETURNING id`,
+			n.Recipient, string(n.Kind), n.Subject, n.Body, millis(n.CreatedAt)).Scan(&n.ID)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: create pending sign-up: %w", err)
+	}
+	return nil
+}
+
+// PendingSignUpByTokenHash implements account.Store.
+func (s *Store) PendingSignUpByTokenHash(ctx context.Context, tokenHash string) (*account.PendingSignUp, error) {
+	var p account.PendingSignUp
+	var created, expires int64
+	err := s.read.QueryRowContext(ctx,
+		`SELECT id, token_hash, email, name, mobile_phone, password_hash, created_at, expires_at
+		FROM pending_signups WHERE token_hash = ?`, tokenHash).
+		Scan(&p.ID, &p.TokenHash, &p.Email, &p.Name, &p.MobilePhone, &p.PasswordHash, &created, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("sqlite: pending sign-up: %w", account.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: pending sign-up: %w", err)
+	}
+	p.CreatedAt, p.ExpiresAt = fromMillis(created), fromMillis(expires)
+	return &p, nil
+}
+
+// CompleteSignUp implements account.Store.
+func (s *Store) CompleteSignUp(ctx context.Context, id int64, u *account.User, sess *account.Session) error {
+	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM pending_signups WHERE id = ?`, id)
+		if err != nil {
+			return err
+		}
+		if n, err := affected(res); err != nil || n == 0 {
+			return errors.Join(err, account.ErrNotFound)
+		}
+		err = tx.QueryRowContext(ctx,
+			`INSERT INTO users (email, name, mobile_phone, password_hash, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+			u.Email, u.Name, u.MobilePhone, u.PasswordHash, millis(u.CreatedAt)).Scan(&u.ID)
+		if err != nil {
+			if strings.Contains(err.Error(), "UNIQUE constraint failed: users.email") {
+				return account.ErrEmailTaken
+			}
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM pending_signups WHERE email = ?`, u.Email); err != nil {
+			return err
+		}
+		sess.UserID = u.ID
+		return s.insertSession(ctx, tx, sess)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: complete sign-up: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,35 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/twofold/twofold/internal/account"
+	"github.com/twofold/twofold/internal/httpauth"
+)
+
+// confirmSignUp finishes a sign-up with the link's token and the password
+// chosen at sign-up, creates the account and signs it in.
+func (h *handler) confirmSignUp(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	in := account.ConfirmSignUpInput{Token: r.PostFormValue("token"), Password: r.PostFormValue("password")}
+	// Looked up first for the page to show again after a wrong password.
+	p, err := h.svc.PendingSignUp(r.Context(), in.Token)
+	if err != nil {
+		h.fail(w, r, err, recovery{})
+		return
+	}
+	_, token, err := h.svc.ConfirmSignUp(r.Context(), in, httpauth.Client(r))
+	if err != nil {
+		h.fail(w, r, err, recovery{page: pageSignUpConfirm, view: signUpConfirmView(p, in.Token)})
+		return
+	}
+	// A session this browser held before (another account) ends here.
+	if old := httpauth.Token(r); old != "" {
+		if err := h.svc.SignOut(r.Context(), old, httpauth.Client(r)); err != nil {
+			h.log.WarnContext(r.Context(), "web: end previous session at sign-up", "err", err)
+		}
+	}
+	httpauth.SetToken(w, token, h.secure)
+	h.setFlash(w, flashWelcome)
+	redirect(w, r, "/me")
+}

@@ -1,0 +1,14 @@
+package web
+
+import "net/url"
+
+// signUpConfirmPath is the page a mailed sign-up link opens.
+const signUpConfirmPath = "/signup/confirm"
+
+// SignUpLink returns how the account service writes the link it mails for a
+// sign-up token: the public base URL, the confirm page and the token.
+func SignUpLink(baseURL string) func(token string) string {
+	return func(token string) string {
+		return baseURL + signUpConfirmPath + "?" + url.Values{"token": {token}}.Encode()
+	}
+}
