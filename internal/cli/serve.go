@@ -54,6 +54,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return err
 	}
 	a.log.Info("twofold is listening", "addr", ln.Addr().String(), "base_url", a.cfg.BaseURL, "database", a.cfg.DatabaseForDisplay())
+	if !a.cfg.BaseURLReachable() {
+		a.log.Warn("the base URL is not an address users can open, and sign-up links point at it: set TWOFOLD_BASE_URL to the URL users reach", "base_url", a.cfg.BaseURL)
+	}
 
 	go cleanupLoop(ctx, a)
 	if a.cfg.SMTPURL != "" {

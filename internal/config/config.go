@@ -192,3 +192,18 @@ func (c Config) DatabaseForDisplay() string {
 
 // Secure reports whether the service is reached over https.
 func (c Config) Secure() bool { return strings.HasPrefix(c.BaseURL, "https://") }
+
+// BaseURLReachable reports whether BaseURL names an address a user's
+// browser could open: not a wildcard listen address (0.0.0.0, ::) and not
+// port 0. Sign-up links mailed to users point at BaseURL.
+func (c Config) BaseURLReachable() bool {
+	u, err := url.Parse(c.BaseURL)
+	if err != nil {
+		return false
+	}
+	host, port := u.Hostname(), u.Port()
+	if ip, err := netip.ParseAddr(host); host == "" || (err == nil && ip.IsUnspecified()) {
+		return false
+	}
+	return port != "0"
+}

@@ -64,3 +64,19 @@ func TestTrustedProxies(t *testing.T) {
 		t.Errorf("Load with a bad proxy = %v; want an error naming it", err)
 	}
 }
+
+func TestBaseURLReachable(t *testing.T) {
+	for base, want := range map[string]bool{
+		"http://127.0.0.1:8080":        true,
+		"https://accounts.example.com": true,
+		"http://[::1]:8080":            true,
+		"http://0.0.0.0:8080":          false,
+		"http://[::]:8080":             false,
+		"http://:8080":                 false,
+		"http://127.0.0.1:0":           false,
+	} {
+		if got := (Config{BaseURL: base}).BaseURLReachable(); got != want {
+			t.Errorf("BaseURLReachable(%s) = %v; want %v", base, got, want)
+		}
+	}
+}
