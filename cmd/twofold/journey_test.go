@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twofold/twofold/internal/accounttest"
 	"github.com/twofold/twofold/internal/totp"
 )
 
@@ -31,11 +32,10 @@ func TestJourneyAgainstRealProcess(t *testing.T) {
 		t.Fatalf("outbox list = %s, %v; want the queued sign-up link to ana@example.com", list, err)
 	}
 	shown, err := exec.Command(binary, "outbox", "show", string(m[1]), "--data-dir", data).CombinedOutput()
-	found := regexp.MustCompile(`/signup/confirm\?token=([A-Za-z0-9_-]+)`).FindSubmatch(shown)
-	if err != nil || found == nil {
+	link, found := accounttest.LinkToken(string(shown))
+	if err != nil || !found {
 		t.Fatalf("outbox show %s = %s, %v; want the message with its link", m[1], shown, err)
 	}
-	link := string(found[1])
 	if out, err := exec.Command(binary, "outbox", "show", "999999", "--data-dir", data).CombinedOutput(); err == nil || !strings.Contains(string(out), "no message 999999") {
 		t.Errorf("outbox show of a missing ID = %s, %v; want an error naming it", out, err)
 	}

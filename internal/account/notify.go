@@ -59,20 +59,28 @@ var notifications = map[EventKind]struct{ subject, body string }{
 // Like record, a failure is logged, not returned: the change it reports has
 // already happened.
 func (s *Service) notify(ctx context.Context, u *User, kind EventKind, c Client) {
-	msg, ok := notifications[kind]
+	n, ok := s.notification(u, kind, c)
 	if !ok {
 		return
-	}
-	n := &Notification{
-		UserID: u.ID, Recipient: u.Email, Kind: kind, Subject: msg.subject, CreatedAt: s.now(),
-		Body: fmt.Sprintf("Hello %s,\n\n%s\n\nWhen: %s UTC\nFrom IP address: %s\n\n— %s\n", u.Name, msg.body,
-			s.now().UTC().Format("2 January 2006 15:04"), c.IP, s.policy.Issuer),
 	}
 	if err := s.store.AddNotification(ctx, n); err != nil {
 		s.log.ErrorContext(ctx, "queue notification", "user_id", u.ID, "kind", kind, "err", err)
 		return
 	}
 	s.log.InfoContext(ctx, "notification queued", "user_id", u.ID, "kind", kind, "outbox_id", n.ID)
+}
+
+// notification is the message for kind to u, if kind is one users are told about.
+func (s *Service) notification(u *User, kind EventKind, c Client) (*Notification, bool) {
+	msg, ok := notifications[kind]
+	if !ok {
+		return nil, false
+	}
+	return &Notification{
+		UserID: u.ID, Recipient: u.Email, Kind: kind, Subject: msg.subject, CreatedAt: s.now(),
+		Body: fmt.Sprintf("Hello %s,\n\n%s\n\nWhen: %s UTC\nFrom IP address: %s\n\n— %s\n", u.Name, msg.body,
+			s.now().UTC().Format("2 January 2006 15:04"), c.IP, s.policy.Issuer),
+	}, true
 }
 
 // recordAndNotify appends the event to the activity log and tells the user.

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -42,9 +43,13 @@ type Policy struct {
 	// SignUpConfirmAttempts how many wrong passwords it takes meanwhile.
 	SignUpLinkTTL         time.Duration
 	SignUpConfirmAttempts int
-	BackupCodeCount       int
-	PhoneRegion           string // region for numbers typed without +country code; "" requires +
-	EventsShown           int
+	// SignUpPerEmail caps the messages one address receives from sign-ups
+	// per SignUpWindow, so the service cannot be used to flood an inbox.
+	// Beyond it sign-ups get the usual answer and nothing is sent.
+	SignUpPerEmail  int
+	BackupCodeCount int
+	PhoneRegion     string // region for numbers typed without +country code; "" requires +
+	EventsShown     int
 }
 
 // DefaultPolicy returns the product's defaults.
@@ -72,6 +77,7 @@ func DefaultPolicy() Policy {
 		// A link is mailed to the address's owner, who chose the password:
 		// a few typos are allowed, not a search.
 		SignUpConfirmAttempts: 5,
+		SignUpPerEmail:        3,
 		BackupCodeCount:       10,
 		EventsShown:           20,
 	}
@@ -158,6 +164,21 @@ func (s *Service) record(ctx context.Context, userID int64, kind EventKind, deta
 	if err != nil {
 		s.log.ErrorContext(ctx, "record security event", "user_id", userID, "kind", kind, "err", err)
 	}
+}
+
+// ipKey is how a client address is counted by per-IP throttles: IPv4 as
+// is, IPv6 by its /64, the block one subscriber is usually given, so that
+// stepping through addresses within it does not buy new attempts.
+func ipKey(ip string) string {
+	addr, err := netip.ParseAddr(ip)
+	if err != nil || !addr.Is6() || addr.Is4In6() {
+		return ip
+	}
+	prefix, err := addr.WithZone("").Prefix(64)
+	if err != nil {
+		return ip
+	}
+	return prefix.String()
 }
 
 // truncate makes client-supplied text safe to store in any database: valid

@@ -32,7 +32,7 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput, c Client) (token s
 	if s.hasher.Saturated() {
 		return "", "", ErrBusy
 	}
-	releaseIP, err := s.throttle(ctx, "password:ip:"+c.IP, s.policy.PasswordIPAttempt, s.policy.PasswordWindow)
+	releaseIP, err := s.throttle(ctx, "password:ip:"+ipKey(c.IP), s.policy.PasswordIPAttempt, s.policy.PasswordWindow)
 	if err != nil {
 		return "", "", err
 	}

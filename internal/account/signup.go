@@ -48,11 +48,14 @@ const NotificationSignUpLink EventKind = "sign_up_link"
 //   - a new email gets a link (Policy.SignUpLinkTTL) that finishes the
 //     sign-up with ConfirmSignUp;
 //   - the owner of an existing email is told someone tried, and nothing
-//     else happens.
+//     else happens;
+//   - an address past Policy.SignUpPerEmail messages in the window gets
+//     nothing.
 //
-// Both paths hash the password and write to the outbox, so they take the
-// same time. Only the input's own faults (ValidationError), the per-IP
-// throttle and ErrBusy are returned as errors.
+// Both main paths hash the password and write two rows in one transaction,
+// so they take the same time. Only the input's own faults
+// (ValidationError), the per-IP throttle, ErrBusy and database faults (on
+// either path alike) are returned as errors.
 func (s *Service) StartSignUp(ctx context.Context, in SignUpInput, c Client) error {
 	var verr ValidationError
 	email, msg := NormalizeEmail(in.Email)
@@ -76,7 +79,7 @@ func (s *Service) StartSignUp(ctx context.Context, in SignUpInput, c Client) err
 	if s.hasher.Saturated() {
 		return ErrBusy
 	}
-	if _, err := s.throttle(ctx, "signup:ip:"+c.IP, s.policy.SignUpAttempts, s.policy.SignUpWindow); err != nil {
+	if _, err := s.throttle(ctx, "signup:ip:"+ipKey(c.IP), s.policy.SignUpAttempts, s.policy.SignUpWindow); err != nil {
 		return err
 	}
 	// Hashed before the email is looked up, so an existing email answers
@@ -85,10 +88,26 @@ func (s *Service) StartSignUp(ctx context.Context, in SignUpInput, c Client) err
 	if err != nil {
 		return mapHasherErr(err)
 	}
+	// Past the cap for this address nothing is sent, and the answer is the
+	// same: a flood of sign-ups cannot flood an inbox, or tell anything.
+	var te *ThrottledError
+	if _, err := s.throttle(ctx, "signup:email:"+email, s.policy.SignUpPerEmail, s.policy.SignUpWindow); errors.As(err, &te) {
+		s.log.InfoContext(ctx, "sign-up not mailed: too many for this address within the window")
+		return nil
+	} else if err != nil {
+		return err
+	}
+	// Either way one transaction writes two rows, and a fault fails both
+	// paths alike.
+	now := s.now()
 	owner, err := s.store.UserByEmail(ctx, email)
 	switch {
 	case err == nil:
-		s.recordAndNotify(ctx, owner, EventSignUpAttempt, "", c)
+		n, _ := s.notification(owner, EventSignUpAttempt, c)
+		e := &Event{UserID: owner.ID, Kind: EventSignUpAttempt, IP: c.IP, UserAgent: truncate(c.UserAgent, 200), CreatedAt: now}
+		if err := s.store.AddEventAndNotification(ctx, e, n); err != nil {
+			return fmt.Errorf("account: sign up: %w", err)
+		}
 		return nil
 	case !errors.Is(err, ErrNotFound):
 		return fmt.Errorf("account: sign up: %w", err)
@@ -97,16 +116,17 @@ func (s *Service) StartSignUp(ctx context.Context, in SignUpInput, c Client) err
 	if err != nil {
 		return err
 	}
-	now := s.now()
 	p := &PendingSignUp{
 		TokenHash: hashToken(token), Email: email, Name: name, MobilePhone: phone, PasswordHash: hash,
 		CreatedAt: now, ExpiresAt: now.Add(s.policy.SignUpLinkTTL),
 	}
+	// The name typed at sign-up is not in the message: whoever signs up
+	// chooses it, and the message goes to an address they may not own.
 	n := &Notification{
 		Recipient: email, Kind: NotificationSignUpLink, CreatedAt: now,
 		Subject: "Finish signing up",
-		Body: fmt.Sprintf("Hello %s,\n\nSomeone, hopefully you, asked to create an account with this email address. To finish, open this link within %s and enter the password you chose:\n\n%s\n\nIf this wasn't you, ignore this message: without the link and that password no account is created.\n\nWhen: %s UTC\nFrom IP address: %s\n\n— %s\n",
-			name, describeDuration(s.policy.SignUpLinkTTL), s.signUpLink(token), now.UTC().Format("2 January 2006 15:04"), c.IP, s.policy.Issuer),
+		Body: fmt.Sprintf("Hello,\n\nSomeone, hopefully you, asked to create an account with this email address. To finish, open this link within %s and enter the password you chose:\n\n%s\n\nIf this wasn't you, ignore this message: without the link and that password no account is created.\n\nWhen: %s UTC\nFrom IP address: %s\n\n— %s\n",
+			DescribeDuration(s.policy.SignUpLinkTTL), s.signUpLink(token), now.UTC().Format("2 January 2006 15:04"), c.IP, s.policy.Issuer),
 	}
 	if err := s.store.CreatePendingSignUp(ctx, p, n); err != nil {
 		return fmt.Errorf("account: sign up: %w", err)
@@ -145,22 +165,38 @@ func (s *Service) ConfirmSignUp(ctx context.Context, in ConfirmSignUpInput, c Cl
 	if err != nil {
 		return nil, "", err
 	}
+	if in.Password == "" {
+		// A slip, not a guess: not counted against the link.
+		return nil, "", &ValidationError{Fields: map[string]string{"password": "Enter your password."}}
+	}
 	if s.hasher.Saturated() {
 		return nil, "", ErrBusy
 	}
-	releaseIP, err := s.throttle(ctx, "password:ip:"+c.IP, s.policy.PasswordIPAttempt, s.policy.PasswordWindow)
+	releaseIP, err := s.throttle(ctx, "password:ip:"+ipKey(c.IP), s.policy.PasswordIPAttempt, s.policy.PasswordWindow)
 	if err != nil {
 		return nil, "", err
 	}
 	releaseLink, err := s.throttle(ctx, "signup-link:"+p.TokenHash, s.policy.SignUpConfirmAttempts, s.policy.SignUpLinkTTL)
 	if err != nil {
 		releaseIP()
+		var te *ThrottledError
+		if errors.As(err, &te) {
+			// Its wrong passwords are used up, and the window outlasts the
+			// link: it will never work again, so say so.
+			return nil, "", ErrSignUpLinkInvalid
+		}
 		return nil, "", err
 	}
 	notEvaluated := func() { releaseIP(); releaseLink() }
 	if err := mapHasherErr(s.hasher.Verify(ctx, p.PasswordHash, in.Password)); err != nil {
 		if !errors.Is(err, ErrWrongPassword) {
 			notEvaluated()
+			return nil, "", err
+		}
+		// The last wrong password spends the link at once, so the page it
+		// opens says so rather than asking for a password it will refuse.
+		if _, ferr := s.store.RecordSignUpFailure(ctx, p.ID, s.policy.SignUpConfirmAttempts); ferr != nil {
+			s.log.ErrorContext(ctx, "record sign-up link failure", "err", ferr)
 		}
 		return nil, "", err
 	}
@@ -170,7 +206,7 @@ func (s *Service) ConfirmSignUp(ctx context.Context, in ConfirmSignUpInput, c Cl
 	if err != nil {
 		return nil, "", err
 	}
-	switch err := s.store.CompleteSignUp(ctx, p.ID, u, sess); {
+	switch err := s.store.CompleteSignUp(ctx, p.ID, u.CreatedAt, u, sess); {
 	case errors.Is(err, ErrNotFound) || errors.Is(err, ErrEmailTaken):
 		return nil, "", ErrSignUpLinkInvalid
 	case err != nil:
@@ -185,16 +221,18 @@ func (s *Service) signUpLink(token string) string {
 	return s.linkFor(token)
 }
 
-// describeDuration says d for people: "1 hour", "24 hours", "30 minutes".
-func describeDuration(d time.Duration) string {
-	switch {
-	case d >= time.Hour && d%time.Hour == 0:
-		if d == time.Hour {
-			return "1 hour"
-		}
-		return fmt.Sprintf("%d hours", d/time.Hour)
-	case d >= time.Minute:
-		return fmt.Sprintf("%d minutes", d/time.Minute)
+// DescribeDuration says d for people, as mails and pages do: "1 hour",
+// "24 hours", "1 minute", "90 minutes" (minutes rounded up).
+func DescribeDuration(d time.Duration) string {
+	if d >= time.Hour && d%time.Hour == 0 {
+		return plural(int(d/time.Hour), "hour")
 	}
-	return d.String()
+	return plural(int((d+time.Minute-1)/time.Minute), "minute")
+}
+
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
 }

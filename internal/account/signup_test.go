@@ -2,6 +2,7 @@ package account_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -10,16 +11,6 @@ import (
 	"github.com/twofold/twofold/internal/account"
 	"github.com/twofold/twofold/internal/accounttest"
 )
-
-// linkFor returns the token of the newest sign-up link mailed to email.
-func linkFor(t *testing.T, env *accounttest.Env, email string) string {
-	t.Helper()
-	token, ok, err := accounttest.SignUpToken(ctx, env.Store, email)
-	if err != nil || !ok {
-		t.Fatalf("sign-up link for %s: ok=%v, %v", email, ok, err)
-	}
-	return token
-}
 
 // Promise 3, sign-up half: signing up with an email that has an account
 // answers exactly as a new email does; the difference goes by email to the
@@ -60,7 +51,7 @@ func TestConfirmSignUp(t *testing.T) {
 	if err := env.Service.StartSignUp(ctx, account.SignUpInput{Email: "Bo@Example.com", Password: pw, Name: "Bo", MobilePhone: "+61 412 345 678"}, client); err != nil {
 		t.Fatal(err)
 	}
-	token := linkFor(t, env, "bo@example.com")
+	token := env.SignUpLink(t, "bo@example.com")
 	p, err := env.Service.PendingSignUp(ctx, token)
 	if err != nil || p.Email != "bo@example.com" || p.Name != "Bo" {
 		t.Fatalf("PendingSignUp = %+v, %v; want Bo's sign-up", p, err)
@@ -98,7 +89,7 @@ func TestSignUpLinkExpires(t *testing.T) {
 	if err := env.Service.StartSignUp(ctx, account.SignUpInput{Email: "bo@example.com", Password: pw, Name: "Bo"}, client); err != nil {
 		t.Fatal(err)
 	}
-	token := linkFor(t, env, "bo@example.com")
+	token := env.SignUpLink(t, "bo@example.com")
 	env.Clock.Advance(env.Service.Policy().SignUpLinkTTL)
 	if _, _, err := env.Service.ConfirmSignUp(ctx, account.ConfirmSignUpInput{Token: token, Password: pw}, client); !errors.Is(err, account.ErrSignUpLinkInvalid) {
 		t.Errorf("ConfirmSignUp after %s = %v; want ErrSignUpLinkInvalid", env.Service.Policy().SignUpLinkTTL, err)
@@ -107,28 +98,45 @@ func TestSignUpLinkExpires(t *testing.T) {
 	if err := env.Service.StartSignUp(ctx, account.SignUpInput{Email: "bo@example.com", Password: pw, Name: "Bo"}, client); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := env.Service.ConfirmSignUp(ctx, account.ConfirmSignUpInput{Token: linkFor(t, env, "bo@example.com"), Password: pw}, client); err != nil {
+	if _, _, err := env.Service.ConfirmSignUp(ctx, account.ConfirmSignUpInput{Token: env.SignUpLink(t, "bo@example.com"), Password: pw}, client); err != nil {
 		t.Errorf("ConfirmSignUp with the new link = %v", err)
 	}
 }
 
-// A link takes a few wrong passwords, not a search: then it is refused
-// even with the right one, until it expires.
+// A link takes a few wrong passwords, not a search: then it is spent, and
+// refused even with the right one.
 func TestSignUpLinkLimitsWrongPasswords(t *testing.T) {
 	env := accounttest.New(t)
 	if err := env.Service.StartSignUp(ctx, account.SignUpInput{Email: "bo@example.com", Password: pw, Name: "Bo"}, client); err != nil {
 		t.Fatal(err)
 	}
-	token := linkFor(t, env, "bo@example.com")
+	token := env.SignUpLink(t, "bo@example.com")
 	limit := env.Service.Policy().SignUpConfirmAttempts
 	for i := range limit {
 		if _, _, err := env.Service.ConfirmSignUp(ctx, account.ConfirmSignUpInput{Token: token, Password: "guess number " + string(rune('a'+i))}, client); !errors.Is(err, account.ErrWrongPassword) {
 			t.Fatalf("wrong password %d = %v; want ErrWrongPassword", i+1, err)
 		}
 	}
-	var te *account.ThrottledError
-	if _, _, err := env.Service.ConfirmSignUp(ctx, account.ConfirmSignUpInput{Token: token, Password: pw}, client); !errors.As(err, &te) {
-		t.Errorf("right password after %d wrong ones = %v; want ThrottledError", limit, err)
+	// The link is spent, not paused: the page it opens says so at once.
+	if _, err := env.Service.PendingSignUp(ctx, token); !errors.Is(err, account.ErrSignUpLinkInvalid) {
+		t.Errorf("PendingSignUp after %d wrong passwords = %v; want ErrSignUpLinkInvalid", limit, err)
+	}
+	if _, _, err := env.Service.ConfirmSignUp(ctx, account.ConfirmSignUpInput{Token: token, Password: pw}, client); !errors.Is(err, account.ErrSignUpLinkInvalid) {
+		t.Errorf("right password after %d wrong ones = %v; want ErrSignUpLinkInvalid", limit, err)
+	}
+	// An empty password is a slip, not a guess: it is not counted.
+	if err := env.Service.StartSignUp(ctx, account.SignUpInput{Email: "cy@example.com", Password: pw, Name: "Cy"}, client); err != nil {
+		t.Fatal(err)
+	}
+	fresh := env.SignUpLink(t, "cy@example.com")
+	var verr *account.ValidationError
+	for range limit + 1 {
+		if _, _, err := env.Service.ConfirmSignUp(ctx, account.ConfirmSignUpInput{Token: fresh, Password: ""}, client); !errors.As(err, &verr) || verr.Fields["password"] == "" {
+			t.Fatalf("empty password = %v; want a validation message for password", err)
+		}
+	}
+	if _, _, err := env.Service.ConfirmSignUp(ctx, account.ConfirmSignUpInput{Token: fresh, Password: pw}, client); err != nil {
+		t.Errorf("right password after %d empty ones = %v; want success", limit+1, err)
 	}
 }
 
@@ -143,11 +151,11 @@ func TestSignUpInSomeoneElsesNameGetsNowhere(t *testing.T) {
 	if err := env.Service.StartSignUp(ctx, account.SignUpInput{Email: victim, Password: "mallory knows this", Name: "Ana"}, mallory); err != nil {
 		t.Fatal(err)
 	}
-	strangers := linkFor(t, env, victim)
+	strangers := env.SignUpLink(t, victim)
 	if err := env.Service.StartSignUp(ctx, account.SignUpInput{Email: victim, Password: pw, Name: "Ana"}, client); err != nil {
 		t.Fatal(err)
 	}
-	owners := linkFor(t, env, victim)
+	owners := env.SignUpLink(t, victim)
 	if strangers == owners {
 		t.Fatal("two sign-ups got the same link")
 	}
@@ -166,13 +174,15 @@ func TestSignUpInSomeoneElsesNameGetsNowhere(t *testing.T) {
 	}
 }
 
-// One link makes one account, however many requests race to use it.
+// One link makes one account, however many requests race to use it
+// (attempts in flight count against the link's wrong-password budget, so
+// some may find it spent).
 func TestSignUpLinkIsUsedOnce(t *testing.T) {
 	env := accounttest.New(t)
 	if err := env.Service.StartSignUp(ctx, account.SignUpInput{Email: "bo@example.com", Password: pw, Name: "Bo"}, client); err != nil {
 		t.Fatal(err)
 	}
-	token := linkFor(t, env, "bo@example.com")
+	token := env.SignUpLink(t, "bo@example.com")
 	const n = 20
 	var wg sync.WaitGroup
 	errs := make([]error, n)
@@ -183,14 +193,12 @@ func TestSignUpLinkIsUsedOnce(t *testing.T) {
 	}
 	wg.Wait()
 	ok := 0
-	var te *account.ThrottledError
 	for _, err := range errs {
 		switch {
 		case err == nil:
 			ok++
-		case !errors.Is(err, account.ErrSignUpLinkInvalid) && !errors.As(err, &te):
-			// Throttled: attempts in flight count against the link's limit.
-			t.Errorf("racing confirmation = %v; want success, ErrSignUpLinkInvalid or ThrottledError", err)
+		case !errors.Is(err, account.ErrSignUpLinkInvalid):
+			t.Errorf("racing confirmation = %v; want success or ErrSignUpLinkInvalid", err)
 		}
 	}
 	if ok != 1 {
@@ -208,7 +216,7 @@ func TestCleanupRemovesExpiredSignUpLinks(t *testing.T) {
 	if err := env.Service.StartSignUp(ctx, account.SignUpInput{Email: "bo@example.com", Password: pw, Name: "Bo"}, client); err != nil {
 		t.Fatal(err)
 	}
-	token := linkFor(t, env, "bo@example.com")
+	token := env.SignUpLink(t, "bo@example.com")
 	p, err := env.Service.PendingSignUp(ctx, token)
 	if err != nil {
 		t.Fatal(err)
@@ -226,5 +234,43 @@ func TestCleanupRemovesExpiredSignUpLinks(t *testing.T) {
 	}
 	if _, err := env.Store.PendingSignUpByTokenHash(ctx, p.TokenHash); !errors.Is(err, account.ErrNotFound) {
 		t.Errorf("an expired link after cleanup: %v; want ErrNotFound", err)
+	}
+}
+
+// One address gets at most SignUpPerEmail messages from sign-ups an hour,
+// whoever sends them and whether or not it has an account; the answer
+// stays the same.
+func TestSignUpMailsAnAddressOnlySoOften(t *testing.T) {
+	f := signedUp(t)
+	f.Clock.Advance(f.Service.Policy().SignUpWindow) // ana's own sign-up counted too
+	limit := f.Service.Policy().SignUpPerEmail
+	for _, email := range []string{"ana@example.com", "bo@example.com"} {
+		before, _ := f.Store.Notifications(ctx, 1000)
+		for i := range limit + 3 {
+			from := account.Client{IP: fmt.Sprintf("198.51.100.%d", i+1)}
+			if err := f.Service.StartSignUp(ctx, account.SignUpInput{Email: email, Password: pw, Name: "X"}, from); err != nil {
+				t.Fatalf("sign-up %d for %s = %v; want nil", i+1, email, err)
+			}
+		}
+		after, _ := f.Store.Notifications(ctx, 1000)
+		if got := len(after) - len(before); got != limit {
+			t.Errorf("%d sign-ups for %s queued %d messages; want %d", limit+3, email, got, limit)
+		}
+	}
+	// The name typed at sign-up is not put in a message to the address.
+	msgs, _ := f.Store.Notifications(ctx, 1)
+	if strings.Contains(msgs[0].Body, "Hello X") {
+		t.Errorf("sign-up link message greets with the name typed at sign-up: %q", msgs[0].Body)
+	}
+}
+
+func TestDescribeDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		time.Hour: "1 hour", 24 * time.Hour: "24 hours", time.Minute: "1 minute",
+		90 * time.Minute: "90 minutes", 30*time.Second + time.Minute: "2 minutes",
+	} {
+		if got := account.DescribeDuration(d); got != want {
+			t.Errorf("DescribeDuration(%v) = %q; want %q", d, got, want)
+		}
 	}
 }

@@ -72,11 +72,18 @@ type Store interface {
 	CreatePendingSignUp(ctx context.Context, p *PendingSignUp, n *Notification) error
 	// PendingSignUpByTokenHash returns the pending sign-up or ErrNotFound.
 	PendingSignUpByTokenHash(ctx context.Context, tokenHash string) (*PendingSignUp, error)
-	// CompleteSignUp, in one transaction, deletes the pending sign-up id
-	// (ErrNotFound if it is already gone, so a link is used at most once),
-	// creates u (ErrEmailTaken if the email has an account), deletes the
-	// email's other pending sign-ups and creates sess for u.
-	CompleteSignUp(ctx context.Context, id int64, u *User, sess *Session) error
+	// CompleteSignUp, in one transaction, deletes the pending sign-up id if
+	// it expires after now (ErrNotFound otherwise, so a link is used at most
+	// once), creates u (ErrEmailTaken if the email has an account), deletes
+	// the email's other pending sign-ups and creates sess for u.
+	CompleteSignUp(ctx context.Context, id int64, now time.Time, u *User, sess *Session) error
+	// RecordSignUpFailure counts one wrong password against the pending
+	// sign-up id and deletes it when the count reaches spentAt, in one
+	// transaction: spent is true when it was deleted.
+	RecordSignUpFailure(ctx context.Context, id int64, spentAt int) (spent bool, err error)
+	// AddEventAndNotification appends e to the activity log and queues n in
+	// one transaction.
+	AddEventAndNotification(ctx context.Context, e *Event, n *Notification) error
 
 	// AddNotification queues a message for the user in the outbox.
 	AddNotification(ctx context.Context, n *Notification) error
@@ -84,7 +91,10 @@ type Store interface {
 	AddEvent(ctx context.Context, e *Event) error
 	Events(ctx context.Context, userID int64, limit int) ([]*Event, error)
 
-	// DeleteExpired removes sessions past expiresBefore/idleBefore, pending
-	// sign-ups expired by now and throttle attempts older than attemptsBefore. Safe on every instance at once.
-	DeleteExpired(ctx context.Context, now, idleBefore, attemptsBefore time.Time) error
+	// DeleteExpired removes sessions expired by now or idle since
+	// idleBefore, pending sign-ups expired by now, messages carrying sign-up
+	// links queued before linksBefore (sent or not: the link no longer
+	// works) and throttle attempts older than attemptsBefore. Safe on every
+	// instance at once.
+	DeleteExpired(ctx context.Context, now, idleBefore, linksBefore, attemptsBefore time.Time) error
 }

@@ -117,6 +117,8 @@ func NoThrottles(p *account.Policy) {
 	p.PasswordAttempts = 1 << 30
 	p.PasswordIPAttempt = 1 << 30
 	p.SignUpAttempts = 1 << 30
+	p.SignUpPerEmail = 1 << 30
+	p.SignUpConfirmAttempts = 1 << 30
 }
 
 // NewOnStore builds an Env around store.
@@ -178,11 +180,32 @@ func SignUpToken(ctx context.Context, outbox Outbox, email string) (token string
 	if newest == nil {
 		return "", false, nil
 	}
-	m := linkToken.FindStringSubmatch(newest.Body)
-	if m == nil {
+	token, ok = LinkToken(newest.Body)
+	if !ok {
 		return "", false, fmt.Errorf("message %d has no sign-up link: %q", newest.ID, newest.Body)
 	}
-	return m[1], true, nil
+	return token, true, nil
+}
+
+// LinkToken returns the token of the sign-up link in text (a message body,
+// the output of twofold outbox show).
+func LinkToken(text string) (string, bool) {
+	m := linkToken.FindStringSubmatch(text)
+	if m == nil {
+		return "", false
+	}
+	return m[1], true
+}
+
+// SignUpLink is SignUpToken for the test's goroutine: the token of the
+// newest link mailed to email, or the test fails.
+func (e *Env) SignUpLink(t testing.TB, email string) string {
+	t.Helper()
+	token, ok, err := SignUpToken(context.Background(), e.Store, email)
+	if err != nil || !ok {
+		t.Fatalf("sign-up link for %s: ok=%v, %v", email, ok, err)
+	}
+	return token
 }
 
 // SignUp signs a user up the way a person does: StartSignUp, the link from
@@ -195,10 +218,7 @@ func (e *Env) SignUp(t testing.TB, in account.SignUpInput, c account.Client) (*a
 		t.Fatalf("StartSignUp(%s): %v", in.Email, err)
 	}
 	email, _ := account.NormalizeEmail(in.Email)
-	token, ok, err := SignUpToken(ctx, e.Store, email)
-	if err != nil || !ok {
-		t.Fatalf("sign-up link for %s: ok=%v, %v", in.Email, ok, err)
-	}
+	token := e.SignUpLink(t, email)
 	u, session, err := e.Service.ConfirmSignUp(ctx, account.ConfirmSignUpInput{Token: token, Password: in.Password}, c)
 	if err != nil {
 		t.Fatalf("ConfirmSignUp(%s): %v", in.Email, err)

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -26,10 +25,7 @@ func TestSessionCookieFlags(t *testing.T) {
 		if rec := post("/api/v1/signup", `{"email":"ana@example.com","password":"correct horse battery","name":"Ana"}`); rec.Code != http.StatusAccepted {
 			t.Fatalf("signup = %d %s", rec.Code, rec.Body)
 		}
-		token, ok, err := accounttest.SignUpToken(context.Background(), env.Store, "ana@example.com")
-		if err != nil || !ok {
-			t.Fatalf("sign-up link: ok=%v, %v", ok, err)
-		}
+		token := env.SignUpLink(t, "ana@example.com")
 		rec := post("/api/v1/signup/confirm", `{"token":"`+token+`","password":"correct horse battery"}`)
 		if rec.Code != http.StatusCreated {
 			t.Fatalf("signup/confirm = %d %s", rec.Code, rec.Body)

@@ -223,7 +223,7 @@ const fuzzPassword = "correct horse battery"
 // fuzzer keeps reaching the code behind them; suspension after wrong codes
 // keeps its default, so that state is reached too.
 func newAPIFuzzFixture(f *testing.F) *apiFuzzFixture {
-	env := accounttest.NewFromEnv(f, accounttest.NoThrottles, func(p *account.Policy) { p.SignUpConfirmAttempts = 1 << 30 })
+	env := accounttest.NewFromEnv(f, accounttest.NoThrottles)
 	svc, code := env.Service, func(secret string) string { return env.Code(f, secret) }
 	logs := &lockedBuffer{}
 	fx := &apiFuzzFixture{
@@ -255,11 +255,7 @@ func newAPIFuzzFixture(f *testing.F) *apiFuzzFixture {
 	if err := svc.StartSignUp(ctx, account.SignUpInput{Email: "link@example.com", Password: pw, Name: "Link"}, client); err != nil {
 		f.Fatalf("StartSignUp = %v", err)
 	}
-	link, ok, err := accounttest.SignUpToken(ctx, env.Store, "link@example.com")
-	if err != nil || !ok {
-		f.Fatalf("sign-up link: ok=%v, %v", ok, err)
-	}
-	fx.signUpToken = link
+	fx.signUpToken = env.SignUpLink(f, "link@example.com")
 
 	token, sess := signUp("plain@example.com")
 	if _, err := svc.BeginTOTPSetup(ctx, sess); err != nil {

@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -105,18 +104,8 @@ func (c *apiClient) sendRaw(method, path, contentType string, body []byte) *resu
 func (c *apiClient) signUp(env *accounttest.Env, body map[string]string) *result {
 	c.t.Helper()
 	wantJSON(c.t, "sign up "+body["email"], c.send("POST", "/api/v1/signup", jsonBody(c.t, body)), 202, nil)
-	token := signUpToken(c.t, env, body["email"])
+	token := env.SignUpLink(c.t, body["email"])
 	return c.send("POST", "/api/v1/signup/confirm", jsonBody(c.t, map[string]string{"token": token, "password": body["password"]}))
-}
-
-// signUpToken is the token of the newest sign-up link mailed to email.
-func signUpToken(t *testing.T, env *accounttest.Env, email string) string {
-	t.Helper()
-	token, ok, err := accounttest.SignUpToken(context.Background(), env.Store, email)
-	if err != nil || !ok {
-		t.Fatalf("sign-up link for %s: ok=%v, %v", email, ok, err)
-	}
-	return token
 }
 
 // token is the session cookie the jar holds, or "".

@@ -39,7 +39,7 @@ func TestJourney(t *testing.T) {
 
 	// The link's token with the same password: 201, signed in, the /me shape.
 	res = c.send("POST", "/api/v1/signup/confirm", jsonBody(t, map[string]string{
-		"token": signUpToken(t, env, anaEmail), "password": anaPassword,
+		"token": env.SignUpLink(t, anaEmail), "password": anaPassword,
 	}))
 	var me meResponse
 	wantJSON(t, "confirm sign-up", res, 201, &me)

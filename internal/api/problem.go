@@ -152,7 +152,7 @@ func problemFor(err error) *problem {
 	// Account state.
 	case errors.Is(err, account.ErrSignUpLinkInvalid):
 		return p(http.StatusGone, "signup_link_invalid",
-			"This sign-up link has expired or was already used. Sign up again (a link works for 1 hour), or sign in if you already finished signing up.")
+			"This sign-up link has expired, was already used, or had too many wrong passwords. Sign up again for a new link, or sign in if you already finished signing up.")
 	case errors.Is(err, account.ErrPhoneRequired):
 		return p(http.StatusConflict, "phone_required",
 			"Add a mobile phone number to your account (PATCH /api/v1/me with \"mobile_phone\") before setting up 2 factor authentication.")

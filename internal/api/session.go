@@ -41,15 +41,13 @@ type confirmSignUpRequest struct {
 
 // confirmSignUp finishes a sign-up with the mailed link's token and the
 // password chosen at sign-up: it creates the account and signs it in, 201
-// with the profile.
+// with the profile. The service checks the token first (410 when it is no
+// good), then the password: an empty one is a 422 not counted against the
+// link.
 func (h *handler) confirmSignUp(w http.ResponseWriter, r *http.Request) error {
 	var in confirmSignUpRequest
 	if err := decodeBody(w, r, &in); err != nil {
 		return err
-	}
-	// An empty password is a slip, not a guess: it is not counted against the link.
-	if in.Password == "" {
-		return &account.ValidationError{Fields: map[string]string{"password": "Enter the password you chose when you signed up."}}
 	}
 	client := httpauth.Client(r)
 	u, token, err := h.svc.ConfirmSignUp(r.Context(), account.ConfirmSignUpInput{Token: in.Token, Password: in.Password}, client)

@@ -118,7 +118,8 @@ type confirmStep struct {
 
 // Confirming a sign-up: the link and the password chosen at sign-up create
 // the account and sign it in; a link is used once, for an hour, and takes
-// a few wrong passwords only.
+// a few wrong passwords only. The link is checked before the password, and
+// an empty password is a slip, not a guess.
 func TestConfirmSignUp(t *testing.T) {
 	const wrong = "not the password"
 	right := func(adv time.Duration) confirmStep {
@@ -145,9 +146,29 @@ func TestConfirmSignUp(t *testing.T) {
 			{token: theLink, password: "", status: http.StatusUnprocessableEntity, code: "validation_failed"},
 			wrongPassword, wrongPassword, wrongPassword, wrongPassword, right(0),
 		}},
-		{"five wrong passwords use up the link's guesses", []confirmStep{
+		{"empty password after a wrong one is not a guess either", []confirmStep{
+			wrongPassword,
+			{token: theLink, password: "", status: http.StatusUnprocessableEntity, code: "validation_failed"},
+			{token: theLink, password: "", status: http.StatusUnprocessableEntity, code: "validation_failed"},
+			wrongPassword, wrongPassword, wrongPassword, right(0),
+		}},
+		{"invalid link with an empty password", []confirmStep{
+			{token: "garbage", password: "", status: http.StatusGone, code: "signup_link_invalid"},
+			right(0),
+		}},
+		{"expired link with an empty password", []confirmStep{
+			{advance: time.Hour + time.Second, token: theLink, password: "", status: http.StatusGone, code: "signup_link_invalid"},
+		}},
+		// The link's wrong passwords used up, it never works again: gone,
+		// not a 429 that waiting could not cure.
+		{"five wrong passwords spend the link", []confirmStep{
 			wrongPassword, wrongPassword, wrongPassword, wrongPassword, wrongPassword,
-			{token: theLink, password: anaPassword, status: http.StatusTooManyRequests, code: "throttled"},
+			gone,
+			{token: theLink, password: wrong, status: http.StatusGone, code: "signup_link_invalid"},
+		}},
+		{"used link with an empty password", []confirmStep{
+			right(0),
+			{token: theLink, password: "", status: http.StatusGone, code: "signup_link_invalid"},
 		}},
 	}
 	for _, tc := range tests {
@@ -157,7 +178,7 @@ func TestConfirmSignUp(t *testing.T) {
 			wantJSON(t, "sign up", c.send("POST", "/api/v1/signup", jsonBody(t, map[string]string{
 				"email": anaEmail, "password": anaPassword, "name": "Ana", "mobile_phone": "+61412345678",
 			})), http.StatusAccepted, nil)
-			link := signUpToken(t, env, anaEmail)
+			link := env.SignUpLink(t, anaEmail)
 
 			created := false
 			for i, step := range tc.steps {
@@ -203,9 +224,9 @@ func TestConfirmSignUpOtherLinkOfTheSameEmail(t *testing.T) {
 	c := newClient(t, srv)
 	body := jsonBody(t, map[string]string{"email": anaEmail, "password": anaPassword, "name": "Ana"})
 	wantJSON(t, "first sign up", c.send("POST", "/api/v1/signup", body), http.StatusAccepted, nil)
-	older := signUpToken(t, env, anaEmail)
+	older := env.SignUpLink(t, anaEmail)
 	wantJSON(t, "second sign up", c.send("POST", "/api/v1/signup", body), http.StatusAccepted, nil)
-	newer := signUpToken(t, env, anaEmail)
+	newer := env.SignUpLink(t, anaEmail)
 	if newer == older {
 		t.Fatalf("both sign-ups mailed the token %q", older)
 	}
@@ -231,4 +252,29 @@ func TestConfirmSignUpEndsPreviousSession(t *testing.T) {
 	if _, err := env.Service.Session(context.Background(), before); err == nil {
 		t.Error("the previous session is still valid after confirming a sign-up")
 	}
+}
+
+// Past 3 messages to one address within the hour, sign-ups for it mail
+// nothing more, and the answer stays the same 202: signing up cannot flood
+// an inbox, nor tell that the cap was reached.
+func TestSignUpCapsMessagesPerAddress(t *testing.T) {
+	env, srv := newServer(t)
+	body := jsonBody(t, map[string]string{"email": anaEmail, "password": anaPassword, "name": "Ana"})
+	var first *result
+	for i := range 5 {
+		res := newClient(t, srv).send("POST", "/api/v1/signup", body)
+		wantJSON(t, "sign up #"+strconv.Itoa(i+1), res, http.StatusAccepted, nil)
+		if first == nil {
+			first = res
+		} else if !bytes.Equal(res.body, first.body) || !maps.EqualFunc(comparableHeader(res.header), comparableHeader(first.header), slices.Equal) {
+			t.Errorf("sign up #%d answered %q %v; want the same as the first: %q %v", i+1, res.body, res.header, first.body, first.header)
+		}
+	}
+	if n := len(outbox(t, env)); n != 3 {
+		t.Errorf("outbox holds %d messages; want 3", n)
+	}
+	// The links that were mailed still work.
+	wantJSON(t, "confirm", newClient(t, srv).send("POST", "/api/v1/signup/confirm", jsonBody(t, map[string]string{
+		"token": env.SignUpLink(t, anaEmail), "password": anaPassword,
+	})), http.StatusCreated, nil)
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twofold/twofold/internal/accounttest"
 	_ "modernc.org/sqlite" // the server's own SQLite driver, to read the outbox and expire a pending sign-in
 )
 
@@ -130,8 +131,6 @@ func (s *server) outbox(t *testing.T, kind, recipient string) []string {
 	return bodies
 }
 
-var signUpLinkToken = regexp.MustCompile(`/signup/confirm\?token=([A-Za-z0-9_-]+)`)
-
 // signUpToken reads the token of the newest sign-up link mailed to email,
 // waiting a few seconds for it. The link itself names the server's base URL,
 // which for a server on port 0 is not where it listens, so the tests open
@@ -141,11 +140,11 @@ func (s *server) signUpToken(t *testing.T, email string) string {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if bodies := s.outbox(t, "sign_up_link", email); len(bodies) > 0 {
-			m := signUpLinkToken.FindStringSubmatch(bodies[0])
-			if m == nil {
+			token, ok := accounttest.LinkToken(bodies[0])
+			if !ok {
 				t.Fatalf("the sign-up message to %s has no /signup/confirm?token= link:\n%s", email, bodies[0])
 			}
-			return m[1]
+			return token
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("no sign-up link queued for %s in the outbox within 10s", email)

@@ -67,7 +67,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		sender := &notify.Sender{Store: a.store, Mailer: mailer, Log: a.log, Now: time.Now, MaxAttempts: 10}
 		go sender.Run(ctx, 15*time.Second)
 	} else {
-		a.log.Info("TWOFOLD_SMTP_URL is not set: security notifications stay in the outbox (twofold outbox list)")
+		a.log.Info("TWOFOLD_SMTP_URL is not set: sign-up links and security notifications stay in the outbox (twofold outbox list; twofold outbox show ID prints one)")
 	}
 
 	errc := make(chan error, 1)

@@ -23,8 +23,7 @@ import (
 
 // routePatterns reads every pattern registered in a routes.go file, so a
 // route added later is checked without anyone remembering to list it here.
-// A pattern may be a string literal or a constant expression of literals and
-// the package's string constants ("GET "+confirmPath).
+// Patterns must be plain string literals, so that this reading stays simple.
 func routePatterns(t *testing.T, file string) []string {
 	t.Helper()
 	fset := token.NewFileSet()
@@ -32,7 +31,6 @@ func routePatterns(t *testing.T, file string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	consts := packageStringConsts(t, fset, filepath.Dir(file))
 	var patterns []string
 	ast.Inspect(f, func(n ast.Node) bool {
 		call, ok := n.(*ast.CallExpr)
@@ -43,9 +41,14 @@ func routePatterns(t *testing.T, file string) []string {
 		if !ok || (sel.Sel.Name != "Handle" && sel.Sel.Name != "HandleFunc") {
 			return true
 		}
-		p, ok := constString(call.Args[0], consts)
-		if !ok {
-			t.Errorf("%s: a route pattern that is not a constant string; this test cannot check it", fset.Position(call.Pos()))
+		lit, ok := call.Args[0].(*ast.BasicLit)
+		if !ok || lit.Kind != token.STRING {
+			t.Errorf("%s: a route pattern that is not a string literal; this test cannot check it", fset.Position(call.Pos()))
+			return true
+		}
+		p, err := strconv.Unquote(lit.Value)
+		if err != nil {
+			t.Errorf("%s: route pattern %s: %v", fset.Position(lit.Pos()), lit.Value, err)
 			return true
 		}
 		patterns = append(patterns, p)
@@ -55,83 +58,6 @@ func routePatterns(t *testing.T, file string) []string {
 		t.Fatalf("found only %d routes in %s", len(patterns), file)
 	}
 	return patterns
-}
-
-// packageStringConsts reads the top-level constants of the package in dir
-// that are constant strings, as their values.
-func packageStringConsts(t *testing.T, fset *token.FileSet, dir string) map[string]string {
-	t.Helper()
-	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	exprs := map[string]ast.Expr{}
-	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, name, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, decl := range f.Decls {
-			gen, ok := decl.(*ast.GenDecl)
-			if !ok || gen.Tok != token.CONST {
-				continue
-			}
-			for _, spec := range gen.Specs {
-				vs := spec.(*ast.ValueSpec)
-				for i, id := range vs.Names {
-					if i < len(vs.Values) {
-						exprs[id.Name] = vs.Values[i]
-					}
-				}
-			}
-		}
-	}
-	// Constants may refer to each other; resolve until nothing changes.
-	consts := map[string]string{}
-	for changed := true; changed; {
-		changed = false
-		for name, e := range exprs {
-			if _, done := consts[name]; done {
-				continue
-			}
-			if v, ok := constString(e, consts); ok {
-				consts[name] = v
-				changed = true
-			}
-		}
-	}
-	return consts
-}
-
-// constString evaluates a string literal, a known constant, or a sum of them.
-func constString(e ast.Expr, consts map[string]string) (string, bool) {
-	switch e := e.(type) {
-	case *ast.BasicLit:
-		if e.Kind != token.STRING {
-			return "", false
-		}
-		s, err := strconv.Unquote(e.Value)
-		return s, err == nil
-	case *ast.Ident:
-		s, ok := consts[e.Name]
-		return s, ok
-	case *ast.ParenExpr:
-		return constString(e.X, consts)
-	case *ast.BinaryExpr:
-		if e.Op != token.ADD {
-			return "", false
-		}
-		x, ok := constString(e.X, consts)
-		if !ok {
-			return "", false
-		}
-		y, ok := constString(e.Y, consts)
-		return x + y, ok
-	}
-	return "", false
 }
 
 var wildcard = regexp.MustCompile(`\{[^}]*\}`)

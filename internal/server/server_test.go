@@ -174,10 +174,7 @@ func TestTrustedProxyClientAddressReachesTheService(t *testing.T) {
 	if body := msgs[0].Body; !strings.Contains(body, "198.51.100.23") || strings.Contains(body, "10.1.2.3") {
 		t.Errorf("sign-up mail %q; want the forwarded client 198.51.100.23, not the balancer", body)
 	}
-	token, ok, err := accounttest.SignUpToken(ctx, env.Store, "ana@example.com")
-	if err != nil || !ok {
-		t.Fatalf("sign-up link: ok=%v, %v", ok, err)
-	}
+	token := env.SignUpLink(t, "ana@example.com")
 	if rec := post("/api/v1/signup/confirm", `{"token":"`+token+`","password":"correct horse battery"}`); rec.Code != http.StatusCreated {
 		t.Fatalf("signup/confirm = %d %s", rec.Code, rec.Body)
 	}

@@ -152,36 +152,29 @@ func plural(n int, one, many string) string {
 	return fmt.Sprintf("%d %s", n, many)
 }
 
-// lifetime says how long something lasts in words: whole hours as hours,
-// anything else in minutes, rounded up.
-func lifetime(d time.Duration) string {
-	if d >= time.Hour && d%time.Hour == 0 {
-		return plural(int(d/time.Hour), "hour", "hours")
-	}
-	return plural(int((d+time.Minute-1)/time.Minute), "minute", "minutes")
-}
-
 // message is the data of the plain message page (errors, not found).
 type message struct {
 	Heading   string
 	Text      string
 	Reference string
-	// Link is where the page sends the person on; the start page when nil.
-	Link *link
+	// Links are where the page sends the person on; the start page when
+	// there are none.
+	Links []link
 }
 
 type link struct {
 	Href, Label string
 }
 
-// linkExpired answers a sign-up link that is unknown, used or expired. The
-// three are not told apart: the token is opaque, and the way on is the same.
+// linkExpired answers a sign-up link that is unknown, used, expired or
+// spent on wrong passwords. They are not told apart: the token is opaque,
+// and the way on is the same.
 func (h *handler) linkExpired(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusGone, pageMessage, &view{Title: "This link has expired", Data: message{
 		Heading: "This link has expired",
-		Text: "Sign-up links work for " + h.linkLifetime + ", and only once. Sign up again to get a new link, " +
-			"or sign in if you already finished signing up.",
-		Link: &link{Href: "/signup", Label: "Sign up again"},
+		Text: "Sign-up links work for " + h.linkLifetime + ", once, and for a few tries at the password. " +
+			"Sign up again to get a new link, or sign in if you already finished signing up.",
+		Links: []link{{Href: "/signup", Label: "Sign up again"}, {Href: "/signin", Label: "Sign in"}},
 	}})
 }
 

@@ -55,10 +55,13 @@ func TestAutofocus(t *testing.T) {
 			return anon.post("/signup", with(url.Values{"email": {focusEmail}}))
 		}, ""},
 		{"finish signing up", func() *response {
-			return anon.get(signUpConfirmPath + "?token=" + url.QueryEscape(s.signUpToken(t, focusEmail)))
+			return anon.get(signUpConfirmPath + "?token=" + url.QueryEscape(s.env.SignUpLink(t, focusEmail)))
 		}, "password"},
 		{"finish signing up, wrong password", func() *response {
-			return anon.post(signUpConfirmPath, url.Values{"token": {s.signUpToken(t, focusEmail)}, "password": {"not it at all"}})
+			return anon.post(signUpConfirmPath, url.Values{"token": {s.env.SignUpLink(t, focusEmail)}, "password": {"not it at all"}})
+		}, "password"},
+		{"finish signing up, no password", func() *response {
+			return anon.post(signUpConfirmPath, url.Values{"token": {s.env.SignUpLink(t, focusEmail)}, "password": {""}})
 		}, "password"},
 		{"link expired", func() *response { return anon.get(signUpConfirmPath + "?token=nope") }, ""},
 	}

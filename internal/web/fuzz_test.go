@@ -236,11 +236,7 @@ func newFormFuzzFixture(f *testing.F) *formFuzzFixture {
 	if err := svc.StartSignUp(ctx, account.SignUpInput{Email: "link@example.com", Password: fuzzFormPassword, Name: "Link"}, client); err != nil {
 		f.Fatalf("StartSignUp = %v", err)
 	}
-	link, ok, err := accounttest.SignUpToken(ctx, env.Store, "link@example.com")
-	if err != nil || !ok {
-		f.Fatalf("SignUpToken = %v, %v", ok, err)
-	}
-	fx.pendingLink = link
+	fx.pendingLink = env.SignUpLink(f, "link@example.com")
 	return fx
 }
 

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -412,11 +411,7 @@ func TestCookies(t *testing.T) {
 	if w.Code != http.StatusOK || len(w.Result().Cookies()) != 0 {
 		t.Fatalf("POST /signup: status %d, cookies %v; want 200 and no cookie", w.Code, w.Result().Cookies())
 	}
-	token, ok, err := accounttest.SignUpToken(context.Background(), env.Store, testEmail)
-	if err != nil || !ok {
-		t.Fatalf("sign-up link: ok=%v, %v", ok, err)
-	}
-	w = post(signUpConfirmPath, url.Values{"token": {token}, "password": {testPassword}})
+	w = post(signUpConfirmPath, url.Values{"token": {env.SignUpLink(t, testEmail)}, "password": {testPassword}})
 	if w.Code != http.StatusSeeOther {
 		t.Fatalf("POST %s: status %d; want 303", signUpConfirmPath, w.Code)
 	}

@@ -78,7 +78,7 @@ func TestSignUpConfirm(t *testing.T) {
 	s := newSite(t)
 	b := s.browser(t)
 	wantStatus(t, b.post("/signup", url.Values{"name": {testName}, "email": {testEmail}, "password": {testPassword}}), http.StatusOK)
-	token := s.signUpToken(t, testEmail)
+	token := s.env.SignUpLink(t, testEmail)
 	path := signUpConfirmPath + "?token=" + url.QueryEscape(token)
 
 	page := b.page(path)
@@ -99,18 +99,26 @@ func TestSignUpConfirm(t *testing.T) {
 		t.Errorf("Cache-Control %q; want no-store", got)
 	}
 
-	for _, wrong := range []string{"not the password", ""} {
-		r := b.post(signUpConfirmPath, url.Values{"token": {token}, "password": {wrong}})
-		wantStatus(t, r, http.StatusUnauthorized)
-		if got := fieldError(t, r, "password"); got != msgWrongSignUpPassword {
-			t.Errorf("password %q: message %q; want %q", wrong, got, msgWrongSignUpPassword)
+	// A wrong password is like a wrong sign-in (401); an empty one is a
+	// field to fill in (422).
+	for _, tt := range []struct {
+		password, msg string
+		status        int
+	}{
+		{"not the password", msgWrongSignUpPassword, http.StatusUnauthorized},
+		{"", "Enter your password.", http.StatusUnprocessableEntity},
+	} {
+		r := b.post(signUpConfirmPath, url.Values{"token": {token}, "password": {tt.password}})
+		wantStatus(t, r, tt.status)
+		if got := fieldError(t, r, "password"); got != tt.msg {
+			t.Errorf("password %q: message %q; want %q", tt.password, got, tt.msg)
 		}
 		wantText(t, r, "<h1>Finish signing up</h1>", "Signing up as <strong>"+testEmail+"</strong>")
 		if got := hiddenToken(t, r); got != token {
-			t.Errorf("hidden token after a wrong password %q; want %q", got, token)
+			t.Errorf("password %q: hidden token %q; want %q", tt.password, got, token)
 		}
 		if c := r.header.Values("Set-Cookie"); len(c) != 0 {
-			t.Errorf("wrong password: Set-Cookie %q; want none", c)
+			t.Errorf("password %q: Set-Cookie %q; want none", tt.password, c)
 		}
 	}
 	wantRedirect(t, b.get("/me"), "/signin")
@@ -136,7 +144,7 @@ func TestSignUpLinkExpired(t *testing.T) {
 		if err := s.env.Service.StartSignUp(t.Context(), account.SignUpInput{Name: testName, Email: email, Password: testPassword}, account.Client{IP: "192.0.2.2"}); err != nil {
 			t.Fatalf("StartSignUp(%s) = %v", email, err)
 		}
-		return s.signUpToken(t, email)
+		return s.env.SignUpLink(t, email)
 	}
 	tests := []struct {
 		name  string
@@ -167,35 +175,49 @@ func TestSignUpLinkExpired(t *testing.T) {
 				b.get(signUpConfirmPath + "?token=" + url.QueryEscape(token)),
 				b.post(signUpConfirmPath, url.Values{"token": {token}, "password": {testPassword}}),
 			} {
-				wantStatus(t, r, http.StatusGone)
-				wantText(t, r, "<title>This link has expired — twofold</title>", "<h1>This link has expired</h1>",
-					"Sign-up links work for 1 hour, and only once.", `<a href="/signup">Sign up again</a>`)
-				wantNoText(t, r, "x-fuzz", `name="password"`)
-				if c := r.header.Values("Set-Cookie"); len(c) != 0 {
-					t.Errorf("Set-Cookie %q; want none", c)
-				}
+				wantLinkExpired(t, r)
+				wantNoText(t, r, "x-fuzz")
 			}
 			checkPages(t, b.pages)
 		})
 	}
 }
 
-// Too many wrong passwords on one link stop it for a while, on the same
-// page; the sign-up form itself still works.
-func TestSignUpConfirmThrottled(t *testing.T) {
+// wantLinkExpired wants the 410 page of a link that no longer works, which
+// sets no cookie and asks for no password.
+func wantLinkExpired(t *testing.T, r *response) {
+	t.Helper()
+	wantStatus(t, r, http.StatusGone)
+	wantText(t, r, "<title>This link has expired — twofold</title>", "<h1>This link has expired</h1>",
+		"Sign-up links work for 1 hour, once, and for a few tries at the password. Sign up again to get a new link, or sign in if you already finished signing up.",
+		`<a href="/signup">Sign up again</a>`, `<a href="/signin">Sign in</a>`)
+	wantNoText(t, r, `name="password"`, "Go to the start page")
+	if c := r.header.Values("Set-Cookie"); len(c) != 0 {
+		t.Errorf("%s %s: Set-Cookie %q; want none", r.method, r.path, c)
+	}
+}
+
+// Empty passwords on a link are not counted; once its wrong passwords are
+// used up, the link is spent: even the right password then gets the 410
+// page, and the sign-up form itself still works.
+func TestSignUpLinkSpentOnWrongPasswords(t *testing.T) {
 	s := newSite(t)
 	b := s.browser(t)
 	wantStatus(t, b.post("/signup", url.Values{"name": {testName}, "email": {testEmail}, "password": {testPassword}}), http.StatusOK)
-	token := s.signUpToken(t, testEmail)
-	for range account.DefaultPolicy().SignUpConfirmAttempts {
+	token := s.env.SignUpLink(t, testEmail)
+	attempts := account.DefaultPolicy().SignUpConfirmAttempts
+	for range attempts + 1 {
+		wantStatus(t, b.post(signUpConfirmPath, url.Values{"token": {token}, "password": {""}}), http.StatusUnprocessableEntity)
+	}
+	for range attempts {
 		wantStatus(t, b.post(signUpConfirmPath, url.Values{"token": {token}, "password": {"not the password"}}), http.StatusUnauthorized)
 	}
-	r := b.post(signUpConfirmPath, url.Values{"token": {token}, "password": {testPassword}})
-	wantStatus(t, r, http.StatusTooManyRequests)
-	wantText(t, r, "<h1>Finish signing up</h1>", "Too many attempts. Wait ")
-	if r.header.Get("Retry-After") == "" {
-		t.Errorf("no Retry-After")
-	}
+	// Spent at the last wrong password: opening the link says so at once.
+	wantLinkExpired(t, b.get(signUpConfirmPath+"?token="+url.QueryEscape(token)))
+	wantLinkExpired(t, b.post(signUpConfirmPath, url.Values{"token": {token}, "password": {testPassword}}))
+	wantRedirect(t, b.get("/me"), "/signin")
+	wantText(t, b.page("/signup"), "<h1>Create your account</h1>")
+	checkPages(t, b.pages)
 }
 
 // Finishing a sign-up in a browser signed in to another account ends that
@@ -216,26 +238,9 @@ func TestSignUpConfirmEndsPreviousSession(t *testing.T) {
 	}
 	const other = "other@example.com"
 	wantStatus(t, b.post("/signup", url.Values{"name": {"Other"}, "email": {other}, "password": {testPassword}}), http.StatusOK)
-	wantRedirect(t, b.post(signUpConfirmPath, url.Values{"token": {s.signUpToken(t, other)}, "password": {testPassword}}), "/me")
+	wantRedirect(t, b.post(signUpConfirmPath, url.Values{"token": {s.env.SignUpLink(t, other)}, "password": {testPassword}}), "/me")
 	wantText(t, b.page("/me"), other)
 	if _, err := s.env.Service.Authenticate(t.Context(), old); err == nil {
 		t.Errorf("the previous session still works after another sign-up")
-	}
-}
-
-func TestLifetime(t *testing.T) {
-	for _, tt := range []struct {
-		d    time.Duration
-		want string
-	}{
-		{time.Hour, "1 hour"},
-		{24 * time.Hour, "24 hours"},
-		{30 * time.Minute, "30 minutes"},
-		{90 * time.Minute, "90 minutes"},
-		{time.Minute + time.Second, "2 minutes"},
-	} {
-		if got := lifetime(tt.d); got != tt.want {
-			t.Errorf("lifetime(%v) = %q; want %q", tt.d, got, tt.want)
-		}
 	}
 }

@@ -58,7 +58,7 @@ func New(svc *account.Service, opts Options) (http.Handler, error) {
 		secure:       opts.Secure,
 		log:          opts.Logger,
 		issuer:       svc.Policy().Issuer,
-		linkLifetime: lifetime(svc.Policy().SignUpLinkTTL),
+		linkLifetime: account.DescribeDuration(svc.Policy().SignUpLinkTTL),
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)

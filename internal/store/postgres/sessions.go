@@ -111,7 +111,7 @@ const cleanupBatch = 1000
 // DeleteExpired implements account.Store, in batches of cleanupBatch rows.
 // SKIP LOCKED lets several instances clean up at once, each taking rows the
 // others are not deleting.
-func (s *Store) DeleteExpired(ctx context.Context, now, idleBefore, attemptsBefore time.Time) error {
+func (s *Store) DeleteExpired(ctx context.Context, now, idleBefore, linksBefore, attemptsBefore time.Time) error {
 	batches := []struct {
 		what, query string
 		args        []any
@@ -120,6 +120,8 @@ func (s *Store) DeleteExpired(ctx context.Context, now, idleBefore, attemptsBefo
 			WHERE expires_at <= $1 OR last_seen_at <= $2 LIMIT $3 FOR UPDATE SKIP LOCKED)`, []any{millis(now), millis(idleBefore), cleanupBatch}},
 		{"expired sign-up links", `DELETE FROM pending_signups WHERE id IN (SELECT id FROM pending_signups
 			WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, []any{millis(now), cleanupBatch}},
+		{"messages with expired sign-up links", `DELETE FROM outbox WHERE id IN (SELECT id FROM outbox
+			WHERE kind = $1 AND created_at <= $2 LIMIT $3 FOR UPDATE SKIP LOCKED)`, []any{string(account.NotificationSignUpLink), millis(linksBefore), cleanupBatch}},
 		{"old throttle attempts", `DELETE FROM throttle_attempts WHERE id IN (SELECT id FROM throttle_attempts
 			WHERE attempted_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, []any{millis(attemptsBefore), cleanupBatch}},
 	}

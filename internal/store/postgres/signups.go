@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -51,9 +52,9 @@ func (s *Store) PendingSignUpByTokenHash(ctx context.Context, tokenHash string) 
 // CompleteSignUp implements account.Store. The DELETE takes the pending
 // row's lock, so of two concurrent confirmations of one link the second
 // waits, then deletes nothing and creates nothing.
-func (s *Store) CompleteSignUp(ctx context.Context, id int64, u *account.User, sess *account.Session) error {
+func (s *Store) CompleteSignUp(ctx context.Context, id int64, now time.Time, u *account.User, sess *account.Session) error {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `DELETE FROM pending_signups WHERE id = $1`, id)
+		tag, err := tx.Exec(ctx, `DELETE FROM pending_signups WHERE id = $1 AND expires_at > $2`, id, millis(now))
 		if err != nil {
 			return err
 		}
@@ -79,4 +80,40 @@ func (s *Store) CompleteSignUp(ctx context.Context, id int64, u *account.User, s
 		return fmt.Errorf("postgres: complete sign-up: %w", err)
 	}
 	return nil
+}
+
+// AddEventAndNotification implements account.Store.
+func (s *Store) AddEventAndNotification(ctx context.Context, e *account.Event, n *account.Notification) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx,
+			`INSERT INTO security_events (user_id, kind, detail, ip, user_agent, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+			e.UserID, string(e.Kind), e.Detail, e.IP, e.UserAgent, millis(e.CreatedAt)).Scan(&e.ID)
+		if err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx,
+			`INSERT INTO outbox (user_id, recipient, kind, subject, body, created_at) VALUES (NULLIF($1, 0), $2, $3, $4, $5, $6) RETURNING id`,
+			n.UserID, n.Recipient, string(n.Kind), n.Subject, n.Body, millis(n.CreatedAt)).Scan(&n.ID)
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: add event and notification: %w", err)
+	}
+	return nil
+}
+
+// RecordSignUpFailure implements account.Store.
+func (s *Store) RecordSignUpFailure(ctx context.Context, id int64, spentAt int) (bool, error) {
+	var spent bool
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE pending_signups SET failures = failures + 1 WHERE id = $1`, id); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `DELETE FROM pending_signups WHERE id = $1 AND failures >= $2`, id, spentAt)
+		spent = err == nil && tag.RowsAffected() == 1
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("postgres: record sign-up failure: %w", err)
+	}
+	return spent, nil
 }

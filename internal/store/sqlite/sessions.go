@@ -105,7 +105,7 @@ const cleanupBatch = 1000
 
 // DeleteExpired implements account.Store, in batches of cleanupBatch rows,
 // each its own write transaction.
-func (s *Store) DeleteExpired(ctx context.Context, now, idleBefore, attemptsBefore time.Time) error {
+func (s *Store) DeleteExpired(ctx context.Context, now, idleBefore, linksBefore, attemptsBefore time.Time) error {
 	batches := []struct {
 		what, query string
 		args        []any
@@ -114,6 +114,8 @@ func (s *Store) DeleteExpired(ctx context.Context, now, idleBefore, attemptsBefo
 			WHERE expires_at <= ? OR last_seen_at <= ? LIMIT ?)`, []any{millis(now), millis(idleBefore), cleanupBatch}},
 		{"expired sign-up links", `DELETE FROM pending_signups WHERE id IN (SELECT id FROM pending_signups
 			WHERE expires_at <= ? LIMIT ?)`, []any{millis(now), cleanupBatch}},
+		{"messages with expired sign-up links", `DELETE FROM outbox WHERE id IN (SELECT id FROM outbox
+			WHERE kind = ? AND created_at <= ? LIMIT ?)`, []any{string(account.NotificationSignUpLink), millis(linksBefore), cleanupBatch}},
 		{"old throttle attempts", `DELETE FROM throttle_attempts WHERE id IN (SELECT id FROM throttle_attempts
 			WHERE attempted_at <= ? LIMIT ?)`, []any{millis(attemptsBefore), cleanupBatch}},
 	}

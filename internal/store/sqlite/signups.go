@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/twofold/twofold/internal/account"
 )
@@ -49,14 +50,18 @@ func (s *Store) PendingSignUpByTokenHash(ctx context.Context, tokenHash string) 
 }
 
 // CompleteSignUp implements account.Store.
-func (s *Store) CompleteSignUp(ctx context.Context, id int64, u *account.User, sess *account.Session) error {
+func (s *Store) CompleteSignUp(ctx context.Context, id int64, now time.Time, u *account.User, sess *account.Session) error {
 	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM pending_signups WHERE id = ?`, id)
+		res, err := tx.ExecContext(ctx, `DELETE FROM pending_signups WHERE id = ? AND expires_at > ?`, id, millis(now))
 		if err != nil {
 			return err
 		}
-		if n, err := affected(res); err != nil || n == 0 {
-			return errors.Join(err, account.ErrNotFound)
+		n, err := affected(res)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return account.ErrNotFound
 		}
 		err = tx.QueryRowContext(ctx,
 			`INSERT INTO users (email, name, mobile_phone, password_hash, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
@@ -77,4 +82,44 @@ func (s *Store) CompleteSignUp(ctx context.Context, id int64, u *account.User, s
 		return fmt.Errorf("sqlite: complete sign-up: %w", err)
 	}
 	return nil
+}
+
+// AddEventAndNotification implements account.Store.
+func (s *Store) AddEventAndNotification(ctx context.Context, e *account.Event, n *account.Notification) error {
+	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx,
+			`INSERT INTO security_events (user_id, kind, detail, ip, user_agent, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+			e.UserID, string(e.Kind), e.Detail, e.IP, e.UserAgent, millis(e.CreatedAt)).Scan(&e.ID)
+		if err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx,
+			`INSERT INTO outbox (user_id, recipient, kind, subject, body, created_at) VALUES (NULLIF(?, 0), ?, ?, ?, ?, ?) RETURNING id`,
+			n.UserID, n.Recipient, string(n.Kind), n.Subject, n.Body, millis(n.CreatedAt)).Scan(&n.ID)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: add event and notification: %w", err)
+	}
+	return nil
+}
+
+// RecordSignUpFailure implements account.Store.
+func (s *Store) RecordSignUpFailure(ctx context.Context, id int64, spentAt int) (bool, error) {
+	var spent bool
+	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE pending_signups SET failures = failures + 1 WHERE id = ?`, id); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM pending_signups WHERE id = ? AND failures >= ?`, id, spentAt)
+		if err != nil {
+			return err
+		}
+		n, err := affected(res)
+		spent = n == 1
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("sqlite: record sign-up failure: %w", err)
+	}
+	return spent, nil
 }

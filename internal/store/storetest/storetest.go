@@ -45,6 +45,7 @@ func Run(t *testing.T, open Opener) {
 		{"DeleteExpiredClearsABacklog", testDeleteExpiredBacklog},
 		{"PendingSignUps", testPendingSignUps},
 		{"CompleteSignUpOnceUnderConcurrency", testCompleteSignUpConcurrent},
+		{"EventAndNotificationInOneTransaction", testEventAndNotification},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })
@@ -404,7 +405,7 @@ func testDeleteExpired(t *testing.T, open Opener) {
 	}
 	s.ReserveAttempt(ctx, "old", t0.Add(-time.Hour), t0.Add(-2*time.Hour), 1)
 	s.ReserveAttempt(ctx, "new", t0, t0.Add(-time.Hour), 1)
-	if err := s.DeleteExpired(ctx, t0, t0.Add(-30*time.Minute), t0.Add(-15*time.Minute)); err != nil {
+	if err := s.DeleteExpired(ctx, t0, t0.Add(-30*time.Minute), t0.Add(-time.Hour), t0.Add(-15*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	for hash, want := range map[string]bool{"expired": false, "idle": false, "live": true} {
@@ -484,7 +485,7 @@ func testDeleteExpiredBacklog(t *testing.T, open Opener) {
 	if err := s.CreateSession(ctx, session(u.ID, "live", account.StageComplete)); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.DeleteExpired(ctx, t0, t0.Add(-30*time.Minute), t0.Add(-15*time.Minute)); err != nil {
+	if err := s.DeleteExpired(ctx, t0, t0.Add(-30*time.Minute), t0.Add(-time.Hour), t0.Add(-15*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	for _, hash := range []string{"expired-0", "expired-1000", fmt.Sprintf("expired-%d", n-1)} {
@@ -526,7 +527,7 @@ func testPendingSignUps(t *testing.T, open Opener) {
 
 	u := &account.User{Email: first.Email, Name: first.Name, MobilePhone: first.MobilePhone, PasswordHash: first.PasswordHash, CreatedAt: t0}
 	sess := session(0, "s1", account.StageComplete)
-	if err := s.CompleteSignUp(ctx, first.ID, u, sess); err != nil {
+	if err := s.CompleteSignUp(ctx, first.ID, t0, u, sess); err != nil {
 		t.Fatalf("CompleteSignUp = %v", err)
 	}
 	if u.ID == 0 || sess.UserID != u.ID {
@@ -543,13 +544,13 @@ func testPendingSignUps(t *testing.T, open Opener) {
 			t.Errorf("after CompleteSignUp: pending sign-up %s found = %v; want %v", hash, err == nil, want)
 		}
 	}
-	if err := s.CompleteSignUp(ctx, second.ID, &account.User{Email: "bo@example.com", Name: "Bo", PasswordHash: "x", CreatedAt: t0}, session(0, "s2", account.StageComplete)); !errors.Is(err, account.ErrNotFound) {
+	if err := s.CompleteSignUp(ctx, second.ID, t0, &account.User{Email: "bo@example.com", Name: "Bo", PasswordHash: "x", CreatedAt: t0}, session(0, "s2", account.StageComplete)); !errors.Is(err, account.ErrNotFound) {
 		t.Errorf("CompleteSignUp of a voided sign-up = %v; want ErrNotFound", err)
 	}
 
 	// The email got an account meanwhile: nothing is written at all.
 	newUser(t, s, "cy@example.com")
-	err = s.CompleteSignUp(ctx, other.ID, &account.User{Email: "cy@example.com", Name: "Cy", PasswordHash: "x", CreatedAt: t0}, session(0, "s3", account.StageComplete))
+	err = s.CompleteSignUp(ctx, other.ID, t0, &account.User{Email: "cy@example.com", Name: "Cy", PasswordHash: "x", CreatedAt: t0}, session(0, "s3", account.StageComplete))
 	if !errors.Is(err, account.ErrEmailTaken) {
 		t.Errorf("CompleteSignUp for a taken email = %v; want ErrEmailTaken", err)
 	}
@@ -560,10 +561,25 @@ func testPendingSignUps(t *testing.T, open Opener) {
 		t.Errorf("pending sign-up of the refused CompleteSignUp: %v; want kept (rolled back)", err)
 	}
 
+	// An expired link finishes nothing, even before the cleanup job runs.
+	expired := pendingSignUp(t, s, "dee@example.com", "expired", t0)
+	if err := s.CompleteSignUp(ctx, expired.ID, t0, &account.User{Email: "dee@example.com", Name: "Dee", PasswordHash: "x", CreatedAt: t0}, session(0, "s4", account.StageComplete)); !errors.Is(err, account.ErrNotFound) {
+		t.Errorf("CompleteSignUp of an expired sign-up = %v; want ErrNotFound", err)
+	}
+	// Wrong passwords spend a link at the limit, not before.
+	spend := pendingSignUp(t, s, "fay@example.com", "spend", t0.Add(time.Hour))
+	for i := 1; i <= 3; i++ {
+		spent, err := s.RecordSignUpFailure(ctx, spend.ID, 3)
+		if err != nil || spent != (i == 3) {
+			t.Errorf("RecordSignUpFailure %d of 3 = %v, %v; want spent only at 3", i, spent, err)
+		}
+	}
+	if _, err := s.PendingSignUpByTokenHash(ctx, "spend"); !errors.Is(err, account.ErrNotFound) {
+		t.Errorf("a spent pending sign-up: %v; want ErrNotFound", err)
+	}
 	// Expired links go with the cleanup job; live ones stay.
-	pendingSignUp(t, s, "dee@example.com", "expired", t0)
 	pendingSignUp(t, s, "eve@example.com", "live", t0.Add(time.Second))
-	if err := s.DeleteExpired(ctx, t0, t0.Add(-30*time.Minute), t0.Add(-time.Hour)); err != nil {
+	if err := s.DeleteExpired(ctx, t0, t0.Add(-30*time.Minute), t0.Add(-time.Hour), t0.Add(-time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	for hash, want := range map[string]bool{"expired": false, "live": true} {
@@ -573,12 +589,59 @@ func testPendingSignUps(t *testing.T, open Opener) {
 	}
 }
 
+// outboxReader is what both stores offer the CLI beyond account.Store.
+type outboxReader interface {
+	Notifications(ctx context.Context, limit int) ([]*account.Notification, error)
+}
+
+func testEventAndNotification(t *testing.T, open Opener) {
+	s, _ := open(t)
+	u := newUser(t, s, "ana@example.com")
+	e := &account.Event{UserID: u.ID, Kind: account.EventSignUpAttempt, IP: "192.0.2.1", UserAgent: "ua", CreatedAt: t0}
+	n := &account.Notification{UserID: u.ID, Recipient: u.Email, Kind: account.EventSignUpAttempt, Subject: "s", Body: "b", CreatedAt: t0}
+	if err := s.AddEventAndNotification(ctx, e, n); err != nil || e.ID == 0 || n.ID == 0 {
+		t.Fatalf("AddEventAndNotification = %v (ids %d, %d)", err, e.ID, n.ID)
+	}
+	events, err := s.Events(ctx, u.ID, 10)
+	if err != nil || len(events) != 1 || events[0].Kind != account.EventSignUpAttempt {
+		t.Errorf("Events = %v, %v; want the one sign-up attempt", events, err)
+	}
+	reader, ok := s.(outboxReader)
+	if !ok {
+		t.Fatal("the store cannot list its outbox")
+	}
+	// An event for a user that does not exist fails, and queues nothing.
+	bad := &account.Event{UserID: u.ID + 1000, Kind: account.EventSignUpAttempt, CreatedAt: t0}
+	if err := s.AddEventAndNotification(ctx, bad, &account.Notification{UserID: u.ID, Recipient: u.Email, Kind: account.EventSignUpAttempt, Subject: "s", Body: "lost", CreatedAt: t0}); err == nil {
+		t.Error("AddEventAndNotification for an unknown user = nil; want an error")
+	}
+	msgs, err := reader.Notifications(ctx, 10)
+	if err != nil || len(msgs) != 1 || msgs[0].ID != n.ID || msgs[0].UserID != u.ID {
+		t.Errorf("outbox = %+v, %v; want only message %d of user %d", msgs, err, n.ID, u.ID)
+	}
+
+	// Messages carrying sign-up links go once the links have expired.
+	pendingSignUp(t, s, "old@example.com", "t-old", t0.Add(time.Hour))
+	if err := s.DeleteExpired(ctx, t0, t0.Add(-30*time.Minute), t0, t0.Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	msgs, _ = reader.Notifications(ctx, 10)
+	for _, m := range msgs {
+		if m.Kind == account.NotificationSignUpLink {
+			t.Errorf("sign-up link message %d queued at %v survived DeleteExpired(linksBefore %v)", m.ID, m.CreatedAt, t0)
+		}
+	}
+	if len(msgs) != 1 {
+		t.Errorf("%d messages after DeleteExpired; want the notice kept", len(msgs))
+	}
+}
+
 func testCompleteSignUpConcurrent(t *testing.T, open Opener) {
 	s, pick := handles(open, t)
 	p := pendingSignUp(t, s, "bo@example.com", "t1", t0.Add(time.Hour))
 	n := concurrently(t, 40, func(i int) (bool, error) {
 		u := &account.User{Email: p.Email, Name: p.Name, PasswordHash: p.PasswordHash, CreatedAt: t0}
-		err := pick(i).CompleteSignUp(ctx, p.ID, u, session(0, fmt.Sprintf("s%d", i), account.StageComplete))
+		err := pick(i).CompleteSignUp(ctx, p.ID, t0, u, session(0, fmt.Sprintf("s%d", i), account.StageComplete))
 		if errors.Is(err, account.ErrNotFound) {
 			return false, nil
 		}

@@ -1,6 +1,8 @@
 -- Sign-ups wait for their owner to open a mailed link before an account
 -- exists; the message carrying the link has no user yet, so the outbox's
--- user_id may be NULL.
+-- user_id may be NULL. Instances of earlier versions cannot read a NULL
+-- user_id: stop them before an instance of this version migrates a shared
+-- database.
 
 -- +goose Up
 CREATE TABLE pending_signups (
@@ -11,7 +13,9 @@ CREATE TABLE pending_signups (
     mobile_phone  TEXT   NOT NULL DEFAULT '',
     password_hash TEXT   NOT NULL,
     created_at    BIGINT NOT NULL,
-    expires_at    BIGINT NOT NULL
+    expires_at    BIGINT NOT NULL,
+    -- wrong passwords so far; at SignUpConfirmAttempts the row is deleted
+    failures      BIGINT NOT NULL DEFAULT 0
 );
 CREATE INDEX pending_signups_email ON pending_signups (email);
 CREATE INDEX pending_signups_expires_at ON pending_signups (expires_at);

@@ -1,7 +1,12 @@
 -- Sign-ups wait for their owner to open a mailed link before an account
 -- exists; the message carrying the link has no user yet, so the outbox's
 -- user_id may be NULL (SQLite changes a column's constraint by rebuilding
--- the table).
+-- the table). The rebuild is safe with foreign_keys on only because no
+-- table references outbox: do not copy it for a table others reference
+-- (users), where DROP TABLE would delete or refuse their rows.
+--
+-- Instances of earlier versions cannot read a NULL user_id: stop them
+-- before an instance of this version migrates a shared database.
 
 -- +goose Up
 CREATE TABLE pending_signups (
@@ -12,7 +17,9 @@ CREATE TABLE pending_signups (
     mobile_phone  TEXT    NOT NULL DEFAULT '',
     password_hash TEXT    NOT NULL,
     created_at    INTEGER NOT NULL,
-    expires_at    INTEGER NOT NULL
+    expires_at    INTEGER NOT NULL,
+    -- wrong passwords so far; at SignUpConfirmAttempts the row is deleted
+    failures      INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX pending_signups_email ON pending_signups (email);
 CREATE INDEX pending_signups_expires_at ON pending_signups (expires_at);
