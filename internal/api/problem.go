@@ -23,8 +23,8 @@ import (
 const busyRetryAfter = 2 * time.Second
 
 // problem is an RFC 9457 problem details object. Its type is always
-// about:blank and its title the status text, as in the problems the server's
-// middleware writes (413, 403 cross-origin, panics); what went wrong is in
+// about:blank and its title the status text (the server's middleware writes
+// its 413, 403 cross-origin and panic problems with WriteProblem); what went wrong is in
 // the code extension member, stable for clients to switch on, and the detail,
 // written for people.
 type problem struct {
@@ -79,9 +79,7 @@ func problemFor(err error) *problem {
 		tooLarge   *http.MaxBytesError
 		notAllowed *methodNotAllowedError
 	)
-	p := func(status int, code, detail string) *problem {
-		return &problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail, Code: code}
-	}
+	p := newProblem
 	switch {
 	// Request shape.
 	case errors.As(err, &badRequest):
@@ -203,6 +201,21 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if pr.allow != "" {
 		w.Header().Set("Allow", pr.allow)
 	}
+	writeProblem(w, r, pr)
+}
+
+// WriteProblem answers an API request with a problem of status, code and
+// detail, for the middleware that refuses requests before they reach the
+// API (cross-origin, too large, a panic), so every problem has one shape.
+func WriteProblem(w http.ResponseWriter, r *http.Request, status int, code, detail string) {
+	writeProblem(w, r, newProblem(status, code, detail))
+}
+
+func newProblem(status int, code, detail string) *problem {
+	return &problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail, Code: code}
+}
+
+func writeProblem(w http.ResponseWriter, r *http.Request, pr *problem) {
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(pr); err != nil {
 		// Only strings and ints: cannot happen, but never leave a client hanging.

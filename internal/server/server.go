@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/twofold/twofold/internal/api"
 	"github.com/twofold/twofold/internal/requestid"
 )
 
@@ -67,9 +68,7 @@ func Handler(o Options) http.Handler {
 		o.Logger.WarnContext(r.Context(), "cross-origin request refused", "method", r.Method, "path", r.URL.Path,
 			"origin", r.Header.Get("Origin"), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"))
 		if strings.HasPrefix(r.URL.Path, "/api/") {
-			w.Header().Set("Content-Type", "application/problem+json")
-			w.WriteHeader(http.StatusForbidden)
-			fmt.Fprint(w, `{"type":"about:blank","title":"Forbidden","status":403,"code":"cross_origin_request","detail":"Cross-origin requests that change state are refused."}`)
+			api.WriteProblem(w, r, http.StatusForbidden, "cross_origin_request", "Cross-origin requests that change state are refused.")
 			return
 		}
 		http.Error(w, "This form was sent from another site, so it was refused. Go back to twofold and try again.", http.StatusForbidden)
@@ -147,9 +146,7 @@ func recoverPanics(next http.Handler, log *slog.Logger) http.Handler {
 			id := requestid.From(r.Context())
 			log.ErrorContext(r.Context(), "panic serving request", "panic", fmt.Sprint(v), "stack", string(debug.Stack()), "request_id", id)
 			if strings.HasPrefix(r.URL.Path, "/api/") {
-				w.Header().Set("Content-Type", "application/problem+json")
-				w.WriteHeader(http.StatusInternalServerError)
-				fmt.Fprintf(w, `{"type":"about:blank","title":"Internal Server Error","status":500,"code":"internal_error","detail":"Something went wrong on our side. Quote request id %s if you report it."}`, id)
+				api.WriteProblem(w, r, http.StatusInternalServerError, "internal_error", "Something went wrong on our side. Quote request id "+id+" if you report it.")
 				return
 			}
 			http.Error(w, "Something went wrong on our side. Quote request id "+id+" if you report it.", http.StatusInternalServerError)
@@ -190,9 +187,7 @@ func limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > MaxBodyBytes {
 			if strings.HasPrefix(r.URL.Path, "/api/") {
-				w.Header().Set("Content-Type", "application/problem+json")
-				w.WriteHeader(http.StatusRequestEntityTooLarge)
-				fmt.Fprint(w, `{"type":"about:blank","title":"Request Entity Too Large","status":413,"code":"request_too_large","detail":"The request body is larger than 1 MiB."}`)
+				api.WriteProblem(w, r, http.StatusRequestEntityTooLarge, "request_too_large", "The request body is larger than 1 MiB.")
 				return
 			}
 			http.Error(w, "The request is too large.", http.StatusRequestEntityTooLarge)
