@@ -125,6 +125,11 @@ func FuzzNormalizeMobilePhone(f *testing.F) {
 		if !e164.MatchString(got) {
 			t.Fatalf("NormalizeMobilePhone(%q, %q) = %q; want E.164", in, region, got)
 		}
+		// My info shows the number in display form in its field: saved
+		// again unchanged, it must be the same number.
+		if again, msg := account.NormalizeMobilePhone(account.DisplayPhone(got), ""); again != got {
+			t.Fatalf("DisplayPhone(%q) = %q, which saves as %q, %q; want the same number", got, account.DisplayPhone(got), again, msg)
+		}
 		// The number ends where the person stopped typing: nothing typed
 		// after it (an extension) is dropped, and no letter is read as a
 		// keypad digit.

@@ -102,6 +102,17 @@ func NormalizeMobilePhone(input, region string) (string, string) {
 	return phonenumbers.Format(num, phonenumbers.E164), ""
 }
 
+// DisplayPhone writes a stored (E.164) number the way people read it, in
+// international format: "+61412345678" becomes "+61 412 345 678". Anything
+// it cannot read is returned as it is.
+func DisplayPhone(e164 string) string {
+	num, err := phonenumbers.Parse(e164, "ZZ")
+	if err != nil {
+		return e164
+	}
+	return phonenumbers.Format(num, phonenumbers.INTERNATIONAL)
+}
+
 func passwordProblem(pw string) string {
 	switch password.CheckPolicy(pw) {
 	case password.ErrTooShort:

@@ -58,7 +58,7 @@ func TestJourney(t *testing.T) {
 	b.click("Save")
 	b.wantPage(headingMyInfo)
 	b.wantFlash("Your details are saved.")
-	if got, want := b.value(labelPhone), "+61412345678"; got != want {
+	if got, want := b.value(labelPhone), "+61 412 345 678"; got != want {
 		t.Errorf("saved mobile number %q; want %q", got, want)
 	}
 

@@ -44,7 +44,7 @@ func TestJourney(t *testing.T) {
 	// Add the mobile phone number.
 	wantRedirect(t, b.post("/me", url.Values{"name": {testName}, "mobile_phone": {"+61 412 345 678"}}), "/me")
 	me = b.page("/me")
-	wantText(t, me, "Your details are saved.", `value="`+testPhone+`"`, "Enable 2 factor authentication")
+	wantText(t, me, "Your details are saved.", `value="+61 412 345 678"`, "Enable 2 factor authentication")
 	if !strings.Contains(me.body, `<a class="button" href="/me/two-factor/enable">Enable 2 factor authentication</a>`) {
 		t.Errorf("My info has no Enable 2 factor authentication button")
 	}

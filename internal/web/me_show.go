@@ -21,7 +21,7 @@ func (h *handler) showMe(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	v, err := h.meView(r.Context(), p, map[string]string{"name": p.User.Name, "mobile_phone": p.User.MobilePhone})
+	v, err := h.meView(r.Context(), p, map[string]string{"name": p.User.Name, "mobile_phone": account.DisplayPhone(p.User.MobilePhone)})
 	if err != nil {
 		h.fail(w, r, err, recovery{})
 		return
