@@ -110,6 +110,7 @@ const (
 	EventSignUp               EventKind = "sign_up"
 	EventAuthenticatorSuspend EventKind = "authenticator_suspended"
 	EventSignUpAttempt        EventKind = "sign_up_attempt"
+	EventPasswordChanged      EventKind = "password_changed"
 )
 
 // Describe is the sentence shown for the event on the My info page.
@@ -141,6 +142,8 @@ func (k EventKind) Describe() string {
 		return "Account created"
 	case EventSignUpAttempt:
 		return "Someone tried to create a new account with this email"
+	case EventPasswordChanged:
+		return "Password changed"
 	case EventAuthenticatorSuspend:
 		return "Authenticator codes suspended after too many wrong codes"
 	}

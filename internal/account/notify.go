@@ -45,6 +45,10 @@ var notifications = map[EventKind]struct{ subject, body string }{
 		"A backup code was used to sign in",
 		"A backup code was used to sign in to your account. Each code works once; generate new ones from My info when you run low.\n\nIf this wasn't you, someone has your password and a backup code: contact your administrator at once.",
 	},
+	EventPasswordChanged: {
+		"Your password was changed",
+		"The password of your account was changed, and every other session of it was signed out.\n\nIf this wasn't you, contact your administrator at once.",
+	},
 	EventSignUpAttempt: {
 		"Someone tried to sign up with your email address",
 		"Someone tried to create a new account with your email address, which already has an account. Nothing was changed.\n\nIf it was you, sign in instead. If not, you can ignore this message.",

@@ -120,6 +120,13 @@ func TestBadInput(t *testing.T) {
 		{"empty name in PATCH", signedIn, "PATCH", "/api/v1/me", "application/json", `{"name":"  "}`, 422, "validation_failed", "name"},
 		{"control character in name", signedIn, "PATCH", "/api/v1/me", "application/json", `{"name":"Bob\u0007"}`, 422, "validation_failed", "name"},
 		{"empty confirm-password", signedIn, "POST", "/api/v1/session/confirm-password", "application/json", `{"password":""}`, 422, "validation_failed", "password"},
+		{"new password is a number", signedIn, "POST", "/api/v1/me/password", "application/json", `{"current_password":"long enough pw","new_password":12345678}`, 400, "invalid_request", "new_password"},
+		{"unknown field in password change", signedIn, "POST", "/api/v1/me/password", "application/json", `{"current_password":"long enough pw","new_password":"another long pw","password":"x"}`, 400, "invalid_request", "password"},
+		{"NUL in new password", signedIn, "POST", "/api/v1/me/password", "application/json", `{"current_password":"long enough pw","new_password":"another\u0000long pw"}`, 400, "invalid_request", "new_password"},
+		{"empty password change body", signedIn, "POST", "/api/v1/me/password", "application/json", ``, 400, "invalid_request", ""},
+		{"password change as a form", signedIn, "POST", "/api/v1/me/password", "application/x-www-form-urlencoded", `current_password=x&new_password=y`, 415, "unsupported_media_type", ""},
+		{"empty new password", signedIn, "POST", "/api/v1/me/password", "application/json", `{"current_password":"long enough pw","new_password":""}`, 422, "validation_failed", "new_password"},
+		{"no session for a password change", anon, "POST", "/api/v1/me/password", "application/json", `{"current_password":"long enough pw","new_password":"another long pw"}`, 401, "unauthenticated", ""},
 		{"input to a no-input endpoint", signedIn, "POST", "/api/v1/me/two-factor/setup", "application/json", `{"force":true}`, 400, "invalid_request", "force"},
 		{"no-input endpoint, wrong type", signedIn, "POST", "/api/v1/me/backup-codes", "text/plain", `hello`, 415, "unsupported_media_type", ""},
 		{"unknown path", anon, "GET", "/api/v1/nope", "", "", 404, "not_found", ""},
@@ -160,6 +167,7 @@ func TestAllowHeader(t *testing.T) {
 		{"GET", "/api/v1/session", "DELETE, POST"},
 		{"DELETE", "/api/v1/signup", "POST"},
 		{"GET", "/api/v1/signup/confirm", "POST"},
+		{"GET", "/api/v1/me/password", "POST"},
 	}
 	for _, tc := range tests {
 		res := c.send(tc.method, tc.path, "")

@@ -68,6 +68,9 @@ var fuzzRoutes = []fuzzRoute{
 	{"POST", "/api/v1/no-such-endpoint", asNobody, bodyIgnored, nil, false},
 	{"POST", "/api/v1/session/two-factor", asSuspended, bodyRequired, []string{"code"}, false},
 	{"POST", "/api/v1/signup/confirm", asNobody, bodyRequired, []string{"token", "password"}, false},
+	// New routes go at the end: the committed corpus (testdata/fuzz)
+	// names routes by their index here.
+	{"POST", "/api/v1/me/password", asPlain, bodyRequired, []string{"current_password", "new_password"}, false},
 }
 
 // Content types whose verdict is known; any other the fuzzer makes up is
@@ -147,6 +150,13 @@ func FuzzAPI(f *testing.F) {
 		{17, "application/json", `{"token":"","password":""}`},
 		{17, "application/json", `{"token":null,"password":"x","Token":"y"}`},
 		{17, "application/json", `{"token":"` + strings.Repeat("A", 101) + `","password":"long enough pw"}`},
+		{18, "application/json", `{"current_password":"wrong password","new_password":"long enough pw"}`},
+		{18, "application/json", `{"current_password":"","new_password":"short"}`},
+		{18, "application/json", `{"current_password":null,"new_password":"long enough pw","Current_Password":"x"}`},
+		{18, "application/json", `{"current_password":"wrong password","new_password":"long enough pw","password":"x"}`},
+		{18, "application/json", `{"current_password":"wrong password","new_password":"\u0000"}`},
+		{18, "text/plain", `{"current_password":"wrong password","new_password":"long enough pw"}`},
+		{18, "application/json", `{"new_password":"` + strings.Repeat("p", 129) + `"}`},
 	}
 	for _, s := range seeds {
 		f.Add(uint8(s.route), s.ct, []byte(s.body), uint32(0), "")
@@ -157,6 +167,9 @@ func FuzzAPI(f *testing.F) {
 	for _, pw := range []string{"wrong password", fuzzPassword} {
 		f.Add(uint8(17), "application/json", []byte(`{"token":"`+fx.signUpToken+`","password":"`+pw+`"}`), uint32(0), "")
 	}
+	// A right current password: 204 the first time it runs (the other
+	// sessions of the account end; its own fixture session stays), 401 after.
+	f.Add(uint8(18), "application/json", []byte(`{"current_password":"`+fuzzPassword+`","new_password":"a brand new passphrase"}`), uint32(0), "")
 	// Bodies at and over 64 KiB: whitespace after the object, a long string.
 	f.Add(uint8(1), "application/json", []byte(`{"email":"plain@example.com"} `), uint32(fuzzBodyLimit-30)+(30<<17), "")
 	f.Add(uint8(1), "application/json", []byte(`{"email":"plain@example.com"} `), uint32(fuzzBodyLimit-29)+(30<<17), "")

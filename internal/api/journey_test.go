@@ -166,6 +166,7 @@ func TestJourney(t *testing.T) {
 		{"POST", "/api/v1/me/two-factor/disable", `{"password":"x","code":"123456"}`},
 		{"POST", "/api/v1/me/backup-codes", ""},
 		{"POST", "/api/v1/session/confirm-password", `{"password":"` + anaPassword + `"}`},
+		{"POST", "/api/v1/me/password", `{"current_password":"` + anaPassword + `","new_password":"a brand new passphrase"}`},
 	} {
 		wantProblem(t, "half-signed-in "+tc.method+" "+tc.path, c.send(tc.method, tc.path, tc.body), 401, "two_factor_required")
 	}

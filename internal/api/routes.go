@@ -19,6 +19,7 @@ func (h *handler) routes() *http.ServeMux {
 
 	mux.Handle("GET /api/v1/me", h.authed(h.me))
 	mux.Handle("PATCH /api/v1/me", h.authed(h.updateMe))
+	mux.Handle("POST /api/v1/me/password", h.authed(h.changePassword))
 	mux.Handle("GET /api/v1/me/events", h.authed(h.events))
 	mux.Handle("POST /api/v1/me/two-factor/setup", h.authed(h.setupTwoFactor))
 	mux.Handle("POST /api/v1/me/two-factor/enable", h.authed(h.enableTwoFactor))

@@ -17,8 +17,9 @@ import (
 // TestJourney walks the help article as a person does, by the words on the
 // pages: sign up, My info, add a mobile number, Enable 2 factor
 // authentication with the QR code, Generate backup codes, sign out, sign in
-// with a code from the app, then with a backup code, and disable 2FA. It
-// checks what each page shows, including the messages next to fields.
+// with a code from the app, then with a backup code, disable 2FA, and
+// change the password. It checks what each page shows, including the
+// messages next to fields.
 func TestJourney(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t)
@@ -242,6 +243,49 @@ func TestJourney(t *testing.T) {
 	// The password alone signs in again.
 	b.signOut()
 	b.signIn(userPassword)
+	b.wantPage(headingMyInfo)
+	b.wantSignedIn()
+
+	// Change password, with the account signed in elsewhere too. A wrong
+	// current password is refused next to its field; the right one keeps
+	// this browser signed in and signs the other one out.
+	elsewhere := openTab(t, srv)
+	elsewhere.open("/signin")
+	elsewhere.signIn(userPassword)
+	elsewhere.wantPage(headingMyInfo)
+
+	b.click("Change password")
+	b.wantPage(headingChange)
+	for label, want := range map[string]string{labelCurrent: "current-password", labelNew: "new-password"} {
+		if got := b.attrs(label)["autocomplete"]; got != want {
+			t.Errorf("%q field autocomplete=%q; want %q", label, got, want)
+		}
+	}
+	b.wantText("At least 8 characters. A few unrelated words make a strong password.")
+	b.fill(labelCurrent, "not the password")
+	b.fill(labelNew, newPassword)
+	if status := b.click("Change password"); status != 422 {
+		t.Errorf("wrong current password: status %d; want 422", status)
+	}
+	b.wantPage(headingChange)
+	b.wantFieldError(labelCurrent, "That isn't your current password.")
+	b.wantFocus(labelCurrent)
+	b.click("Cancel")
+	b.wantPage(headingMyInfo)
+	b.changePassword(userPassword, newPassword)
+	b.wantSignedIn()
+	b.wantText("Password changed")
+	if elsewhere.open("/me") != 200 || elsewhere.page().H1 != headingSignIn {
+		t.Errorf("the other browser after the change shows %q; want %q (signed out)", elsewhere.page().H1, headingSignIn)
+	}
+
+	// Sign out: the old password no longer signs in, the new one does.
+	b.signOut()
+	if status := b.signIn(userPassword); status != 401 {
+		t.Errorf("the old password after the change: status %d; want 401", status)
+	}
+	b.wantPage(headingSignIn)
+	b.signIn(newPassword)
 	b.wantPage(headingMyInfo)
 	b.wantSignedIn()
 }

@@ -148,6 +148,24 @@ func TestScreenshots(t *testing.T) {
 	b.wantPage(headingMyInfo)
 	cam.visit(b, "my-info-2fa-off")
 
+	b.click("Change password")
+	b.wantPage(headingChange)
+	cam.visit(b, "change-password")
+	b.fill(labelCurrent, "not the password")
+	b.fill(labelNew, newPassword)
+	b.click("Change password")
+	b.wantPage(headingChange)
+	if b.fieldError(labelCurrent) == "" {
+		t.Errorf("change password with a wrong current password: no message next to %q", labelCurrent)
+	}
+	b.wantFocus(labelCurrent)
+	cam.visit(b, "change-password-wrong")
+	b.fill(labelCurrent, userPassword)
+	b.fill(labelNew, newPassword)
+	b.click("Change password")
+	b.wantPage(headingMyInfo)
+	cam.visit(b, "my-info-password-changed")
+
 	if b.open("/no/such/page") != 404 {
 		t.Errorf("GET /no/such/page: want 404")
 	}

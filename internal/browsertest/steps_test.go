@@ -16,6 +16,8 @@ const (
 	userEmail    = "ana@example.com"
 	userPassword = "correct horse battery staple"
 	userPhone    = "+61 412 345 678"
+	// newPassword is the one the person changes to.
+	newPassword = "violet kettle harbour moss"
 )
 
 // Headings of the pages, as the person reads them.
@@ -31,6 +33,7 @@ const (
 	headingCode        = "2 factor authentication"
 	headingBackupCodes = "Your backup codes"
 	headingConfirm     = "Confirm your password"
+	headingChange      = "Change password"
 )
 
 // Labels of the fields.
@@ -44,6 +47,8 @@ const (
 	labelAppCode     = "Enter the 6-digit code from your authenticator app"
 	labelBackupCode  = "Enter one of your backup codes"
 	labelDisableCode = "Code from your authenticator app, or a backup code"
+	labelCurrent     = "Current password"
+	labelNew         = "New password"
 )
 
 // signUp goes from the start page to a new account, with phone as the
@@ -199,6 +204,21 @@ func (b *tab) signIn(password string) int64 {
 	b.fill(labelEmail, userEmail)
 	b.fill(labelPassword, password)
 	return b.click("Sign in")
+}
+
+// changePassword goes from My info through Change password with the
+// current password and a new one, and lands back on My info.
+func (b *tab) changePassword(current, next string) {
+	b.t.Helper()
+	b.click("Change password")
+	b.wantPage(headingChange)
+	b.fill(labelCurrent, current)
+	b.fill(labelNew, next)
+	if status := b.click("Change password"); status != 200 {
+		b.t.Fatalf("change password: status %d; want 200\n%s", status, b.text())
+	}
+	b.wantPage(headingMyInfo)
+	b.wantFlash("Your password is changed. Your other sessions were signed out.")
 }
 
 // setUpTwoFactor is the short way to an account with 2FA on and backup

@@ -30,6 +30,10 @@ const (
 // finishes a sign-up.
 const msgWrongSignUpPassword = "That isn't the password you chose when you signed up."
 
+// msgWrongCurrentPassword is shown next to the current password of the
+// page that changes it.
+const msgWrongCurrentPassword = "That isn't your current password."
+
 // recovery says how the page behind a request shows a problem the person
 // can fix: the template to render again, with its view, and where to come
 // back to after confirming the password. The zero value fits requests
@@ -61,6 +65,10 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error, rec re
 	case errors.Is(err, account.ErrWrongPassword) && rec.page == pageSignUpConfirm:
 		// Nobody is signed in yet: like a wrong sign-in, not a field to fix.
 		h.retry(w, r, rec, http.StatusUnauthorized, map[string]string{"password": msgWrongSignUpPassword}, "")
+	case errors.Is(err, account.ErrWrongPassword) && rec.page == pageChangePassword:
+		// Signed in, like confirming the password: a field to fix (422),
+		// but the field is the current password.
+		h.retry(w, r, rec, http.StatusUnprocessableEntity, map[string]string{"current_password": msgWrongCurrentPassword}, "")
 	case errors.Is(err, account.ErrWrongPassword):
 		h.retry(w, r, rec, http.StatusUnprocessableEntity, map[string]string{"password": "That password is not right."}, "")
 	case errors.Is(err, account.ErrInvalidCode):

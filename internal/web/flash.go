@@ -16,15 +16,16 @@ type flash struct {
 const flashCookie = "twofold_flash"
 
 const (
-	flashSignedOut      = "signed-out"
-	flashPendingExpired = "pending-expired"
-	flashWelcome        = "welcome"
-	flashSaved          = "saved"
-	flashTwoFactorOn    = "two-factor-on"
-	flashTwoFactorOff   = "two-factor-off"
-	flashPhoneRequired  = "phone-required"
-	flashAlreadyOn      = "already-on"
-	flashNotOn          = "not-on"
+	flashSignedOut       = "signed-out"
+	flashPendingExpired  = "pending-expired"
+	flashWelcome         = "welcome"
+	flashSaved           = "saved"
+	flashTwoFactorOn     = "two-factor-on"
+	flashTwoFactorOff    = "two-factor-off"
+	flashPhoneRequired   = "phone-required"
+	flashAlreadyOn       = "already-on"
+	flashNotOn           = "not-on"
+	flashPasswordChanged = "password-changed"
 )
 
 var flashes = map[string]flash{
@@ -34,10 +35,11 @@ var flashes = map[string]flash{
 	flashSaved:          {Kind: "success", Title: "Your details are saved."},
 	flashTwoFactorOn: {Kind: "success", Title: "2 factor authentication is on",
 		Text: "Now generate backup codes and store them somewhere safe: they let you sign in if you lose your phone."},
-	flashTwoFactorOff:  {Kind: "info", Title: "2 factor authentication is off"},
-	flashPhoneRequired: {Kind: "warning", Title: "2 factor authentication needs a mobile phone number.", Text: "Add your mobile phone number and save, then enable 2 factor authentication."},
-	flashAlreadyOn:     {Kind: "info", Title: "2 factor authentication is already on."},
-	flashNotOn:         {Kind: "info", Title: "2 factor authentication is off.", Text: "Enable it first."},
+	flashTwoFactorOff:    {Kind: "info", Title: "2 factor authentication is off"},
+	flashPhoneRequired:   {Kind: "warning", Title: "2 factor authentication needs a mobile phone number.", Text: "Add your mobile phone number and save, then enable 2 factor authentication."},
+	flashAlreadyOn:       {Kind: "info", Title: "2 factor authentication is already on."},
+	flashNotOn:           {Kind: "info", Title: "2 factor authentication is off.", Text: "Enable it first."},
+	flashPasswordChanged: {Kind: "success", Title: "Your password is changed.", Text: "Your other sessions were signed out."},
 }
 
 func (h *handler) setFlash(w http.ResponseWriter, key string) {

@@ -82,6 +82,16 @@ func TestAutofocus(t *testing.T) {
 			return b.post("/me/two-factor/enable", url.Values{"code": {"12"}})
 		}, "code"},
 		{"confirm password", func() *response { return b.get("/confirm-password?next=/me") }, "password"},
+		{"change password", func() *response { return b.get("/me/password") }, ""},
+		{"change password, nothing", func() *response {
+			return b.post("/me/password", url.Values{"current_password": {""}, "new_password": {""}})
+		}, "current_password"},
+		{"change password, short new password", func() *response {
+			return b.post("/me/password", url.Values{"current_password": {testPassword}, "new_password": {"short"}})
+		}, "new_password"},
+		{"change password, wrong current password", func() *response {
+			return b.post("/me/password", url.Values{"current_password": {"not it at all"}, "new_password": {"a new long password"}})
+		}, "current_password"},
 	}...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

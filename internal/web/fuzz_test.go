@@ -20,12 +20,13 @@ import (
 
 // Who a fuzzed form is posted as.
 const (
-	formAsNobody    = iota // no cookie
-	formAsPlain            // signed in, 2FA off, a setup pending
-	formAsTwoFA            // signed in, 2FA on
-	formAsPending          // password done, code pending
-	formAsUnknown          // a cookie no session has
-	formAsSuspended        // password done, authenticator suspended after wrong codes
+	formAsNobody      = iota // no cookie
+	formAsPlain              // signed in, 2FA off, a setup pending
+	formAsTwoFA              // signed in, 2FA on
+	formAsPending            // password done, code pending
+	formAsUnknown            // a cookie no session has
+	formAsSuspended          // password done, authenticator suspended after wrong codes
+	formAsOwnPassword        // signed in, an account of its own whose password changes
 )
 
 type formRoute struct {
@@ -54,6 +55,7 @@ var formRoutes = []formRoute{
 	{"POST", "/signin/two-factor", formAsSuspended},
 	{"GET", "/signup/confirm", formAsNobody},
 	{"POST", "/signup/confirm", formAsNobody},
+	{"POST", "/me/password", formAsOwnPassword},
 }
 
 const (
@@ -137,6 +139,13 @@ func FuzzForms(f *testing.F) {
 		{17, urlencoded, "", form("token", "<x-fuzz>\"x-fuzz", "password", "x")},
 		{17, urlencoded, "", form("token", "", "password", "")},
 		{17, urlencoded, "", form("token", fuzzPendingLink, "password", fuzzFormPassword)},
+		{18, urlencoded, "", form("current_password", fuzzFormPassword, "new_password", "a new long password")},
+		{18, urlencoded, "", form("current_password", "wrong password", "new_password", "a new long password")},
+		{18, urlencoded, "", form("current_password", "", "new_password", "short")},
+		{18, urlencoded, "", form("current_password", fuzzFormPassword, "new_password", fuzzFormPassword)},
+		{18, urlencoded, "", form("current_password", "<x-fuzz>\"x-fuzz", "new_password", "\xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8")},
+		{18, urlencoded, "", form("current_password", fuzzFormPassword, "new_password", "\x00\x00\x00\x00\x00\x00\x00\x00")},
+		{18, urlencoded, "", form("current_password", fuzzFormPassword, "new_password", strings.Repeat("\u202e", 50))},
 	}
 	for _, s := range seeds {
 		f.Add(uint8(s.route), s.ct, s.query, s.body, "")
@@ -156,6 +165,11 @@ func FuzzForms(f *testing.F) {
 		route := formRoutes[int(routeIndex)%len(formRoutes)]
 		userAgent = headerSafe(userAgent)
 		res, logs := fx.do(route, contentType, query, userAgent, body)
+		if route.as == formAsOwnPassword {
+			if err := fx.resetPassword(); err != nil {
+				t.Fatalf("put the password back: %v", err)
+			}
+		}
 		input := fmt.Sprintf("Content-Type %q, User-Agent %q, query %q, body %q", contentType, userAgent, query, body)
 		checkPageAnswer(t, route, input, res, logs)
 	})
@@ -166,6 +180,9 @@ type formFuzzFixture struct {
 	tokens      map[int]string
 	pendingLink string // the token of a sign-up link, until it is used
 	logs        *formLogs
+	// resetPassword puts back the password of the formAsOwnPassword
+	// account after a request, so that every input meets the same account.
+	resetPassword func() error
 }
 
 // newFormFuzzFixture builds a real service with three signed-in browsers.
@@ -232,6 +249,18 @@ func newFormFuzzFixture(f *testing.F) *formFuzzFixture {
 		}
 	}
 	fx.tokens[formAsSuspended] = token
+
+	// Its own account, so that a change of password ends no session of
+	// the others and leaves their sign-in seeds working.
+	token, sess = signUp("password@example.com")
+	fx.tokens[formAsOwnPassword] = token
+	u, err := env.Store.UserByID(ctx, sess.UserID)
+	if err != nil {
+		f.Fatalf("UserByID = %v", err)
+	}
+	fx.resetPassword = func() error {
+		return env.Store.UpdatePasswordHash(ctx, u.ID, u.PasswordHash)
+	}
 
 	if err := svc.StartSignUp(ctx, account.SignUpInput{Email: "link@example.com", Password: fuzzFormPassword, Name: "Link"}, client); err != nil {
 		f.Fatalf("StartSignUp = %v", err)

@@ -111,11 +111,14 @@ func TestPendingSessionReachesOnlyCodeStep(t *testing.T) {
 		{"GET", "/me/two-factor/disable"},
 		{"POST", "/me/two-factor/disable"},
 		{"POST", "/me/backup-codes"},
+		{"GET", "/me/password"},
+		{"POST", "/me/password"},
 		{"GET", "/confirm-password?next=/me"},
 		{"POST", "/confirm-password"},
 	} {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
-			form := url.Values{"name": {"Mallory"}, "password": {testPassword}, "code": {"123456"}}
+			form := url.Values{"name": {"Mallory"}, "password": {testPassword}, "code": {"123456"},
+				"current_password": {testPassword}, "new_password": {"mallory's password"}}
 			if tt.method == "GET" {
 				form = nil
 			}
@@ -138,6 +141,8 @@ func TestNotSignedInGoesToSignIn(t *testing.T) {
 		{"POST", "/me/two-factor/enable"},
 		{"GET", "/me/two-factor/disable"},
 		{"POST", "/me/backup-codes"},
+		{"GET", "/me/password"},
+		{"POST", "/me/password"},
 		{"GET", "/confirm-password"},
 		{"GET", "/signin/two-factor"},
 		{"POST", "/signin/two-factor"},
@@ -145,7 +150,7 @@ func TestNotSignedInGoesToSignIn(t *testing.T) {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
 			var form url.Values
 			if tt.method == "POST" {
-				form = url.Values{"code": {"123456"}}
+				form = url.Values{"code": {"123456"}, "current_password": {testPassword}, "new_password": {"mallory's password"}}
 			}
 			wantRedirect(t, b.do(tt.method, tt.path, form), "/signin")
 		})

@@ -32,6 +32,8 @@ func (h *handler) routes() http.Handler {
 	mux.HandleFunc("POST /me/two-factor/disable", h.disableTwoFactor)
 	mux.HandleFunc("GET /me/backup-codes", h.showBackupCodes)
 	mux.HandleFunc("POST /me/backup-codes", h.generateBackupCodes)
+	mux.HandleFunc("GET /me/password", h.showChangePassword)
+	mux.HandleFunc("POST /me/password", h.changePassword)
 	mux.HandleFunc("GET /confirm-password", h.showConfirmPassword)
 	mux.HandleFunc("POST /confirm-password", h.confirmPassword)
 

@@ -119,10 +119,11 @@ const (
 	pageDisable         = "two_factor_disable"
 	pageBackupCodes     = "backup_codes"
 	pageConfirmPassword = "confirm_password"
+	pageChangePassword  = "change_password"
 	pageMessage         = "message"
 )
 
-var pageNames = []string{pageSignUp, pageSignUpSent, pageSignUpConfirm, pageSignIn, pageTwoFactor, pageMe, pageEnable, pageDisable, pageBackupCodes, pageConfirmPassword, pageMessage}
+var pageNames = []string{pageSignUp, pageSignUpSent, pageSignUpConfirm, pageSignIn, pageTwoFactor, pageMe, pageEnable, pageDisable, pageBackupCodes, pageConfirmPassword, pageChangePassword, pageMessage}
 
 func (h *handler) templateFuncs() template.FuncMap {
 	return template.FuncMap{
@@ -161,6 +162,7 @@ var fieldOrder = map[string][]string{
 	pageEnable:          {"code"},
 	pageDisable:         {"password", "code"},
 	pageConfirmPassword: {"password"},
+	pageChangePassword:  {"current_password", "new_password"},
 }
 
 // defaultFocus is the field of a page whose only job is that field; other
