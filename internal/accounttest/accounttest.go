@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -234,4 +235,91 @@ func (e *Env) Code(t testing.TB, secretBase32 string) string {
 		t.Fatalf("decode secret %q: %v", secretBase32, err)
 	}
 	return totp.Code(secret, e.Clock.Now())
+}
+
+// LogBuffer collects what a logger writes, safe for the handler's
+// goroutines to write while the test reads.
+type LogBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *LogBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// Reset forgets what was written so far.
+func (b *LogBuffer) Reset() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.Reset()
+}
+
+func (b *LogBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// Sessions are session tokens of accounts in each state that the layers
+// above the service must handle.
+type Sessions struct {
+	Plain     string // signed in, 2FA off, a setup begun
+	TwoFA     string // signed in, 2FA on
+	Pending   string // password done, code not
+	Suspended string // password done, authenticator suspended
+}
+
+// SessionsInEveryState signs up plain@, twofa@, pending@ and suspended@
+// example.com with password (a mobile number each) and brings each to its
+// state. Suspension needs the policy's default SuspendAfter, or any.
+func (e *Env) SessionsInEveryState(t testing.TB, password string, c account.Client) Sessions {
+	t.Helper()
+	ctx := context.Background()
+	signUp := func(email string) (string, *account.Session) {
+		_, token := e.SignUp(t, account.SignUpInput{Email: email, Password: password, Name: "Fuzz", MobilePhone: "+61412345678"}, c)
+		sess, err := e.Service.Authenticate(ctx, token)
+		if err != nil {
+			t.Fatalf("Authenticate = %v", err)
+		}
+		return token, sess
+	}
+	enroll := func(sess *account.Session) {
+		setup, err := e.Service.BeginTOTPSetup(ctx, sess)
+		if err != nil {
+			t.Fatalf("BeginTOTPSetup = %v", err)
+		}
+		if err := e.Service.EnableTOTP(ctx, sess, e.Code(t, setup.Secret), c); err != nil {
+			t.Fatalf("EnableTOTP = %v", err)
+		}
+	}
+	pending := func(email string) string {
+		token, stage, err := e.Service.SignIn(ctx, account.SignInInput{Email: email, Password: password}, c)
+		if err != nil || stage != account.StageSecondFactor {
+			t.Fatalf("SignIn(%s) = %q, %v; want a pending sign-in", email, stage, err)
+		}
+		return token
+	}
+	var s Sessions
+	var sess *account.Session
+	s.Plain, sess = signUp("plain@example.com")
+	if _, err := e.Service.BeginTOTPSetup(ctx, sess); err != nil {
+		t.Fatalf("BeginTOTPSetup = %v", err)
+	}
+	s.TwoFA, sess = signUp("twofa@example.com")
+	enroll(sess)
+	_, sess = signUp("pending@example.com")
+	enroll(sess)
+	s.Pending = pending("pending@example.com")
+	_, sess = signUp("suspended@example.com")
+	enroll(sess)
+	s.Suspended = pending("suspended@example.com")
+	for range 1000 { // wrong codes in a row until Policy.SuspendAfter
+		if _, err := e.Service.SubmitSecondFactor(ctx, s.Suspended, "000000", c); !errors.Is(err, account.ErrInvalidCode) {
+			break
+		}
+	}
+	return s
 }

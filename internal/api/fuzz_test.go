@@ -4,13 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"unicode/utf8"
 
@@ -225,7 +223,7 @@ type apiFuzzFixture struct {
 	handler     http.Handler
 	tokens      map[int]string
 	signUpToken string // a sign-up link's token, not yet used
-	logs        *lockedBuffer
+	logs        *accounttest.LogBuffer
 }
 
 // fuzzPassword is every fixture account's password.
@@ -237,8 +235,8 @@ const fuzzPassword = "correct horse battery"
 // keeps its default, so that state is reached too.
 func newAPIFuzzFixture(f *testing.F) *apiFuzzFixture {
 	env := accounttest.NewFromEnv(f, accounttest.NoThrottles)
-	svc, code := env.Service, func(secret string) string { return env.Code(f, secret) }
-	logs := &lockedBuffer{}
+	svc := env.Service
+	logs := &accounttest.LogBuffer{}
 	fx := &apiFuzzFixture{
 		handler: New(svc, Options{Logger: slog.New(slog.NewTextHandler(logs, nil))}),
 		tokens:  map[int]string{},
@@ -246,64 +244,20 @@ func newAPIFuzzFixture(f *testing.F) *apiFuzzFixture {
 	}
 	ctx := context.Background()
 	client := account.Client{IP: "192.0.2.10", UserAgent: "fuzz"}
-	const pw = fuzzPassword
-	signUp := func(email string) (string, *account.Session) {
-		_, token := env.SignUp(f, account.SignUpInput{Email: email, Password: pw, Name: "Fuzz", MobilePhone: "+61412345678"}, client)
-		sess, err := svc.Authenticate(ctx, token)
-		if err != nil {
-			f.Fatalf("Authenticate = %v", err)
-		}
-		return token, sess
-	}
-	enroll := func(sess *account.Session) {
-		setup, err := svc.BeginTOTPSetup(ctx, sess)
-		if err != nil {
-			f.Fatalf("BeginTOTPSetup = %v", err)
-		}
-		if err := svc.EnableTOTP(ctx, sess, code(setup.Secret), client); err != nil {
-			f.Fatalf("EnableTOTP = %v", err)
-		}
-	}
-
-	if err := svc.StartSignUp(ctx, account.SignUpInput{Email: "link@example.com", Password: pw, Name: "Link"}, client); err != nil {
+	if err := svc.StartSignUp(ctx, account.SignUpInput{Email: "link@example.com", Password: fuzzPassword, Name: "Link"}, client); err != nil {
 		f.Fatalf("StartSignUp = %v", err)
 	}
 	fx.signUpToken = env.SignUpLink(f, "link@example.com")
 
-	token, sess := signUp("plain@example.com")
-	if _, err := svc.BeginTOTPSetup(ctx, sess); err != nil {
-		f.Fatalf("BeginTOTPSetup = %v", err)
+	s := env.SessionsInEveryState(f, fuzzPassword, client)
+	fx.tokens[asPlain], fx.tokens[asTwoFA], fx.tokens[asPending], fx.tokens[asSuspended] = s.Plain, s.TwoFA, s.Pending, s.Suspended
+	sess, err := svc.Authenticate(ctx, s.TwoFA)
+	if err != nil {
+		f.Fatalf("Authenticate = %v", err)
 	}
-	fx.tokens[asPlain] = token
-
-	token, sess = signUp("twofa@example.com")
-	enroll(sess)
 	if _, err := svc.GenerateBackupCodes(ctx, sess, client); err != nil {
 		f.Fatalf("GenerateBackupCodes = %v", err)
 	}
-	fx.tokens[asTwoFA] = token
-
-	_, sess = signUp("pending@example.com")
-	enroll(sess)
-	token, stage, err := svc.SignIn(ctx, account.SignInInput{Email: "pending@example.com", Password: pw}, client)
-	if err != nil || stage != account.StageSecondFactor {
-		f.Fatalf("SignIn = %q, %v; want a pending sign-in", stage, err)
-	}
-	fx.tokens[asPending] = token
-
-	// Wrong codes in a row suspend the authenticator (Policy.SuspendAfter).
-	_, sess = signUp("suspended@example.com")
-	enroll(sess)
-	token, _, err = svc.SignIn(ctx, account.SignInInput{Email: "suspended@example.com", Password: pw}, client)
-	if err != nil {
-		f.Fatalf("SignIn = %v", err)
-	}
-	for range 1000 {
-		if _, err := svc.SubmitSecondFactor(ctx, token, "000000", client); !errors.Is(err, account.ErrInvalidCode) {
-			break
-		}
-	}
-	fx.tokens[asSuspended] = token
 	return fx
 }
 
@@ -459,28 +413,4 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// lockedBuffer collects the handler's logs.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) Reset() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf.Reset()
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -15,7 +15,6 @@
 package browsertest
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -24,11 +23,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/twofold/twofold/internal/accounttest"
 )
 
 var updateDocs = flag.Bool("update-docs", false, "TestScreenshots also writes docs/screenshots/enable-2fa.png for the README")
@@ -44,7 +43,7 @@ var (
 	// own browser context in it.
 	browserCtx context.Context
 	// chromiumOutput is what Chromium printed, for a start failure.
-	chromiumOutput syncBuffer
+	chromiumOutput accounttest.LogBuffer
 	oathtool       string
 	// buildFlags are the go build flags of the server binary.
 	buildFlags []string
@@ -136,22 +135,4 @@ func needBrowser(t *testing.T) {
 func inCI() bool {
 	ci, err := strconv.ParseBool(os.Getenv("CI"))
 	return err == nil && ci
-}
-
-// syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -23,7 +23,7 @@ import (
 type server struct {
 	base    string // http://127.0.0.1:PORT
 	dataDir string
-	logs    *syncBuffer
+	logs    *accounttest.LogBuffer
 	started time.Time
 }
 
@@ -35,7 +35,7 @@ var listening = regexp.MustCompile(`twofold is listening"? addr=(\S+)`)
 func startServer(t *testing.T) *server {
 	t.Helper()
 	needBrowser(t)
-	s := &server{dataDir: t.TempDir(), logs: &syncBuffer{}, started: time.Now()}
+	s := &server{dataDir: t.TempDir(), logs: &accounttest.LogBuffer{}, started: time.Now()}
 	cmd := exec.Command(binary, "serve", "--addr", "127.0.0.1:0", "--data-dir", s.dataDir, "--log-level", "debug")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

@@ -3,14 +3,12 @@ package web
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/twofold/twofold/internal/account"
@@ -179,7 +177,7 @@ type formFuzzFixture struct {
 	handler     http.Handler
 	tokens      map[int]string
 	pendingLink string // the token of a sign-up link, until it is used
-	logs        *formLogs
+	logs        *accounttest.LogBuffer
 	// resetPassword puts back the password of the formAsOwnPassword
 	// account after a request, so that every input meets the same account.
 	resetPassword func() error
@@ -190,8 +188,8 @@ type formFuzzFixture struct {
 // them; suspension after wrong codes keeps its default.
 func newFormFuzzFixture(f *testing.F) *formFuzzFixture {
 	env := accounttest.NewFromEnv(f, accounttest.NoThrottles)
-	svc, code := env.Service, func(secret string) string { return env.Code(f, secret) }
-	logs := &formLogs{}
+	svc := env.Service
+	logs := &accounttest.LogBuffer{}
 	h, err := New(svc, Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		f.Fatalf("New: %v", err)
@@ -200,64 +198,13 @@ func newFormFuzzFixture(f *testing.F) *formFuzzFixture {
 
 	ctx := context.Background()
 	client := account.Client{IP: "192.0.2.20", UserAgent: "fuzz"}
-	signUp := func(email string) (string, *account.Session) {
-		_, token := env.SignUp(f, account.SignUpInput{Email: email, Password: fuzzFormPassword, Name: "Fuzz", MobilePhone: "+61412345678"}, client)
-		sess, err := svc.Authenticate(ctx, token)
-		if err != nil {
-			f.Fatalf("Authenticate = %v", err)
-		}
-		return token, sess
-	}
-	enroll := func(sess *account.Session) {
-		setup, err := svc.BeginTOTPSetup(ctx, sess)
-		if err != nil {
-			f.Fatalf("BeginTOTPSetup = %v", err)
-		}
-		if err := svc.EnableTOTP(ctx, sess, code(setup.Secret), client); err != nil {
-			f.Fatalf("EnableTOTP = %v", err)
-		}
-	}
-
-	token, sess := signUp("plain@example.com")
-	if _, err := svc.BeginTOTPSetup(ctx, sess); err != nil {
-		f.Fatalf("BeginTOTPSetup = %v", err)
-	}
-	fx.tokens[formAsPlain] = token
-
-	token, sess = signUp("twofa@example.com")
-	enroll(sess)
-	fx.tokens[formAsTwoFA] = token
-
-	_, sess = signUp("pending@example.com")
-	enroll(sess)
-	token, stage, err := svc.SignIn(ctx, account.SignInInput{Email: "pending@example.com", Password: fuzzFormPassword}, client)
-	if err != nil || stage != account.StageSecondFactor {
-		f.Fatalf("SignIn = %q, %v; want a pending sign-in", stage, err)
-	}
-	fx.tokens[formAsPending] = token
-
-	// Wrong codes in a row suspend the authenticator (Policy.SuspendAfter).
-	_, sess = signUp("suspended@example.com")
-	enroll(sess)
-	token, _, err = svc.SignIn(ctx, account.SignInInput{Email: "suspended@example.com", Password: fuzzFormPassword}, client)
-	if err != nil {
-		f.Fatalf("SignIn = %v", err)
-	}
-	for range 1000 {
-		if _, err := svc.SubmitSecondFactor(ctx, token, "000000", client); !errors.Is(err, account.ErrInvalidCode) {
-			break
-		}
-	}
-	fx.tokens[formAsSuspended] = token
+	signIns := env.SessionsInEveryState(f, fuzzFormPassword, client)
+	fx.tokens[formAsPlain], fx.tokens[formAsTwoFA], fx.tokens[formAsPending], fx.tokens[formAsSuspended] = signIns.Plain, signIns.TwoFA, signIns.Pending, signIns.Suspended
 
 	// Its own account, so that a change of password ends no session of
 	// the others and leaves their sign-in seeds working.
-	token, sess = signUp("password@example.com")
+	u, token := env.SignUp(f, account.SignUpInput{Email: "password@example.com", Password: fuzzFormPassword, Name: "Fuzz", MobilePhone: "+61412345678"}, client)
 	fx.tokens[formAsOwnPassword] = token
-	u, err := env.Store.UserByID(ctx, sess.UserID)
-	if err != nil {
-		f.Fatalf("UserByID = %v", err)
-	}
 	fx.resetPassword = func() error {
 		return env.Store.UpdatePasswordHash(ctx, u.ID, u.PasswordHash)
 	}
@@ -357,30 +304,6 @@ func unescapedCanary(page string) string {
 		}
 	}
 	return ""
-}
-
-// formLogs collects the handler's logs, kept per request.
-type formLogs struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *formLogs) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *formLogs) Reset() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf.Reset()
-}
-
-func (b *formLogs) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // pageExcerpt is the main part of a page, shortened for a failure message.
