@@ -173,6 +173,12 @@ func TestSetupRequiresMobilePhoneAndRecentPassword(t *testing.T) {
 	if _, err := env.Service.BeginTOTPSetup(ctx, sess); err != nil {
 		t.Errorf("BeginTOTPSetup after ConfirmPassword = %v; want nil", err)
 	}
+	// Showing the pending secret again needs a recent password too.
+	env.Clock.Advance(11 * time.Minute)
+	sess, _ = env.Service.Authenticate(ctx, token)
+	if setup, err := env.Service.PendingTOTPSetup(ctx, sess); !errors.Is(err, account.ErrReauthRequired) {
+		t.Errorf("PendingTOTPSetup 11 minutes after the password = %v, %v; want ErrReauthRequired", setup, err)
+	}
 }
 
 func TestEnableNeedsTheRightCodeAndThatCodeCountsAsUsed(t *testing.T) {

@@ -73,8 +73,12 @@ func (s *Service) BeginTOTPSetup(ctx context.Context, sess *Session) (*TOTPSetup
 }
 
 // PendingTOTPSetup returns the setup in progress (to show the page again
-// after a wrong code), or ErrNoPendingSetup.
+// after a wrong code), or ErrNoPendingSetup. Like starting one, it shows
+// the secret, so it needs a recent password (ErrReauthRequired).
 func (s *Service) PendingTOTPSetup(ctx context.Context, sess *Session) (*TOTPSetup, error) {
+	if err := s.requireRecentAuth(sess); err != nil {
+		return nil, err
+	}
 	u, err := s.store.UserByID(ctx, sess.UserID)
 	if err != nil {
 		return nil, fmt.Errorf("account: pending totp setup: %w", err)

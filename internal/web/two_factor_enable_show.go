@@ -32,10 +32,6 @@ func (h *handler) showEnableTwoFactor(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if !h.svc.RecentlyAuthenticated(sess) {
-		h.fail(w, r, account.ErrReauthRequired, recovery{back: enablePath})
-		return
-	}
 	setup, err := h.svc.PendingTOTPSetup(r.Context(), sess)
 	if errors.Is(err, account.ErrNoPendingSetup) {
 		setup, err = h.svc.BeginTOTPSetup(r.Context(), sess)
