@@ -147,10 +147,16 @@ func (c Config) Validate() error {
 	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		problems = append(problems, fmt.Errorf("base URL %q: want http(s)://host[:port]", c.BaseURL))
 	}
-	if c.UsesPostgres() {
+	switch {
+	case c.UsesPostgres():
 		if _, err := url.Parse(c.Database); err != nil {
 			problems = append(problems, errors.New("database: not a valid postgres:// URL"))
 		}
+	case strings.Contains(c.Database, "://") || strings.Contains(c.Database, "password="):
+		// Not a file path: a mistyped URL or a key=value connection string,
+		// which would otherwise be opened, and logged, as a SQLite file
+		// name with its password in it.
+		problems = append(problems, errors.New("database: want a SQLite file path or a postgres:// URL (the value is not shown: it may hold a password)"))
 	}
 	if strings.TrimSpace(c.Issuer) == "" {
 		problems = append(problems, errors.New("issuer: must not be empty"))

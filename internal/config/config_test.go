@@ -80,3 +80,14 @@ func TestBaseURLReachable(t *testing.T) {
 		}
 	}
 }
+
+// A connection string that is not a postgres:// URL is refused, not taken
+// for a SQLite file name, and its password is not repeated in the error.
+func TestDatabaseThatIsNeitherPathNorPostgresURL(t *testing.T) {
+	for _, db := range []string{"postgress://u:s3cret@db/x", "POSTGRES://u:s3cret@db/x", "host=db user=u password=s3cret dbname=x"} {
+		_, err := Load("serve", []string{"--database", db}, env(nil), io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "database") || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("Load(--database %q) = %v; want a database error without the password", db, err)
+		}
+	}
+}

@@ -11,7 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"strings"
+	"net/url"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -46,9 +46,11 @@ const defaultMaxConns = 16
 func Open(ctx context.Context, dsn string) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: open: %w", err)
+		// pgx quotes the URL, with the password masked only as best it
+		// can: say what is wrong without it.
+		return nil, errors.New("postgres: open: the database URL cannot be parsed (check its form: postgres://user:password@host:port/dbname)")
 	}
-	if !strings.Contains(dsn, "pool_max_conns") {
+	if u, err := url.Parse(dsn); err != nil || !u.Query().Has("pool_max_conns") {
 		cfg.MaxConns = max(cfg.MaxConns, defaultMaxConns)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)

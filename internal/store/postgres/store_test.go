@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/twofold/twofold/internal/account"
@@ -33,5 +34,13 @@ func TestMigrateIsIdempotent(t *testing.T) {
 	s := open(t, pgtest.Database(t))
 	if n, err := s.Migrate(context.Background()); err != nil || n != 0 {
 		t.Errorf("Migrate on an up-to-date database = %d, %v; want 0, nil", n, err)
+	}
+}
+
+// A URL pgx cannot parse is refused without being repeated.
+func TestOpenDoesNotRepeatAnUnparsableURL(t *testing.T) {
+	_, err := postgres.Open(context.Background(), "postgres://u:s3cret@db:notaport/x")
+	if err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("Open(unparsable URL) = %v; want an error without the password", err)
 	}
 }
