@@ -1,8 +1,12 @@
 package main_test
 
 import (
+	"errors"
+	"io/fs"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -90,5 +94,17 @@ func TestJourneyAgainstRealProcess(t *testing.T) {
 		if err != nil || !strings.Contains(string(out), want) {
 			t.Errorf("outbox list = %s, %v; want a line with %q", out, err, want)
 		}
+	}
+}
+
+// Reading the outbox needs no server key, and does not create one in a
+// data dir that has none (a mistyped --data-dir).
+func TestOutboxCommandsCreateNoKey(t *testing.T) {
+	data := t.TempDir()
+	if out, err := exec.Command(binary, "outbox", "list", "--data-dir", data).CombinedOutput(); err != nil {
+		t.Fatalf("outbox list = %s, %v", out, err)
+	}
+	if _, err := os.Stat(filepath.Join(data, "secret.key")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("outbox list left a key file in the data dir (stat: %v)", err)
 	}
 }

@@ -135,13 +135,18 @@ func loadKeys(cfg config.Config, log *slog.Logger) (*keyring.Keyring, error) {
 	return keyring.New(master, rand.Reader)
 }
 
-func newApp(ctx context.Context, name string, args []string, getenv func(string) string, stderr io.Writer) (*app, []string, error) {
-	// Positional arguments come first (user reset-2fa EMAIL --flags).
-	var positional []string
+// splitPositional separates the positional arguments, which come first
+// (user reset-2fa EMAIL --flags), from the flags.
+func splitPositional(args []string) (positional, flags []string) {
 	for len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		positional = append(positional, args[0])
 		args = args[1:]
 	}
+	return positional, args
+}
+
+func newApp(ctx context.Context, name string, args []string, getenv func(string) string, stderr io.Writer) (*app, []string, error) {
+	positional, args := splitPositional(args)
 	cfg, err := config.Load(name, args, getenv, stderr)
 	if err != nil {
 		return nil, nil, err

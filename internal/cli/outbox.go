@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/twofold/twofold/internal/account"
+	"github.com/twofold/twofold/internal/config"
 )
 
 func outbox(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -18,12 +19,12 @@ func outbox(ctx context.Context, args []string, getenv func(string) string, stdo
 	if len(args) == 0 || args[0] != "list" {
 		return errors.New("want a subcommand: list, or show ID")
 	}
-	a, _, err := newApp(ctx, "outbox list", args[1:], getenv, stderr)
+	st, _, err := openOutbox(ctx, "outbox list", args[1:], getenv, stderr)
 	if err != nil {
 		return err
 	}
-	defer a.Close()
-	messages, err := a.store.Notifications(ctx, 100)
+	defer st.Close()
+	messages, err := st.Notifications(ctx, 100)
 	if err != nil {
 		return err
 	}
@@ -45,11 +46,11 @@ func outbox(ctx context.Context, args []string, getenv func(string) string, stdo
 // outboxShow prints one message with its body: without SMTP, this is how an
 // operator reads a sign-up link or a notice to pass it on.
 func outboxShow(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	a, positional, err := newApp(ctx, "outbox show", args, getenv, stderr)
+	st, positional, err := openOutbox(ctx, "outbox show", args, getenv, stderr)
 	if err != nil {
 		return err
 	}
-	defer a.Close()
+	defer st.Close()
 	if len(positional) != 1 {
 		return errors.New("want one message ID (from twofold outbox list)")
 	}
@@ -57,7 +58,7 @@ func outboxShow(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return fmt.Errorf("message ID %q: want a number from twofold outbox list", positional[0])
 	}
-	n, err := a.store.Notification(ctx, id)
+	n, err := st.Notification(ctx, id)
 	if errors.Is(err, account.ErrNotFound) {
 		return fmt.Errorf("no message %d in the outbox", id)
 	}
@@ -70,4 +71,16 @@ func outboxShow(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	_, err = fmt.Fprintf(stdout, "To: %s\nSubject: %s\nQueued: %s UTC\nStatus: %s\n\n%s", n.Recipient, n.Subject, n.CreatedAt.Format("2006-01-02 15:04"), status, n.Body)
 	return err
+}
+
+// openOutbox opens only the database: reading the outbox needs no key (so
+// none is created in a mistyped --data-dir) and no account service.
+func openOutbox(ctx context.Context, name string, args []string, getenv func(string) string, stderr io.Writer) (store, []string, error) {
+	positional, args := splitPositional(args)
+	cfg, err := config.Load(name, args, getenv, stderr)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := openStore(ctx, cfg)
+	return st, positional, err
 }
