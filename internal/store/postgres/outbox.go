@@ -40,10 +40,7 @@ func (s *Store) ClearSecondFactorFailures(ctx context.Context, userID int64, uns
 
 // AddNotification implements account.Store.
 func (s *Store) AddNotification(ctx context.Context, n *account.Notification) error {
-	err := s.pool.QueryRow(ctx,
-		`INSERT INTO outbox (user_id, recipient, kind, subject, body, created_at) VALUES (NULLIF($1, 0), $2, $3, $4, $5, $6) RETURNING id`,
-		n.UserID, n.Recipient, string(n.Kind), n.Subject, n.Body, millis(n.CreatedAt)).Scan(&n.ID)
-	if err != nil {
+	if err := insertNotification(ctx, s.pool, n); err != nil {
 		return fmt.Errorf("postgres: add notification: %w", err)
 	}
 	return nil

@@ -192,10 +192,7 @@ func (s *Store) ReleaseAttempt(ctx context.Context, id int64) error {
 
 // AddEvent implements account.Store.
 func (s *Store) AddEvent(ctx context.Context, e *account.Event) error {
-	err := s.pool.QueryRow(ctx,
-		`INSERT INTO security_events (user_id, kind, detail, ip, user_agent, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
-		e.UserID, string(e.Kind), e.Detail, e.IP, e.UserAgent, millis(e.CreatedAt)).Scan(&e.ID)
-	if err != nil {
+	if err := insertEvent(ctx, s.pool, e); err != nil {
 		return fmt.Errorf("postgres: add event: %w", err)
 	}
 	return nil

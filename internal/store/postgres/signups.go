@@ -21,9 +21,7 @@ func (s *Store) CreatePendingSignUp(ctx context.Context, p *account.PendingSignU
 		if err != nil {
 			return err
 		}
-		return tx.QueryRow(ctx,
-			`INSERT INTO outbox (user_id, recipient, kind, subject, body, created_at) VALUES (NULL, $1, $2, $3, $4, $5) RETURNING id`,
-			n.Recipient, string(n.Kind), n.Subject, n.Body, millis(n.CreatedAt)).Scan(&n.ID)
+		return insertNotification(ctx, tx, n)
 	})
 	if err != nil {
 		return fmt.Errorf("postgres: create pending sign-up: %w", err)
@@ -61,13 +59,7 @@ func (s *Store) CompleteSignUp(ctx context.Context, id int64, now time.Time, u *
 		if tag.RowsAffected() == 0 {
 			return account.ErrNotFound
 		}
-		err = tx.QueryRow(ctx,
-			`INSERT INTO users (email, name, mobile_phone, password_hash, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-			u.Email, u.Name, u.MobilePhone, u.PasswordHash, millis(u.CreatedAt)).Scan(&u.ID)
-		if isUniqueViolation(err) {
-			return account.ErrEmailTaken
-		}
-		if err != nil {
+		if err := insertUser(ctx, tx, u); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM pending_signups WHERE email = $1`, u.Email); err != nil {
@@ -85,15 +77,10 @@ func (s *Store) CompleteSignUp(ctx context.Context, id int64, now time.Time, u *
 // AddEventAndNotification implements account.Store.
 func (s *Store) AddEventAndNotification(ctx context.Context, e *account.Event, n *account.Notification) error {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx,
-			`INSERT INTO security_events (user_id, kind, detail, ip, user_agent, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
-			e.UserID, string(e.Kind), e.Detail, e.IP, e.UserAgent, millis(e.CreatedAt)).Scan(&e.ID)
-		if err != nil {
+		if err := insertEvent(ctx, tx, e); err != nil {
 			return err
 		}
-		return tx.QueryRow(ctx,
-			`INSERT INTO outbox (user_id, recipient, kind, subject, body, created_at) VALUES (NULLIF($1, 0), $2, $3, $4, $5, $6) RETURNING id`,
-			n.UserID, n.Recipient, string(n.Kind), n.Subject, n.Body, millis(n.CreatedAt)).Scan(&n.ID)
+		return insertNotification(ctx, tx, n)
 	})
 	if err != nil {
 		return fmt.Errorf("postgres: add event and notification: %w", err)

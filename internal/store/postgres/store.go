@@ -167,13 +167,42 @@ func scanUser(row pgx.Row) (*account.User, error) {
 	return &u, nil
 }
 
-// CreateUser implements account.Store.
-func (s *Store) CreateUser(ctx context.Context, u *account.User) error {
-	err := s.pool.QueryRow(ctx,
+// queryRower is the pool or a transaction.
+type queryRower interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// insertUser inserts u and sets u.ID; account.ErrEmailTaken if the email
+// has an account.
+func insertUser(ctx context.Context, db queryRower, u *account.User) error {
+	err := db.QueryRow(ctx,
 		`INSERT INTO users (email, name, mobile_phone, password_hash, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
 		u.Email, u.Name, u.MobilePhone, u.PasswordHash, millis(u.CreatedAt)).Scan(&u.ID)
 	if isUniqueViolation(err) {
 		return account.ErrEmailTaken
+	}
+	return err
+}
+
+// insertEvent appends e to the activity log and sets e.ID.
+func insertEvent(ctx context.Context, db queryRower, e *account.Event) error {
+	return db.QueryRow(ctx,
+		`INSERT INTO security_events (user_id, kind, detail, ip, user_agent, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+		e.UserID, string(e.Kind), e.Detail, e.IP, e.UserAgent, millis(e.CreatedAt)).Scan(&e.ID)
+}
+
+// insertNotification queues n (UserID 0: no user yet) and sets n.ID.
+func insertNotification(ctx context.Context, db queryRower, n *account.Notification) error {
+	return db.QueryRow(ctx,
+		`INSERT INTO outbox (user_id, recipient, kind, subject, body, created_at) VALUES (NULLIF($1, 0), $2, $3, $4, $5, $6) RETURNING id`,
+		n.UserID, n.Recipient, string(n.Kind), n.Subject, n.Body, millis(n.CreatedAt)).Scan(&n.ID)
+}
+
+// CreateUser implements account.Store.
+func (s *Store) CreateUser(ctx context.Context, u *account.User) error {
+	err := insertUser(ctx, s.pool, u)
+	if errors.Is(err, account.ErrEmailTaken) {
+		return err
 	}
 	if err != nil {
 		return fmt.Errorf("postgres: create user: %w", err)

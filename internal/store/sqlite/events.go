@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 
 	"github.com/twofold/twofold/internal/account"
@@ -9,13 +10,9 @@ import (
 
 // AddEvent implements account.Store.
 func (s *Store) AddEvent(ctx context.Context, e *account.Event) error {
-	id, err := s.insertReturningID(ctx,
-		`INSERT INTO security_events (user_id, kind, detail, ip, user_agent, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
-		e.UserID, string(e.Kind), e.Detail, e.IP, e.UserAgent, millis(e.CreatedAt))
-	if err != nil {
+	if err := s.writeTx(ctx, func(ctx context.Context, tx *sql.Tx) error { return s.insertEvent(ctx, tx, e) }, insertEventSQL); err != nil {
 		return fmt.Errorf("sqlite: add event: %w", err)
 	}
-	e.ID = id
 	return nil
 }
 

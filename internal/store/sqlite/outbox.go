@@ -12,12 +12,13 @@ import (
 // RecordSecondFactorFailure implements account.Store: one UPDATE counts the
 // failure and sets the suspension when the count reaches suspendAfter.
 func (s *Store) RecordSecondFactorFailure(ctx context.Context, userID int64, suspendAfter int, now time.Time) (int, bool, error) {
-	var failures int
-	var suspendedAt sql.NullInt64
-	err := s.write.QueryRowContext(ctx,
-		`UPDATE users SET totp_failures = totp_failures + 1,
+	const query = `UPDATE users SET totp_failures = totp_failures + 1,
 			totp_suspended_at = CASE WHEN totp_suspended_at IS NULL AND totp_failures + 1 >= ? THEN ? ELSE totp_suspended_at END
-		WHERE id = ? RETURNING totp_failures, totp_suspended_at`, suspendAfter, millis(now), userID).Scan(&failures, &suspendedAt)
+		WHERE id = ? RETURNING totp_failures`
+	var failures int
+	err := s.writeTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		return s.txQueryRow(ctx, tx, query, suspendAfter, millis(now), userID).Scan(&failures)
+	}, query)
 	if err != nil {
 		return 0, false, fmt.Errorf("sqlite: record second factor failure: %w", err)
 	}
@@ -30,7 +31,7 @@ func (s *Store) ClearSecondFactorFailures(ctx context.Context, userID int64, uns
 	if unsuspend {
 		query = `UPDATE users SET totp_failures = 0, totp_suspended_at = NULL WHERE id = ?`
 	}
-	if _, err := s.write.ExecContext(ctx, query, userID); err != nil {
+	if _, err := s.exec(ctx, query, userID); err != nil {
 		return fmt.Errorf("sqlite: clear second factor failures: %w", err)
 	}
 	return nil
@@ -38,10 +39,7 @@ func (s *Store) ClearSecondFactorFailures(ctx context.Context, userID int64, uns
 
 // AddNotification implements account.Store.
 func (s *Store) AddNotification(ctx context.Context, n *account.Notification) error {
-	err := s.write.QueryRowContext(ctx,
-		`INSERT INTO outbox (user_id, recipient, kind, subject, body, created_at) VALUES (NULLIF(?, 0), ?, ?, ?, ?, ?) RETURNING id`,
-		n.UserID, n.Recipient, string(n.Kind), n.Subject, n.Body, millis(n.CreatedAt)).Scan(&n.ID)
-	if err != nil {
+	if err := s.writeTx(ctx, func(ctx context.Context, tx *sql.Tx) error { return s.insertNotification(ctx, tx, n) }, insertNotificationSQL); err != nil {
 		return fmt.Errorf("sqlite: add notification: %w", err)
 	}
 	return nil
@@ -73,15 +71,19 @@ func scanNotifications(rows *sql.Rows) ([]*account.Notification, error) {
 // sender (unless another sender took them after staleBefore) and returns
 // them; maxAttempts bounds the retries of a message that keeps failing.
 func (s *Store) ClaimNotifications(ctx context.Context, now, staleBefore time.Time, limit, maxAttempts int) ([]*account.Notification, error) {
-	rows, err := s.write.QueryContext(ctx,
-		`UPDATE outbox SET claimed_at = ?, attempts = attempts + 1
-		WHERE id IN (SELECT id FROM outbox WHERE sent_at IS NULL AND attempts < ?
-			AND (claimed_at IS NULL OR claimed_at < ?) ORDER BY id LIMIT ?)
-		RETURNING `+notificationColumns, millis(now), maxAttempts, millis(staleBefore), limit)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: claim notifications: %w", err)
-	}
-	out, err := scanNotifications(rows)
+	var out []*account.Notification
+	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx,
+			`UPDATE outbox SET claimed_at = ?, attempts = attempts + 1
+			WHERE id IN (SELECT id FROM outbox WHERE sent_at IS NULL AND attempts < ?
+				AND (claimed_at IS NULL OR claimed_at < ?) ORDER BY id LIMIT ?)
+			RETURNING `+notificationColumns, millis(now), maxAttempts, millis(staleBefore), limit)
+		if err != nil {
+			return err
+		}
+		out, err = scanNotifications(rows)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: claim notifications: %w", err)
 	}

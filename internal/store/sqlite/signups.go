@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/twofold/twofold/internal/account"
@@ -13,7 +12,7 @@ import (
 
 // CreatePendingSignUp implements account.Store.
 func (s *Store) CreatePendingSignUp(ctx context.Context, p *account.PendingSignUp, n *account.Notification) error {
-	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.writeTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx,
 			`INSERT INTO pending_signups (token_hash, email, name, mobile_phone, password_hash, created_at, expires_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
@@ -21,10 +20,8 @@ func (s *Store) CreatePendingSignUp(ctx context.Context, p *account.PendingSignU
 		if err != nil {
 			return err
 		}
-		return tx.QueryRowContext(ctx,
-			`INSERT INTO outbox (user_id, recipient, kind, subject, body, created_at) VALUES (NULL, ?, ?, ?, ?, ?) RETURNING id`,
-			n.Recipient, string(n.Kind), n.Subject, n.Body, millis(n.CreatedAt)).Scan(&n.ID)
-	})
+		return s.insertNotification(ctx, tx, n)
+	}, insertNotificationSQL)
 	if err != nil {
 		return fmt.Errorf("sqlite: create pending sign-up: %w", err)
 	}
@@ -51,7 +48,7 @@ func (s *Store) PendingSignUpByTokenHash(ctx context.Context, tokenHash string) 
 
 // CompleteSignUp implements account.Store.
 func (s *Store) CompleteSignUp(ctx context.Context, id int64, now time.Time, u *account.User, sess *account.Session) error {
-	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.writeTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM pending_signups WHERE id = ? AND expires_at > ?`, id, millis(now))
 		if err != nil {
 			return err
@@ -63,13 +60,7 @@ func (s *Store) CompleteSignUp(ctx context.Context, id int64, now time.Time, u *
 		if n == 0 {
 			return account.ErrNotFound
 		}
-		err = tx.QueryRowContext(ctx,
-			`INSERT INTO users (email, name, mobile_phone, password_hash, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
-			u.Email, u.Name, u.MobilePhone, u.PasswordHash, millis(u.CreatedAt)).Scan(&u.ID)
-		if err != nil {
-			if strings.Contains(err.Error(), "UNIQUE constraint failed: users.email") {
-				return account.ErrEmailTaken
-			}
+		if err := s.insertUser(ctx, tx, u); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM pending_signups WHERE email = ?`, u.Email); err != nil {
@@ -77,7 +68,7 @@ func (s *Store) CompleteSignUp(ctx context.Context, id int64, now time.Time, u *
 		}
 		sess.UserID = u.ID
 		return s.insertSession(ctx, tx, sess)
-	})
+	}, insertUserSQL)
 	if err != nil {
 		return fmt.Errorf("sqlite: complete sign-up: %w", err)
 	}
@@ -86,17 +77,12 @@ func (s *Store) CompleteSignUp(ctx context.Context, id int64, now time.Time, u *
 
 // AddEventAndNotification implements account.Store.
 func (s *Store) AddEventAndNotification(ctx context.Context, e *account.Event, n *account.Notification) error {
-	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx,
-			`INSERT INTO security_events (user_id, kind, detail, ip, user_agent, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
-			e.UserID, string(e.Kind), e.Detail, e.IP, e.UserAgent, millis(e.CreatedAt)).Scan(&e.ID)
-		if err != nil {
+	err := s.writeTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if err := s.insertEvent(ctx, tx, e); err != nil {
 			return err
 		}
-		return tx.QueryRowContext(ctx,
-			`INSERT INTO outbox (user_id, recipient, kind, subject, body, created_at) VALUES (NULLIF(?, 0), ?, ?, ?, ?, ?) RETURNING id`,
-			n.UserID, n.Recipient, string(n.Kind), n.Subject, n.Body, millis(n.CreatedAt)).Scan(&n.ID)
-	})
+		return s.insertNotification(ctx, tx, n)
+	}, insertEventSQL, insertNotificationSQL)
 	if err != nil {
 		return fmt.Errorf("sqlite: add event and notification: %w", err)
 	}

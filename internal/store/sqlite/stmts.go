@@ -15,8 +15,8 @@ import (
 // The write pool has one connection, which a write transaction holds: a
 // write statement must never be prepared from inside one (it would wait
 // for that connection forever). So write statements are prepared before
-// their transaction is submitted (exec, insertReturningID) or at Open
-// (hotWrites), and txExec and txQueryRow only look them up.
+// their transaction is submitted (exec, writeTx) or at Open
+// (prepareWrites), and txExec and txQueryRow only look them up.
 type stmtCache struct {
 	db *sql.DB
 	m  sync.Map // query → *sql.Stmt

@@ -18,6 +18,7 @@ import (
 	"io/fs"
 	"net/url"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -144,14 +145,38 @@ func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result
 	return res, err
 }
 
-// insertReturningID runs one INSERT … RETURNING id as a transaction of its own.
-func (s *Store) insertReturningID(ctx context.Context, query string, args ...any) (int64, error) {
-	s.prepareWrites(ctx, query)
-	var id int64
-	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		return s.txQueryRow(ctx, tx, query, args...).Scan(&id)
-	})
-	return id, err
+// The inserts that more than one transaction makes. Each runs inside the
+// caller's transaction, prepared if the caller prepared it beforehand.
+const (
+	insertUserSQL         = `INSERT INTO users (email, name, mobile_phone, password_hash, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id`
+	insertEventSQL        = `INSERT INTO security_events (user_id, kind, detail, ip, user_agent, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`
+	insertNotificationSQL = `INSERT INTO outbox (user_id, recipient, kind, subject, body, created_at) VALUES (NULLIF(?, 0), ?, ?, ?, ?, ?) RETURNING id`
+)
+
+// insertUser inserts u and sets u.ID; account.ErrEmailTaken if the email has an account.
+func (s *Store) insertUser(ctx context.Context, tx *sql.Tx, u *account.User) error {
+	err := s.txQueryRow(ctx, tx, insertUserSQL, u.Email, u.Name, u.MobilePhone, u.PasswordHash, millis(u.CreatedAt)).Scan(&u.ID)
+	if err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed: users.email") {
+		return account.ErrEmailTaken
+	}
+	return err
+}
+
+// insertEvent appends e to the activity log and sets e.ID.
+func (s *Store) insertEvent(ctx context.Context, tx *sql.Tx, e *account.Event) error {
+	return s.txQueryRow(ctx, tx, insertEventSQL, e.UserID, string(e.Kind), e.Detail, e.IP, e.UserAgent, millis(e.CreatedAt)).Scan(&e.ID)
+}
+
+// insertNotification queues n (UserID 0: no user yet) and sets n.ID.
+func (s *Store) insertNotification(ctx context.Context, tx *sql.Tx, n *account.Notification) error {
+	return s.txQueryRow(ctx, tx, insertNotificationSQL, n.UserID, n.Recipient, string(n.Kind), n.Subject, n.Body, millis(n.CreatedAt)).Scan(&n.ID)
+}
+
+// writeTx runs fn as a write transaction of its own, with queries prepared
+// beforehand.
+func (s *Store) writeTx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error, queries ...string) error {
+	s.prepareWrites(ctx, queries...)
+	return s.inTx(ctx, fn)
 }
 
 func affected(res sql.Result) (int64, error) {

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/twofold/twofold/internal/account"
@@ -60,16 +59,13 @@ func (s *Store) userWhere(ctx context.Context, where string, arg any) (*account.
 
 // CreateUser implements account.Store.
 func (s *Store) CreateUser(ctx context.Context, u *account.User) error {
-	id, err := s.insertReturningID(ctx,
-		`INSERT INTO users (email, name, mobile_phone, password_hash, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
-		u.Email, u.Name, u.MobilePhone, u.PasswordHash, millis(u.CreatedAt))
+	err := s.writeTx(ctx, func(ctx context.Context, tx *sql.Tx) error { return s.insertUser(ctx, tx, u) }, insertUserSQL)
+	if errors.Is(err, account.ErrEmailTaken) {
+		return account.ErrEmailTaken
+	}
 	if err != nil {
-		if strings.Contains(err.Error(), "UNIQUE constraint failed: users.email") {
-			return account.ErrEmailTaken
-		}
 		return fmt.Errorf("sqlite: create user: %w", err)
 	}
-	u.ID = id
 	return nil
 }
 
