@@ -124,6 +124,7 @@ func (s *Service) EnableTOTP(ctx context.Context, sess *Session, code string, c 
 	}
 	secret, err := s.openSecret(u.ID, *u.PendingTOTP)
 	if err != nil {
+		release() // nothing was compared
 		return err
 	}
 	step, ok := totp.Validate(secret, normalized, s.now(), s.policy.TOTPSkew, 0)
