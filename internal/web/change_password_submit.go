@@ -15,7 +15,8 @@ func (h *handler) changePassword(w http.ResponseWriter, r *http.Request) {
 	}
 	err := h.svc.ChangePassword(r.Context(), sess, r.PostFormValue("current_password"), r.PostFormValue("new_password"), httpauth.Client(r))
 	if err != nil {
-		h.fail(w, r, err, recovery{page: pageChangePassword, view: changePasswordView(p)})
+		h.fail(w, r, err, recovery{page: pageChangePassword, view: changePasswordView(p),
+			wrongPassword: &fieldProblem{http.StatusUnprocessableEntity, "current_password", msgWrongCurrentPassword}})
 		return
 	}
 	h.setFlash(w, flashPasswordChanged)

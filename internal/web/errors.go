@@ -46,6 +46,15 @@ type recovery struct {
 	back string
 	// wrongCode replaces msgWrongCode for a code field that takes a backup code.
 	wrongCode string
+	// wrongPassword, when set, is how the page shows account.ErrWrongPassword
+	// instead of "That password is not right." next to "password" (422).
+	wrongPassword *fieldProblem
+}
+
+// fieldProblem is a message next to a field, with the status to answer.
+type fieldProblem struct {
+	status     int
+	field, msg string
 }
 
 // fail turns an error from the account service into what the page does. It
@@ -62,15 +71,12 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error, rec re
 		h.retry(w, r, rec, http.StatusUnprocessableEntity, invalid.Fields, "")
 	case errors.Is(err, account.ErrInvalidCredentials):
 		h.retry(w, r, rec, http.StatusUnauthorized, nil, "Wrong email or password.")
-	case errors.Is(err, account.ErrWrongPassword) && rec.page == pageSignUpConfirm:
-		// Nobody is signed in yet: like a wrong sign-in, not a field to fix.
-		h.retry(w, r, rec, http.StatusUnauthorized, map[string]string{"password": msgWrongSignUpPassword}, "")
-	case errors.Is(err, account.ErrWrongPassword) && rec.page == pageChangePassword:
-		// Signed in, like confirming the password: a field to fix (422),
-		// but the field is the current password.
-		h.retry(w, r, rec, http.StatusUnprocessableEntity, map[string]string{"current_password": msgWrongCurrentPassword}, "")
 	case errors.Is(err, account.ErrWrongPassword):
-		h.retry(w, r, rec, http.StatusUnprocessableEntity, map[string]string{"password": "That password is not right."}, "")
+		p := fieldProblem{http.StatusUnprocessableEntity, "password", "That password is not right."}
+		if rec.wrongPassword != nil {
+			p = *rec.wrongPassword
+		}
+		h.retry(w, r, rec, p.status, map[string]string{p.field: p.msg}, "")
 	case errors.Is(err, account.ErrInvalidCode):
 		msg := msgWrongCode
 		if rec.wrongCode != "" {

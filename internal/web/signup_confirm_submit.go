@@ -20,7 +20,9 @@ func (h *handler) confirmSignUp(w http.ResponseWriter, r *http.Request) {
 	}
 	_, token, err := h.svc.ConfirmSignUp(r.Context(), in, httpauth.Client(r))
 	if err != nil {
-		h.fail(w, r, err, recovery{page: pageSignUpConfirm, view: signUpConfirmView(p, in.Token)})
+		// Nobody is signed in yet: a wrong password is like a wrong sign-in (401).
+		h.fail(w, r, err, recovery{page: pageSignUpConfirm, view: signUpConfirmView(p, in.Token),
+			wrongPassword: &fieldProblem{http.StatusUnauthorized, "password", msgWrongSignUpPassword}})
 		return
 	}
 	// A session this browser held before (another account) ends here.
