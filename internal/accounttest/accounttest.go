@@ -323,3 +323,24 @@ func (e *Env) SessionsInEveryState(t testing.TB, password string, c account.Clie
 	}
 	return s
 }
+
+// WrongCode returns a 6-digit code that matches none of the secret's codes
+// within two steps of the clock, so a test can rely on it being refused.
+func (e *Env) WrongCode(t testing.TB, secretBase32 string) string {
+	t.Helper()
+	secret, err := totp.DecodeSecret(secretBase32)
+	if err != nil {
+		t.Fatalf("decode secret %q: %v", secretBase32, err)
+	}
+	near := map[string]bool{}
+	for i := -2; i <= 2; i++ {
+		near[totp.Code(secret, e.Clock.Now().Add(time.Duration(i)*totp.Period))] = true
+	}
+	for _, c := range []string{"000000", "111111", "222222", "333333", "444444", "555555"} {
+		if !near[c] {
+			return c
+		}
+	}
+	t.Fatal("no wrong code found")
+	return ""
+}

@@ -14,7 +14,6 @@ import (
 
 	"github.com/twofold/twofold/internal/accounttest"
 	"github.com/twofold/twofold/internal/httpauth"
-	"github.com/twofold/twofold/internal/totp"
 )
 
 // newServer serves the API over real HTTP on a real service, on SQLite or,
@@ -182,28 +181,6 @@ func wantProblem(t *testing.T, what string, res *result, status int, code string
 		t.Errorf("%s: body looks like a stack trace: %s", what, res.body)
 	}
 	return p
-}
-
-// wrongCode is a 6-digit code that matches none of the steps the service
-// accepts right now, so a "wrong code" can never pass by chance.
-func wrongCode(t *testing.T, env *accounttest.Env, secretBase32 string) string {
-	t.Helper()
-	secret, err := totp.DecodeSecret(secretBase32)
-	if err != nil {
-		t.Fatal(err)
-	}
-	step := totp.Step(env.Clock.Now())
-	near := map[string]bool{}
-	for s := step - 2; s <= step+2; s++ {
-		near[totp.HOTP(secret, s, totp.Digits)] = true
-	}
-	for _, c := range []string{"000000", "111111", "222222", "333333", "444444", "555555"} {
-		if !near[c] {
-			return c
-		}
-	}
-	t.Fatal("no wrong code found")
-	return ""
 }
 
 func mustURL(t *testing.T, raw string) *url.URL {

@@ -103,7 +103,7 @@ func TestJourney(t *testing.T) {
 	if me.TwoFactor.Enabled {
 		t.Error("two_factor.enabled = true before enable; want false")
 	}
-	res = c.send("POST", "/api/v1/me/two-factor/enable", jsonBody(t, map[string]string{"code": wrongCode(t, env, secret)}))
+	res = c.send("POST", "/api/v1/me/two-factor/enable", jsonBody(t, map[string]string{"code": env.WrongCode(t, secret)}))
 	wantProblem(t, "enable with a wrong code", res, 401, "invalid_code")
 	var enabled enabledResponse
 	res = c.send("POST", "/api/v1/me/two-factor/enable", jsonBody(t, map[string]string{"code": env.Code(t, secret)}))
@@ -207,7 +207,7 @@ func TestJourney(t *testing.T) {
 	// even with the right code.
 	env.Clock.Advance(16 * time.Minute)
 	signIn("sign in for throttling")
-	bad := wrongCode(t, env, secret)
+	bad := env.WrongCode(t, secret)
 	for i := range 10 {
 		wantProblem(t, "wrong code "+strconv.Itoa(i+1), c.send("POST", "/api/v1/session/two-factor", jsonBody(t, map[string]string{"code": bad})), 401, "invalid_code")
 	}

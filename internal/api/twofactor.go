@@ -84,6 +84,5 @@ func (h *handler) generateBackupCodes(w http.ResponseWriter, r *http.Request, se
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Cache-Control", "no-store")
 	return h.writeJSON(w, r, http.StatusCreated, backupCodesResponse{Codes: codes})
 }

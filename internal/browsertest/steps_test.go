@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/twofold/twofold/internal/qr/qrtest"
+	"github.com/twofold/twofold/internal/web"
 )
 
 // The person of every test.
@@ -89,10 +90,8 @@ func (b *tab) startSignUp(email, phone string) page {
 // returns the HTTP status of the page.
 func (b *tab) openSignUpLink(token string) int64 {
 	b.t.Helper()
-	return b.open(signUpConfirmPath + "?token=" + url.QueryEscape(token))
+	return b.open(web.SignUpLink("")(token))
 }
-
-const signUpConfirmPath = "/signup/confirm"
 
 // finishSignUp is the page the sign-up link opens: the password chosen at
 // sign-up signs in, on My info.

@@ -116,7 +116,7 @@ func TestAutofocus(t *testing.T) {
 			t.Errorf("GET %s: autofocus on %q; want %q", path, got, "code")
 		}
 	}
-	r := b.post("/signin/two-factor", url.Values{"code": {wrongCode(t, s, secret)}})
+	r := b.post("/signin/two-factor", url.Values{"code": {s.env.WrongCode(t, secret)}})
 	if got := strings.Join(autofocused(r), " "); got != "code" {
 		t.Errorf("wrong code: autofocus on %q; want %q", got, "code")
 	}

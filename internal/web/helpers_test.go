@@ -230,27 +230,6 @@ func shownSecret(t *testing.T, r *response) string {
 	return html.UnescapeString(m[1])
 }
 
-// wrongCode returns six digits that no step within the skew accepts.
-func wrongCode(t *testing.T, s *site, secretBase32 string) string {
-	t.Helper()
-	secret, err := totp.DecodeSecret(secretBase32)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := s.env.Clock.Now()
-	near := map[string]bool{}
-	for i := -2; i <= 2; i++ {
-		near[totp.Code(secret, now.Add(time.Duration(i)*totp.Period))] = true
-	}
-	for _, c := range []string{"000000", "111111", "123456", "654321"} {
-		if !near[c] {
-			return c
-		}
-	}
-	t.Fatal("no wrong code found")
-	return ""
-}
-
 // signUp creates the test account (with a phone when phone != "") the way
 // a person does, through the mailed link, and leaves b signed in.
 func (b *browser) signUp(phone string) {

@@ -84,7 +84,7 @@ func TestJourney(t *testing.T) {
 	}
 
 	// A wrong code keeps the person on the page, with the same QR code.
-	wrong := b.post("/me/two-factor/enable", url.Values{"code": {wrongCode(t, s, secret)}})
+	wrong := b.post("/me/two-factor/enable", url.Values{"code": {s.env.WrongCode(t, secret)}})
 	wantStatus(t, wrong, http.StatusUnprocessableEntity)
 	if got, want := fieldError(t, wrong, "code"), msgWrongCode; got != want {
 		t.Errorf("wrong code message %q; want %q", got, want)

@@ -257,7 +257,7 @@ func TestDisableTwoFactor(t *testing.T) {
 		{"nothing", "", "", "password", "Enter your password."},
 		{"no code", testPassword, "", "code", ""},
 		{"wrong password", "not it at all", s.env.Code(t, secret), "password", "That password is not right."},
-		{"wrong code", testPassword, wrongCode(t, s, secret), "code", msgWrongEitherCode},
+		{"wrong code", testPassword, s.env.WrongCode(t, secret), "code", msgWrongEitherCode},
 		{"malformed code", testPassword, "12", "code", ""},
 	}
 	for _, tt := range tests {
@@ -290,7 +290,7 @@ func TestSecondFactorThrottled(t *testing.T) {
 	wantRedirect(t, b.post("/signout", nil), "/signin")
 	b.signIn("/signin/two-factor")
 
-	wrong := wrongCode(t, s, secret)
+	wrong := s.env.WrongCode(t, secret)
 	for range account.DefaultPolicy().CodeAttempts {
 		wantStatus(t, b.post("/signin/two-factor", url.Values{"code": {wrong}}), http.StatusUnprocessableEntity)
 	}
