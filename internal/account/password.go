@@ -29,7 +29,11 @@ func (s *Service) ChangePassword(ctx context.Context, sess *Session, current, ne
 	if err := verr.orNil(); err != nil {
 		return err
 	}
-	if err := s.verifyPassword(ctx, sess.UserID, current, c); err != nil {
+	u, err := s.store.UserByID(ctx, sess.UserID)
+	if err != nil {
+		return fmt.Errorf("account: change password: %w", err)
+	}
+	if err := s.verifyPassword(ctx, u, current, c); err != nil {
 		return err
 	}
 	hash, err := s.hasher.Hash(ctx, next)
@@ -47,10 +51,6 @@ func (s *Service) ChangePassword(ctx context.Context, sess *Session, current, ne
 		return fmt.Errorf("account: change password: %w", err)
 	}
 	sess.AuthenticatedAt = now
-	u, err := s.store.UserByID(ctx, sess.UserID)
-	if err != nil {
-		return fmt.Errorf("account: change password: %w", err)
-	}
 	s.recordAndNotify(ctx, u, EventPasswordChanged, "", c)
 	return nil
 }

@@ -241,7 +241,11 @@ func (s *Service) ConfirmPassword(ctx context.Context, sess *Session, pw string,
 	if sess.Stage != StageComplete {
 		return ErrSecondFactorRequired
 	}
-	if err := s.verifyPassword(ctx, sess.UserID, pw, c); err != nil {
+	u, err := s.store.UserByID(ctx, sess.UserID)
+	if err != nil {
+		return fmt.Errorf("account: confirm password: %w", err)
+	}
+	if err := s.verifyPassword(ctx, u, pw, c); err != nil {
 		return err
 	}
 	if err := s.store.SetSessionAuthenticatedAt(ctx, sess.TokenHash, s.now()); err != nil {
@@ -253,11 +257,7 @@ func (s *Service) ConfirmPassword(ctx context.Context, sess *Session, pw string,
 
 // verifyPassword checks the password of a signed-in user, throttled like the
 // sign-in password step.
-func (s *Service) verifyPassword(ctx context.Context, userID int64, pw string, c Client) error {
-	u, err := s.store.UserByID(ctx, userID)
-	if err != nil {
-		return fmt.Errorf("account: verify password: %w", err)
-	}
+func (s *Service) verifyPassword(ctx context.Context, u *User, pw string, c Client) error {
 	if s.hasher.Saturated() {
 		return ErrBusy
 	}

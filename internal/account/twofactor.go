@@ -166,7 +166,7 @@ func (s *Service) DisableTOTP(ctx context.Context, sess *Session, pw, code strin
 	if err := verr.orNil(); err != nil {
 		return err
 	}
-	if err := s.verifyPassword(ctx, u.ID, pw, c); err != nil {
+	if err := s.verifyPassword(ctx, u, pw, c); err != nil {
 		if errors.Is(err, ErrWrongPassword) {
 			return &ValidationError{Fields: map[string]string{"password": "That password is not right."}}
 		}
