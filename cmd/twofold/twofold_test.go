@@ -212,6 +212,11 @@ func postJSON(t *testing.T, c *http.Client, url string, body any) (*http.Respons
 
 func TestServeSurvivesRestartAndStopsGracefully(t *testing.T) {
 	data := t.TempDir()
+	// A data directory the operator made readable by everyone: the files
+	// in it must not be.
+	if err := os.Chmod(data, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	p := start(t, data)
 	resp, err := http.Get(p.base + "/healthz")
 	if err != nil || resp.StatusCode != 200 {
@@ -226,6 +231,14 @@ func TestServeSurvivesRestartAndStopsGracefully(t *testing.T) {
 		t.Errorf("key file mode = %o; want 600", info.Mode().Perm())
 	}
 	mustSignUp(t, newClient(t), p.base, map[string]string{"email": "ana@example.com", "password": "correct horse battery", "name": "Ana"})
+	for _, name := range []string{"twofold.db", "twofold.db-wal", "twofold.db-shm"} {
+		info, err := os.Stat(filepath.Join(data, name))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+		} else if info.Mode().Perm() != 0o600 {
+			t.Errorf("%s mode = %o; want 600", name, info.Mode().Perm())
+		}
+	}
 	p.stop(t)
 	if strings.Contains(p.logs.String(), "correct horse battery") {
 		t.Error("the password appears in the logs")

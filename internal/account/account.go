@@ -21,6 +21,12 @@ type User struct {
 	MobilePhone  string // E.164, or "" when not set
 	PasswordHash string // argon2id PHC string
 	CreatedAt    time.Time
+	// SecurityVersion is bumped, in the same transaction, by every change
+	// that must end other sessions or invalidate what a request in flight
+	// read (password, 2FA on or off, backup codes, phone number). A sign-in
+	// or a change decided on a read of version v is written only while the
+	// version is still v (Tx.RequireSecurityVersion).
+	SecurityVersion int64
 
 	// TOTP is the enabled authenticator; nil while 2FA is off.
 	TOTP *TOTPState
@@ -83,6 +89,11 @@ type Session struct {
 	ExpiresAt       time.Time // absolute limit (pending: the 5-minute window)
 	IP              string
 	UserAgent       string
+
+	// Profile is the account the session belongs to, read with it in one
+	// query (Store.SessionByTokenHash), so an authenticated request needs
+	// no second read.
+	Profile *Profile
 }
 
 // Client describes who is making a request, for throttling and the activity log.
@@ -164,21 +175,24 @@ type Event struct {
 // Errors the service returns. The web and API layers map them to messages
 // and status codes in one place each.
 var (
-	ErrNotFound               = errors.New("account: not found")
-	ErrEmailTaken             = errors.New("account: an account with this email already exists")
-	ErrInvalidCredentials     = errors.New("account: wrong email or password")
-	ErrWrongPassword          = errors.New("account: wrong password")
-	ErrInvalidCode            = errors.New("account: wrong or already used code")
-	ErrUnauthenticated        = errors.New("account: not signed in")
-	ErrSecondFactorRequired   = errors.New("account: the second sign-in step is not done")
-	ErrPendingExpired         = errors.New("account: the sign-in took too long; start again")
-	ErrPhoneRequired          = errors.New("account: a mobile phone number is required for 2 factor authentication")
-	ErrTwoFactorEnabled       = errors.New("account: 2 factor authentication is already enabled")
-	ErrTwoFactorNotEnabled    = errors.New("account: 2 factor authentication is not enabled")
-	ErrNoPendingSetup         = errors.New("account: start the 2 factor authentication setup first")
-	ErrReauthRequired         = errors.New("account: confirm your password to continue")
-	ErrBusy                   = errors.New("account: too many sign-ins in progress; try again shortly")
-	ErrConflict               = errors.New("account: changed concurrently")
+	ErrNotFound             = errors.New("account: not found")
+	ErrEmailTaken           = errors.New("account: an account with this email already exists")
+	ErrInvalidCredentials   = errors.New("account: wrong email or password")
+	ErrWrongPassword        = errors.New("account: wrong password")
+	ErrInvalidCode          = errors.New("account: wrong or already used code")
+	ErrUnauthenticated      = errors.New("account: not signed in")
+	ErrSecondFactorRequired = errors.New("account: the second sign-in step is not done")
+	ErrPendingExpired       = errors.New("account: the sign-in took too long; start again")
+	ErrPhoneRequired        = errors.New("account: a mobile phone number is required for 2 factor authentication")
+	ErrTwoFactorEnabled     = errors.New("account: 2 factor authentication is already enabled")
+	ErrTwoFactorNotEnabled  = errors.New("account: 2 factor authentication is not enabled")
+	ErrNoPendingSetup       = errors.New("account: start the 2 factor authentication setup first")
+	ErrReauthRequired       = errors.New("account: confirm your password to continue")
+	ErrBusy                 = errors.New("account: too many sign-ins in progress; try again shortly")
+	ErrConflict             = errors.New("account: changed concurrently")
+	// ErrStale: a decision made on a read no longer holds where it is
+	// written (Tx.RequireSecurityVersion, Tx.ChangePasswordHash).
+	ErrStale                  = errors.New("account: the account changed since it was read")
 	ErrSessionAlreadyAdvanced = errors.New("account: session already used")
 	ErrSignUpLinkInvalid      = errors.New("account: this sign-up link has expired or was already used; sign up again")
 	// ErrAuthenticatorSuspended: too many wrong codes in a row; only a backup
@@ -190,6 +204,7 @@ var (
 // evaluated until RetryAfter has passed.
 type ThrottledError struct {
 	RetryAfter time.Duration
+	key        string // the throttle key at its limit
 }
 
 func (e *ThrottledError) Error() string {

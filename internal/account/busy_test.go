@@ -13,6 +13,7 @@ import (
 	"github.com/twofold/twofold/internal/accounttest"
 	"github.com/twofold/twofold/internal/keyring"
 	"github.com/twofold/twofold/internal/password"
+	"github.com/twofold/twofold/internal/store/autocommit"
 	"github.com/twofold/twofold/internal/store/sqlite"
 )
 
@@ -39,7 +40,7 @@ func TestBusySignInsDoNotCountAsFailures(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, email := range []string{"ana@example.com", "bob@example.com"} {
-		if err := store.CreateUser(ctx, &account.User{Email: email, Name: "N", PasswordHash: hash, CreatedAt: time.Now()}); err != nil {
+		if err := autocommit.Wrap(store).CreateUser(ctx, &account.User{Email: email, Name: "N", PasswordHash: hash, CreatedAt: time.Now()}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -59,21 +59,6 @@ var notifications = map[EventKind]struct{ subject, body string }{
 	},
 }
 
-// notify queues the message for kind, if kind is one users are told about.
-// Like record, a failure is logged, not returned: the change it reports has
-// already happened.
-func (s *Service) notify(ctx context.Context, u *User, kind EventKind, c Client) {
-	n, ok := s.notification(u, kind, c)
-	if !ok {
-		return
-	}
-	if err := s.store.AddNotification(ctx, n); err != nil {
-		s.log.ErrorContext(ctx, "queue notification", "user_id", u.ID, "kind", kind, "err", err)
-		return
-	}
-	s.log.InfoContext(ctx, "notification queued", "user_id", u.ID, "kind", kind, "outbox_id", n.ID)
-}
-
 // notification is the message for kind to u, if kind is one users are told about.
 func (s *Service) notification(u *User, kind EventKind, c Client) (*Notification, bool) {
 	msg, ok := notifications[kind]
@@ -87,8 +72,21 @@ func (s *Service) notification(u *User, kind EventKind, c Client) (*Notification
 	}, true
 }
 
-// recordAndNotify appends the event to the activity log and tells the user.
-func (s *Service) recordAndNotify(ctx context.Context, u *User, kind EventKind, detail string, c Client) {
-	s.record(ctx, u.ID, kind, detail, c)
-	s.notify(ctx, u, kind, c)
+// recordAndNotify appends the event to the activity log and queues the
+// user's message, inside the use case's transaction.
+func (s *Service) recordAndNotify(ctx context.Context, tx Tx, u *User, kind EventKind, detail string, c Client) error {
+	if err := s.record(ctx, tx, u.ID, kind, detail, c); err != nil {
+		return err
+	}
+	n, ok := s.notification(u, kind, c)
+	if !ok {
+		return nil
+	}
+	if err := tx.AddNotification(ctx, n); err != nil {
+		return fmt.Errorf("account: queue %s notification: %w", kind, err)
+	}
+	// Logged inside the transaction: a rollback after it is logged as the
+	// use case's error.
+	s.log.InfoContext(ctx, "notification queued", "user_id", u.ID, "kind", kind, "outbox_id", n.ID)
+	return nil
 }

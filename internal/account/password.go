@@ -29,28 +29,42 @@ func (s *Service) ChangePassword(ctx context.Context, sess *Session, current, ne
 	if err := verr.orNil(); err != nil {
 		return err
 	}
-	u, err := s.store.UserByID(ctx, sess.UserID)
+	u, err := s.userOf(ctx, sess)
 	if err != nil {
 		return fmt.Errorf("account: change password: %w", err)
 	}
-	if err := s.verifyPassword(ctx, u, current, c); err != nil {
+	reserved, err := s.checkPassword(ctx, u, current, c)
+	if err != nil {
 		return err
 	}
 	hash, err := s.hasher.Hash(ctx, next)
 	if err != nil {
+		s.giveBack(ctx, reserved)
 		return mapHasherErr(err)
 	}
-	if err := s.store.UpdatePasswordHash(ctx, sess.UserID, hash); err != nil {
-		return fmt.Errorf("account: change password: %w", err)
-	}
-	if err := s.store.DeleteUserSessions(ctx, sess.UserID, sess.TokenHash); err != nil {
-		return fmt.Errorf("account: change password: end other sessions: %w", err)
-	}
+	// One transaction: the new hash only over the security version the
+	// current password was checked against, every other session ended
+	// (including any a sign-in with the old password is creating: the
+	// version check refuses those), and the record and the email.
 	now := s.now()
-	if err := s.store.SetSessionAuthenticatedAt(ctx, sess.TokenHash, now); err != nil {
-		return fmt.Errorf("account: change password: %w", err)
+	err = s.write(ctx, func(ctx context.Context, tx Tx) error {
+		if err := releaseAttempts(ctx, tx, reserved); err != nil {
+			return err
+		}
+		if err := tx.ChangePasswordHash(ctx, u.ID, u.SecurityVersion, hash); err != nil {
+			return err
+		}
+		if err := setAuthenticatedAt(ctx, tx, sess, now); err != nil {
+			return err
+		}
+		if err := tx.DeleteUserSessions(ctx, u.ID, sess.TokenHash); err != nil {
+			return fmt.Errorf("account: end other sessions: %w", err)
+		}
+		return s.recordAndNotify(ctx, tx, u, EventPasswordChanged, "", c)
+	})
+	if err != nil {
+		return s.fault(ctx, "change password", err, reserved)
 	}
 	sess.AuthenticatedAt = now
-	s.recordAndNotify(ctx, u, EventPasswordChanged, "", c)
 	return nil
 }

@@ -2,23 +2,9 @@ package account
 
 import (
 	"context"
+	"errors"
 	"fmt"
 )
-
-// Profile returns the user and the number of unused backup codes.
-func (s *Service) Profile(ctx context.Context, userID int64) (*Profile, error) {
-	u, err := s.store.UserByID(ctx, userID)
-	if err != nil {
-		return nil, fmt.Errorf("account: profile: %w", err)
-	}
-	p := &Profile{User: u}
-	if u.TwoFactorEnabled() {
-		if p.BackupCodesRemaining, err = s.store.CountBackupCodes(ctx, userID); err != nil {
-			return nil, fmt.Errorf("account: profile: %w", err)
-		}
-	}
-	return p, nil
-}
 
 // ProfileUpdate changes the fields that are not nil.
 type ProfileUpdate struct {
@@ -32,7 +18,7 @@ func (s *Service) UpdateProfile(ctx context.Context, sess *Session, in ProfileUp
 	if sess.Stage != StageComplete {
 		return nil, ErrSecondFactorRequired
 	}
-	u, err := s.store.UserByID(ctx, sess.UserID)
+	u, err := s.userOf(ctx, sess)
 	if err != nil {
 		return nil, fmt.Errorf("account: update profile: %w", err)
 	}
@@ -49,7 +35,7 @@ func (s *Service) UpdateProfile(ctx context.Context, sess *Session, in ProfileUp
 		if phone, msg = NormalizeMobilePhone(*in.MobilePhone, s.policy.PhoneRegion); msg != "" {
 			verr.add("mobile_phone", msg)
 		} else if phone == "" && u.TwoFactorEnabled() {
-			verr.add("mobile_phone", "2 factor authentication needs a mobile phone number. Disable it before removing the number.")
+			verr.add("mobile_phone", msgPhoneNeededByTwoFactor)
 		}
 	}
 	if err := verr.orNil(); err != nil {
@@ -58,13 +44,32 @@ func (s *Service) UpdateProfile(ctx context.Context, sess *Session, in ProfileUp
 	if name == u.Name && phone == u.MobilePhone {
 		return u, nil
 	}
-	if err := s.store.UpdateProfile(ctx, u.ID, name, phone); err != nil {
-		return nil, fmt.Errorf("account: update profile: %w", err)
+	// The store writes an empty number only while 2FA is off, checked
+	// where it is written: 2FA may have been turned on since u was read.
+	err = s.write(ctx, func(ctx context.Context, tx Tx) error {
+		if err := tx.UpdateProfile(ctx, u.ID, name, phone); err != nil {
+			return err
+		}
+		if err := holdSession(ctx, tx, sess); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, u.ID, EventProfileUpdated, "", c)
+	})
+	if errors.Is(err, ErrTwoFactorEnabled) {
+		return nil, &ValidationError{Fields: map[string]string{"mobile_phone": msgPhoneNeededByTwoFactor}}
 	}
-	u.Name, u.MobilePhone = name, phone
-	s.record(ctx, u.ID, EventProfileUpdated, "", c)
-	return u, nil
+	if err != nil {
+		return nil, s.fault(ctx, "update profile", err, nil)
+	}
+	updated := *u
+	updated.Name, updated.MobilePhone = name, phone
+	if sess.Profile != nil {
+		sess.Profile.User = &updated
+	}
+	return &updated, nil
 }
+
+const msgPhoneNeededByTwoFactor = "2 factor authentication needs a mobile phone number. Disable it before removing the number."
 
 // Events returns the user's most recent security activity, newest first.
 func (s *Service) Events(ctx context.Context, userID int64) ([]*Event, error) {
@@ -96,12 +101,17 @@ func (s *Service) ResetTwoFactor(ctx context.Context, email, operator string) er
 	if err != nil {
 		return fmt.Errorf("account: reset 2fa for %s: %w", normalized, err)
 	}
-	if err := s.store.DisableTOTP(ctx, u.ID); err != nil {
-		return fmt.Errorf("account: reset 2fa: %w", err)
+	err = s.write(ctx, func(ctx context.Context, tx Tx) error {
+		if err := tx.DisableTOTP(ctx, u.ID); err != nil {
+			return err
+		}
+		if err := tx.DeleteUserSessions(ctx, u.ID, ""); err != nil {
+			return err
+		}
+		return s.recordAndNotify(ctx, tx, u, EventTwoFactorReset, "by "+operator, Client{IP: "cli"})
+	})
+	if err != nil {
+		return fmt.Errorf("account: reset 2fa for %s: %w", normalized, err)
 	}
-	if err := s.store.DeleteUserSessions(ctx, u.ID, ""); err != nil {
-		return fmt.Errorf("account: reset 2fa: %w", err)
-	}
-	s.recordAndNotify(ctx, u, EventTwoFactorReset, "by "+operator, Client{IP: "cli"})
 	return nil
 }

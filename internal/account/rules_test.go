@@ -26,7 +26,7 @@ func TestSealedSecretIsBoundToItsUser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.Store.SetPendingTOTP(ctx, boSess.UserID, *ana.PendingTOTP); err != nil {
+	if err := f.Writes().SetPendingTOTP(ctx, boSess.UserID, *ana.PendingTOTP); err != nil {
 		t.Fatal(err)
 	}
 	if setup, err := f.Service.PendingTOTPSetup(ctx, boSess); err == nil {
@@ -45,11 +45,11 @@ func TestBackupCodesAreStoredKeyed(t *testing.T) {
 	uid := f.session().UserID
 	first, _ := account.NormalizeBackupCode(codes[0])
 	plain := sha256.Sum256([]byte(first))
-	if used, err := f.Store.UseBackupCode(ctx, uid, hex.EncodeToString(plain[:]), f.Clock.Now()); err != nil || used {
+	if used, err := f.Writes().UseBackupCode(ctx, uid, hex.EncodeToString(plain[:]), f.Clock.Now()); err != nil || used {
 		t.Errorf("UseBackupCode(SHA-256 of the code) = %v, %v; want no such code", used, err)
 	}
 	second, _ := account.NormalizeBackupCode(codes[1])
-	if used, err := f.Store.UseBackupCode(ctx, uid, f.Keys.MAC([]byte(second)), f.Clock.Now()); err != nil || !used {
+	if used, err := f.Writes().UseBackupCode(ctx, uid, f.Keys.MAC([]byte(second)), f.Clock.Now()); err != nil || !used {
 		t.Errorf("UseBackupCode(HMAC of the code under the server key) = %v, %v; want the code", used, err)
 	}
 }

@@ -139,6 +139,9 @@ func NewService(ctx context.Context, o Options) (*Service, error) {
 	return s, nil
 }
 
+// Now is the service's clock, for pages that show a date.
+func (s *Service) Now() time.Time { return s.now() }
+
 // Policy returns the rules in force (pages show some of them).
 func (s *Service) Policy() Policy { return s.policy }
 
@@ -157,12 +160,39 @@ func (s *Service) newToken() (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
-// record appends to the activity log. A failure to log does not undo what
-// happened; it is reported to the operator instead.
-func (s *Service) record(ctx context.Context, userID int64, kind EventKind, detail string, c Client) {
-	err := s.store.AddEvent(ctx, &Event{UserID: userID, Kind: kind, Detail: detail, IP: c.IP, UserAgent: truncate(c.UserAgent, 200), CreatedAt: s.now()})
-	if err != nil {
-		s.log.ErrorContext(ctx, "record security event", "user_id", userID, "kind", kind, "err", err)
+// writeTimeout bounds a use case's transaction once it has started: it
+// runs detached from the request's cancellation, so a client that gives up
+// in the last milliseconds gets all of the change or none of it, never a
+// change without its record, and a stuck database still gives up.
+const writeTimeout = 15 * time.Second
+
+// write runs fn as the use case's one transaction.
+func (s *Service) write(ctx context.Context, fn func(ctx context.Context, tx Tx) error) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+	defer cancel()
+	return s.store.InTx(ctx, fn)
+}
+
+// event is an entry of the activity log, from client c, now.
+func (s *Service) event(userID int64, kind EventKind, detail string, c Client) *Event {
+	return &Event{UserID: userID, Kind: kind, Detail: detail, IP: c.IP, UserAgent: truncate(c.UserAgent, 200), CreatedAt: s.now()}
+}
+
+// record appends an event to the activity log inside the use case's
+// transaction: it commits with the change it describes, or not at all.
+func (s *Service) record(ctx context.Context, tx Tx, userID int64, kind EventKind, detail string, c Client) error {
+	if err := tx.AddEvent(ctx, s.event(userID, kind, detail, c)); err != nil {
+		return fmt.Errorf("account: record %s: %w", kind, err)
+	}
+	return nil
+}
+
+// recordFailure writes the record of a failed attempt (a wrong password or
+// code), which is the whole of that use case's change. A failure to write
+// it does not change the answer; it is reported to the operator.
+func (s *Service) recordFailure(ctx context.Context, fn func(ctx context.Context, tx Tx) error) {
+	if err := s.write(ctx, fn); err != nil {
+		s.log.ErrorContext(ctx, "record failed attempt", "err", err)
 	}
 }
 
@@ -205,25 +235,59 @@ func mapHasherErr(err error) error {
 	return err
 }
 
-// throttle reserves one attempt under key, or returns a *ThrottledError.
-// The caller releases the reservation when the attempt succeeds, so only
-// failures stay counted.
-func (s *Service) throttle(ctx context.Context, key string, limit int, window time.Duration) (release func(), err error) {
+// reserve records one attempt under every limit, all or none, in a
+// transaction of its own that commits before the attempt is evaluated, so
+// parallel guesses stay bounded; or returns a *ThrottledError. A success
+// releases its reservations inside its own transaction (releaseAttempts),
+// so only failures stay counted.
+func (s *Service) reserve(ctx context.Context, limits ...AttemptLimit) ([]int64, error) {
 	now := s.now()
-	id, ok, oldest, err := s.store.ReserveAttempt(ctx, key, now, now.Add(-window), limit)
+	ids, refused, oldest, err := s.store.ReserveAttempts(ctx, now, limits)
 	if err != nil {
-		return nil, fmt.Errorf("account: throttle %s: %w", key, err)
+		// The keys (an email, an IP) stay out of the message: it is logged.
+		return nil, fmt.Errorf("account: throttle: %w", err)
 	}
-	if !ok {
-		retry := oldest.Add(window).Sub(now)
+	if refused >= 0 {
+		retry := oldest.Add(limits[refused].Window).Sub(now)
 		if retry < time.Second {
 			retry = time.Second
 		}
-		return nil, &ThrottledError{RetryAfter: retry}
+		return nil, &ThrottledError{RetryAfter: retry, key: limits[refused].Key}
 	}
-	return func() {
-		if err := s.store.ReleaseAttempt(context.WithoutCancel(ctx), id); err != nil {
-			s.log.ErrorContext(ctx, "release throttle attempt", "key", key, "err", err)
+	return ids, nil
+}
+
+// releaseAttempts gives reservations back inside tx.
+func releaseAttempts(ctx context.Context, tx Tx, ids []int64) error {
+	for _, id := range ids {
+		if err := tx.ReleaseAttempt(ctx, id); err != nil {
+			return fmt.Errorf("account: release throttle attempt: %w", err)
 		}
-	}, nil
+	}
+	return nil
+}
+
+// giveBack releases reservations whose attempt was never evaluated (the
+// hashers were busy, the database failed), in a transaction of its own;
+// a failure only leaves them counted until they age out.
+func (s *Service) giveBack(ctx context.Context, ids []int64) {
+	if len(ids) == 0 {
+		return
+	}
+	if err := s.write(ctx, func(ctx context.Context, tx Tx) error { return releaseAttempts(ctx, tx, ids) }); err != nil {
+		s.log.ErrorContext(ctx, "release throttle attempts", "err", err)
+	}
+}
+
+// Throttle keys and their limits.
+func (s *Service) passwordIPLimit(ip string) AttemptLimit {
+	return AttemptLimit{Key: "password:ip:" + ipKey(ip), Limit: s.policy.PasswordIPAttempt, Window: s.policy.PasswordWindow}
+}
+
+func (s *Service) passwordAccountLimit(email string) AttemptLimit {
+	return AttemptLimit{Key: "password:email:" + email, Limit: s.policy.PasswordAttempts, Window: s.policy.PasswordWindow}
+}
+
+func (s *Service) codeLimit(userID int64) AttemptLimit {
+	return AttemptLimit{Key: fmt.Sprintf("code:user:%d", userID), Limit: s.policy.CodeAttempts, Window: s.policy.CodeWindow}
 }

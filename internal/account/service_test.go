@@ -45,10 +45,20 @@ func (f *fixture) session() *account.Session {
 	return sess
 }
 
+// profile is what My info shows, as read with the session.
+func (f *fixture) profile() (*account.Profile, error) {
+	return f.session().Profile, nil
+}
+
 // signedUp returns a user who signed up with a mobile number.
 func signedUp(t *testing.T, opts ...func(*account.Policy)) *fixture {
 	t.Helper()
-	env := accounttest.New(t, opts...)
+	return signedUpOn(t, accounttest.New(t, opts...))
+}
+
+// signedUpOn is signedUp on env.
+func signedUpOn(t *testing.T, env *accounttest.Env) *fixture {
+	t.Helper()
 	f := &fixture{Env: env, t: t, email: "ana@example.com"}
 	_, f.token = env.SignUp(t, account.SignUpInput{Email: "Ana@Example.com ", Password: pw, Name: "Ana", MobilePhone: "+61 412 345 678"}, client)
 	return f
@@ -57,7 +67,13 @@ func signedUp(t *testing.T, opts ...func(*account.Policy)) *fixture {
 // enrolled returns a user with 2FA on, signed in, the clock at a fresh step.
 func enrolled(t *testing.T, opts ...func(*account.Policy)) *fixture {
 	t.Helper()
-	f := signedUp(t, opts...)
+	return enrolledOn(t, accounttest.New(t, opts...))
+}
+
+// enrolledOn is enrolled on env.
+func enrolledOn(t *testing.T, env *accounttest.Env) *fixture {
+	t.Helper()
+	f := signedUpOn(t, env)
 	setup, err := f.Service.BeginTOTPSetup(ctx, f.session())
 	if err != nil {
 		t.Fatalf("BeginTOTPSetup = %v", err)
@@ -98,6 +114,11 @@ func TestSignUpValidation(t *testing.T) {
 		{"long password", account.SignUpInput{Email: "a@example.com", Password: strings.Repeat("x", 129), Name: "A"}, "password"},
 		{"empty name", account.SignUpInput{Email: "a@example.com", Password: pw, Name: "  "}, "name"},
 		{"control char in name", account.SignUpInput{Email: "a@example.com", Password: pw, Name: "A\x00B"}, "name"},
+		{"line separator in name", account.SignUpInput{Email: "a@example.com", Password: pw, Name: "Ana\u2028Admin"}, "name"},
+		{"paragraph separator in name", account.SignUpInput{Email: "a@example.com", Password: pw, Name: "Ana\u2029Admin"}, "name"},
+		{"right-to-left override in name", account.SignUpInput{Email: "a@example.com", Password: pw, Name: "Ana\u202Egpj.exe"}, "name"},
+		{"bidi isolate in name", account.SignUpInput{Email: "a@example.com", Password: pw, Name: "Ana\u2066B\u2069"}, "name"},
+		{"left-to-right mark in name", account.SignUpInput{Email: "a@example.com", Password: pw, Name: "Ana\u200E"}, "name"},
 		{"phone without country code", account.SignUpInput{Email: "a@example.com", Password: pw, Name: "A", MobilePhone: "0412 345 678"}, "mobile_phone"},
 		{"phone not a number", account.SignUpInput{Email: "a@example.com", Password: pw, Name: "A", MobilePhone: "+61 abc"}, "mobile_phone"},
 		{"landline", account.SignUpInput{Email: "a@example.com", Password: pw, Name: "A", MobilePhone: "+61 2 9876 5432"}, "mobile_phone"},
@@ -115,7 +136,7 @@ func TestSignUpValidation(t *testing.T) {
 
 func TestSignUpStoresE164(t *testing.T) {
 	f := signedUp(t)
-	p, err := f.Service.Profile(ctx, f.session().UserID)
+	p, err := f.profile()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +214,7 @@ func TestEnableNeedsTheRightCodeAndThatCodeCountsAsUsed(t *testing.T) {
 	if err := f.Service.EnableTOTP(ctx, f.session(), "000000", client); !errors.Is(err, account.ErrInvalidCode) && f.Code(t, setup.Secret) != "000000" {
 		t.Errorf("EnableTOTP(wrong code) = %v; want ErrInvalidCode", err)
 	}
-	if p, _ := f.Service.Profile(ctx, f.session().UserID); p.User.TwoFactorEnabled() {
+	if p, _ := f.profile(); p.User.TwoFactorEnabled() {
 		t.Fatal("2FA is on after a wrong code")
 	}
 	again, err := f.Service.PendingTOTPSetup(ctx, f.session())
@@ -315,7 +336,7 @@ func TestBackupCodes(t *testing.T) {
 	if _, err := f.Service.SubmitSecondFactor(ctx, f.signInPassword(), codes[0], client); !errors.Is(err, account.ErrInvalidCode) {
 		t.Errorf("reused backup code = %v; want ErrInvalidCode", err)
 	}
-	if p, _ := f.Service.Profile(ctx, f.session().UserID); p.BackupCodesRemaining != 9 {
+	if p, _ := f.profile(); p.BackupCodesRemaining != 9 {
 		t.Errorf("remaining = %d; want 9", p.BackupCodesRemaining)
 	}
 	// Generating again replaces every earlier code.
@@ -471,7 +492,7 @@ func TestDisableNeedsPasswordAndCode(t *testing.T) {
 	if err := f.Service.DisableTOTP(ctx, f.session(), pw, codes[0], client); err != nil {
 		t.Fatalf("DisableTOTP(backup code) = %v", err)
 	}
-	p, _ := f.Service.Profile(ctx, f.session().UserID)
+	p, _ := f.profile()
 	if p.User.TwoFactorEnabled() || p.BackupCodesRemaining != 0 {
 		t.Errorf("after disable: enabled %v, %d backup codes; want off and 0", p.User.TwoFactorEnabled(), p.BackupCodesRemaining)
 	}
@@ -657,7 +678,7 @@ func TestSignInUpgradesOldPasswordHashes(t *testing.T) {
 		t.Fatal(err)
 	}
 	u := &account.User{Email: "old@example.com", Name: "Old", PasswordHash: oldHash, CreatedAt: env.Clock.Now()}
-	if err := env.Store.CreateUser(ctx, u); err != nil {
+	if err := env.Writes().CreateUser(ctx, u); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := env.Service.SignIn(ctx, account.SignInInput{Email: u.Email, Password: pw}, client); err != nil {

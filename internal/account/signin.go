@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/twofold/twofold/internal/totp"
 )
@@ -20,6 +21,12 @@ type SignInInput struct {
 // SignIn checks the password. It returns a new session token and the stage
 // the session is at: StageComplete, or StageSecondFactor when 2FA is on.
 // A wrong email and a wrong password give the same error after the same work.
+//
+// It commits twice: the throttle reservations before the password is
+// checked, then the outcome. The session is created only if the account's
+// security version is still the one the password and the 2FA state were
+// checked against: a sign-in that raced a password change or 2FA being
+// turned on gets ErrInvalidCredentials and counts nothing.
 func (s *Service) SignIn(ctx context.Context, in SignInInput, c Client) (token string, stage Stage, err error) {
 	email, _ := NormalizeEmail(in.Email)
 	if email == "" {
@@ -32,74 +39,100 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput, c Client) (token s
 	if s.hasher.Saturated() {
 		return "", "", ErrBusy
 	}
-	releaseIP, err := s.throttle(ctx, "password:ip:"+ipKey(c.IP), s.policy.PasswordIPAttempt, s.policy.PasswordWindow)
+	reserved, err := s.reserve(ctx, s.passwordIPLimit(c.IP), s.passwordAccountLimit(email))
 	if err != nil {
 		return "", "", err
 	}
-	releaseAccount, err := s.throttle(ctx, "password:email:"+email, s.policy.PasswordAttempts, s.policy.PasswordWindow)
-	if err != nil {
-		releaseIP() // not evaluated: it must not count against the IP
-		return "", "", err
-	}
-	// Only a password that was compared and did not match counts as a
-	// failure; any other outcome gives both reservations back.
-	notEvaluated := func() { releaseIP(); releaseAccount() }
 	u, err := s.store.UserByEmail(ctx, email)
 	hash := s.dummyHash // unknown email: the same work as a known one
 	switch {
 	case errors.Is(err, ErrNotFound):
 		u = nil
 	case err != nil:
-		notEvaluated()
+		s.giveBack(ctx, reserved)
 		return "", "", fmt.Errorf("account: sign in: %w", err)
 	default:
 		hash = u.PasswordHash
 	}
+	// Only a password that was compared and did not match counts as a
+	// failure; any other outcome gives the reservations back.
 	if err := mapHasherErr(s.hasher.Verify(ctx, hash, in.Password)); err != nil || u == nil {
 		if err != nil && !errors.Is(err, ErrWrongPassword) {
-			notEvaluated()
+			s.giveBack(ctx, reserved)
 			return "", "", err
 		}
 		if u != nil {
-			s.record(ctx, u.ID, EventSignInFailed, "", c)
+			s.recordFailure(ctx, func(ctx context.Context, tx Tx) error {
+				return s.record(ctx, tx, u.ID, EventSignInFailed, "", c)
+			})
 		}
 		return "", "", ErrInvalidCredentials
 	}
-	notEvaluated() // the right password: not a failure
-	s.upgradePasswordHash(ctx, u, in.Password)
-	if in.PreviousToken != "" {
-		if err := s.store.DeleteSession(ctx, hashToken(in.PreviousToken)); err != nil && !errors.Is(err, ErrNotFound) {
-			return "", "", fmt.Errorf("account: end previous session: %w", err)
-		}
-	}
+	rehash := s.rehash(ctx, u, in.Password)
 	stage = StageComplete
 	if u.TwoFactorEnabled() {
 		stage = StageSecondFactor
 	}
-	token, err = s.startSession(ctx, u.ID, stage, c)
+	token, sess, err := s.newSession(u.ID, stage, c)
 	if err != nil {
+		s.giveBack(ctx, reserved)
 		return "", "", err
 	}
-	if stage == StageComplete {
-		s.record(ctx, u.ID, EventSignIn, "password", c)
+	stale := false
+	err = s.write(ctx, func(ctx context.Context, tx Tx) error {
+		stale = false
+		if err := releaseAttempts(ctx, tx, reserved); err != nil {
+			return err
+		}
+		switch err := tx.RequireSecurityVersion(ctx, u.ID, u.SecurityVersion); {
+		case errors.Is(err, ErrStale) || errors.Is(err, ErrNotFound):
+			stale = true // commit the release only: nothing is counted
+			return nil
+		case err != nil:
+			return err
+		}
+		if rehash != "" {
+			if _, err := tx.RehashPassword(ctx, u.ID, u.PasswordHash, rehash); err != nil {
+				return fmt.Errorf("account: upgrade password hash: %w", err)
+			}
+		}
+		if in.PreviousToken != "" {
+			if _, err := tx.DeleteSession(ctx, hashToken(in.PreviousToken)); err != nil && !errors.Is(err, ErrNotFound) {
+				return fmt.Errorf("account: end previous session: %w", err)
+			}
+		}
+		if err := tx.CreateSession(ctx, sess); err != nil {
+			return fmt.Errorf("account: create session: %w", err)
+		}
+		if stage == StageComplete {
+			return s.record(ctx, tx, u.ID, EventSignIn, "password", c)
+		}
+		return nil
+	})
+	switch {
+	case err != nil:
+		s.giveBack(ctx, reserved)
+		return "", "", fmt.Errorf("account: sign in: %w", err)
+	case stale:
+		return "", "", ErrInvalidCredentials
 	}
 	return token, stage, nil
 }
 
-// upgradePasswordHash rehashes a password whose stored hash was made with
-// other argon2id parameters (the OWASP figures change over time), while the
-// password is at hand. It is best effort: the sign-in succeeds regardless.
-func (s *Service) upgradePasswordHash(ctx context.Context, u *User, pw string) {
+// rehash returns a new hash of pw when the stored one was made with other
+// argon2id parameters (the OWASP figures change over time), computed while
+// the password is at hand and before any transaction. It is best effort:
+// "" when none is needed or it failed, and the sign-in goes on regardless.
+func (s *Service) rehash(ctx context.Context, u *User, pw string) string {
 	if !s.hasher.NeedsRehash(u.PasswordHash) {
-		return
+		return ""
 	}
 	hash, err := s.hasher.Hash(ctx, pw)
-	if err == nil {
-		err = s.store.UpdatePasswordHash(ctx, u.ID, hash)
-	}
 	if err != nil {
 		s.log.WarnContext(ctx, "upgrade password hash; will retry at the next sign-in", "user_id", u.ID, "err", err)
+		return ""
 	}
+	return hash
 }
 
 func (s *Service) newSession(userID int64, stage Stage, c Client) (token string, sess *Session, err error) {
@@ -119,20 +152,12 @@ func (s *Service) newSession(userID int64, stage Stage, c Client) (token string,
 	return token, sess, nil
 }
 
-func (s *Service) startSession(ctx context.Context, userID int64, stage Stage, c Client) (string, error) {
-	token, sess, err := s.newSession(userID, stage, c)
-	if err != nil {
-		return "", err
-	}
-	if err := s.store.CreateSession(ctx, sess); err != nil {
-		return "", fmt.Errorf("account: create session: %w", err)
-	}
-	return token, nil
-}
-
-// Session looks up the session for a token, whatever its stage, enforcing
-// the timeouts: ErrPendingExpired for a pending sign-in past its window,
-// ErrUnauthenticated for anything else missing or expired.
+// Session looks up the session for a token, whatever its stage, with its
+// account (Session.Profile) in one read, enforcing the timeouts:
+// ErrPendingExpired for a pending sign-in past its window,
+// ErrUnauthenticated for anything else missing or expired. A fully
+// signed-in session's last_seen_at is moved forward at most once per
+// Policy.TouchInterval.
 func (s *Service) Session(ctx context.Context, token string) (*Session, error) {
 	if token == "" {
 		return nil, ErrUnauthenticated
@@ -147,7 +172,12 @@ func (s *Service) Session(ctx context.Context, token string) (*Session, error) {
 	}
 	now := s.now()
 	if !now.Before(sess.ExpiresAt) || (sess.Stage == StageComplete && !now.Before(sess.LastSeenAt.Add(s.policy.SessionIdle))) {
-		if err := s.store.DeleteSession(ctx, hash); err != nil && !errors.Is(err, ErrNotFound) {
+		// Deleted at once, so it answers as unknown from now on.
+		err := s.write(ctx, func(ctx context.Context, tx Tx) error {
+			_, err := tx.DeleteSession(ctx, hash)
+			return err
+		})
+		if err != nil && !errors.Is(err, ErrNotFound) {
 			s.log.ErrorContext(ctx, "delete expired session", "err", err)
 		}
 		if sess.Stage == StageSecondFactor {
@@ -164,8 +194,9 @@ func (s *Service) Session(ctx context.Context, token string) (*Session, error) {
 	return sess, nil
 }
 
-// Authenticate returns the fully signed-in session for a token.
-// A session still waiting for its second factor gets ErrSecondFactorRequired.
+// Authenticate returns the fully signed-in session for a token, with its
+// account (Session.Profile). A session still waiting for its second factor
+// gets ErrSecondFactorRequired.
 func (s *Service) Authenticate(ctx context.Context, token string) (*Session, error) {
 	sess, err := s.Session(ctx, token)
 	if err != nil {
@@ -182,6 +213,11 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Session, err
 // its token returned. At most Policy.CodeAttempts failures per account are
 // evaluated per Policy.CodeWindow; beyond that even a right code gets a
 // *ThrottledError.
+//
+// It reads once (the session with its account) and commits twice: the
+// throttle reservation, then the outcome (the code used, the reservation
+// released, the failure count reset, the session swapped, the event and any
+// notification, together).
 func (s *Service) SubmitSecondFactor(ctx context.Context, token, code string, c Client) (string, error) {
 	sess, err := s.Session(ctx, token)
 	if err != nil {
@@ -190,91 +226,157 @@ func (s *Service) SubmitSecondFactor(ctx context.Context, token, code string, c 
 	if sess.Stage != StageSecondFactor {
 		return "", ErrSessionAlreadyAdvanced
 	}
-	u, err := s.store.UserByID(ctx, sess.UserID)
-	if err != nil {
-		return "", fmt.Errorf("account: second factor: %w", err)
-	}
-	method, err := s.checkSecondFactor(ctx, u, code, c)
-	if err != nil {
-		return "", err
-	}
+	u := sess.Profile.User
 	next, nextSess, err := s.newSession(u.ID, StageComplete, c)
 	if err != nil {
 		return "", err
 	}
 	nextSess.AuthenticatedAt = sess.AuthenticatedAt
-	if err := s.store.ReplaceSession(ctx, sess.TokenHash, nextSess); err != nil {
-		if errors.Is(err, ErrNotFound) {
-			return "", ErrUnauthenticated
+	err = s.useSecondFactor(ctx, u, code, c, func(ctx context.Context, tx Tx, method string) error {
+		if err := tx.ReplaceSession(ctx, sess.TokenHash, nextSess); err != nil {
+			if errors.Is(err, ErrNotFound) {
+				return ErrUnauthenticated // signed out, or ended by a security change, meanwhile
+			}
+			return fmt.Errorf("account: promote session: %w", err)
 		}
-		return "", fmt.Errorf("account: promote session: %w", err)
+		return s.record(ctx, tx, u.ID, EventSignIn, method, c)
+	})
+	if errors.Is(err, ErrStale) {
+		return "", ErrUnauthenticated // a security change ended this sign-in
 	}
-	s.record(ctx, u.ID, EventSignIn, method, c)
+	if err != nil {
+		return "", err
+	}
 	return next, nil
 }
 
-// SignOut ends the session. Unknown tokens are not an error.
+// SignOut ends the session, in one transaction with its record. Unknown
+// tokens are not an error.
 func (s *Service) SignOut(ctx context.Context, token string, c Client) error {
 	if token == "" {
 		return nil
 	}
 	hash := hashToken(token)
-	sess, err := s.store.SessionByTokenHash(ctx, hash)
-	if errors.Is(err, ErrNotFound) {
+	err := s.write(ctx, func(ctx context.Context, tx Tx) error {
+		sess, err := tx.DeleteSession(ctx, hash)
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if sess.Stage == StageComplete {
+			return s.record(ctx, tx, sess.UserID, EventSignOut, "", c)
+		}
 		return nil
-	}
+	})
 	if err != nil {
 		return fmt.Errorf("account: sign out: %w", err)
-	}
-	if err := s.store.DeleteSession(ctx, hash); err != nil && !errors.Is(err, ErrNotFound) {
-		return fmt.Errorf("account: sign out: %w", err)
-	}
-	if sess.Stage == StageComplete {
-		s.record(ctx, sess.UserID, EventSignOut, "", c)
 	}
 	return nil
 }
 
 // ConfirmPassword re-checks the password of a signed-in user, which makes
-// the session count as recently authenticated for sensitive changes.
+// the session count as recently authenticated for sensitive changes. An
+// empty password is a ValidationError, not counted as a wrong one.
 func (s *Service) ConfirmPassword(ctx context.Context, sess *Session, pw string, c Client) error {
 	if sess.Stage != StageComplete {
 		return ErrSecondFactorRequired
 	}
-	u, err := s.store.UserByID(ctx, sess.UserID)
+	if pw == "" {
+		return &ValidationError{Fields: map[string]string{"password": "Enter your password."}}
+	}
+	u, err := s.userOf(ctx, sess)
 	if err != nil {
 		return fmt.Errorf("account: confirm password: %w", err)
 	}
-	if err := s.verifyPassword(ctx, u, pw, c); err != nil {
+	reserved, err := s.checkPassword(ctx, u, pw, c)
+	if err != nil {
 		return err
 	}
-	if err := s.store.SetSessionAuthenticatedAt(ctx, sess.TokenHash, s.now()); err != nil {
-		return fmt.Errorf("account: confirm password: %w", err)
+	now := s.now()
+	err = s.write(ctx, func(ctx context.Context, tx Tx) error {
+		if err := releaseAttempts(ctx, tx, reserved); err != nil {
+			return err
+		}
+		if err := tx.RequireSecurityVersion(ctx, u.ID, u.SecurityVersion); err != nil {
+			return err
+		}
+		return setAuthenticatedAt(ctx, tx, sess, now)
+	})
+	if err != nil {
+		return s.fault(ctx, "confirm password", err, reserved)
 	}
-	sess.AuthenticatedAt = s.now()
+	sess.AuthenticatedAt = now
 	return nil
 }
 
-// verifyPassword checks the password of a signed-in user, throttled like the
-// sign-in password step.
-func (s *Service) verifyPassword(ctx context.Context, u *User, pw string, c Client) error {
-	if s.hasher.Saturated() {
-		return ErrBusy
+// setAuthenticatedAt records a password check on the session, which must
+// still exist: a change made on a signed-out session's authority is undone.
+func setAuthenticatedAt(ctx context.Context, tx Tx, sess *Session, at time.Time) error {
+	if err := tx.SetSessionAuthenticatedAt(ctx, sess.TokenHash, at); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return ErrUnauthenticated
+		}
+		return fmt.Errorf("account: session authenticated at: %w", err)
 	}
-	release, err := s.throttle(ctx, "password:email:"+u.Email, s.policy.PasswordAttempts, s.policy.PasswordWindow)
-	if err != nil {
+	return nil
+}
+
+// holdSession keeps the session from being signed out until the change
+// made on its authority commits; ErrUnauthenticated if it already was.
+func holdSession(ctx context.Context, tx Tx, sess *Session) error {
+	if err := tx.HoldSession(ctx, sess.TokenHash); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return ErrUnauthenticated
+		}
+		return fmt.Errorf("account: hold session: %w", err)
+	}
+	return nil
+}
+
+// fault turns the error of a use case's transaction into its answer: the
+// rules' own errors pass through (a stale read is ErrConflict: the account
+// changed meanwhile), anything else is wrapped with what failed. Either
+// way nothing was written, so the attempts reserved are given back.
+func (s *Service) fault(ctx context.Context, what string, err error, reserved []int64) error {
+	s.giveBack(ctx, reserved)
+	switch {
+	case errors.Is(err, ErrStale):
+		return ErrConflict
+	case errors.Is(err, ErrUnauthenticated), errors.Is(err, ErrConflict), errors.Is(err, ErrTwoFactorEnabled),
+		errors.Is(err, ErrTwoFactorNotEnabled), errors.Is(err, ErrInvalidCode), errors.Is(err, ErrPhoneRequired):
 		return err
+	case errors.Is(err, ErrNotFound):
+		// The account was deleted meanwhile: its session went with it.
+		return ErrUnauthenticated
+	}
+	return fmt.Errorf("account: %s: %w", what, err)
+}
+
+// checkPassword checks the password of a signed-in user, throttled like
+// the sign-in password step: a wrong one is recorded (its own commit) and
+// returns ErrWrongPassword; a right one returns the reservations for the
+// caller's transaction to release.
+func (s *Service) checkPassword(ctx context.Context, u *User, pw string, c Client) ([]int64, error) {
+	if s.hasher.Saturated() {
+		return nil, ErrBusy
+	}
+	reserved, err := s.reserve(ctx, s.passwordAccountLimit(u.Email))
+	if err != nil {
+		return nil, err
 	}
 	if err := mapHasherErr(s.hasher.Verify(ctx, u.PasswordHash, pw)); err != nil {
 		if errors.Is(err, ErrWrongPassword) {
-			s.record(ctx, u.ID, EventSignInFailed, "password confirmation", c)
-			return err
+			s.recordFailure(ctx, func(ctx context.Context, tx Tx) error {
+				return s.record(ctx, tx, u.ID, EventSignInFailed, "password confirmation", c)
+			})
+			return nil, err
 		}
-		release() // busy, not a wrong password
-		return err
+		s.giveBack(ctx, reserved) // busy, not a wrong password
+		return nil, err
 	}
-	release()
-	return nil
+	return reserved, nil
 }
 
 // RecentlyAuthenticated reports whether the password was checked within
@@ -293,86 +395,143 @@ func (s *Service) requireRecentAuth(sess *Session) error {
 	return nil
 }
 
-// checkSecondFactor evaluates a TOTP or backup code for a user with 2FA on,
-// under the per-account code throttle, and consumes it. It returns how the
-// user got in ("totp" or "backup_code"). Wrong codes in a row are counted;
-// at Policy.SuspendAfter the authenticator is suspended (backup codes still
-// work) and the user is told.
-func (s *Service) checkSecondFactor(ctx context.Context, u *User, code string, c Client) (string, error) {
+// secondFactor is a code as typed, parsed: a TOTP code or a backup code.
+type secondFactor struct {
+	totp   string // 6 digits, or ""
+	backup string // canonical backup code, or ""
+}
+
+// parseSecondFactor reads what the user typed, before anything is counted.
+func (s *Service) parseSecondFactor(u *User, code string) (secondFactor, error) {
 	if !u.TwoFactorEnabled() {
-		return "", ErrTwoFactorNotEnabled
+		return secondFactor{}, ErrTwoFactorNotEnabled
 	}
 	totpCode, totpErr := totp.NormalizeCode(code)
-	backupCode, backupOK := NormalizeBackupCode(code)
-	if totpErr != nil && !backupOK {
-		return "", &ValidationError{Fields: map[string]string{"code": "Enter the 6-digit code from your authenticator app, or a backup code like abcde-12345."}}
+	if totpErr == nil {
+		if u.TOTP.Suspended() {
+			return secondFactor{}, ErrAuthenticatorSuspended
+		}
+		return secondFactor{totp: totpCode}, nil
 	}
-	if totpErr == nil && u.TOTP.Suspended() {
-		return "", ErrAuthenticatorSuspended
+	if backup, ok := NormalizeBackupCode(code); ok {
+		return secondFactor{backup: backup}, nil
 	}
-	release, err := s.throttle(ctx, fmt.Sprintf("code:user:%d", u.ID), s.policy.CodeAttempts, s.policy.CodeWindow)
+	return secondFactor{}, &ValidationError{Fields: map[string]string{"code": "Enter the 6-digit code from your authenticator app, or a backup code like abcde-12345."}}
+}
+
+// useSecondFactor evaluates a TOTP or backup code for a user with 2FA on,
+// under the per-account code throttle, and consumes it in one transaction
+// with what then (the caller's then: the session swap, a disable) and the
+// records, returning nil; or returns ErrInvalidCode after recording the
+// failure. Wrong codes in a row are counted; at Policy.SuspendAfter the
+// authenticator is suspended (backup codes still work) and the user is
+// told. u is what the caller read: the transaction requires its security
+// version to be current.
+func (s *Service) useSecondFactor(ctx context.Context, u *User, code string, c Client, then func(ctx context.Context, tx Tx, method string) error) error {
+	factor, err := s.parseSecondFactor(u, code)
+	if err != nil {
+		return err
+	}
+	reserved, err := s.reserve(ctx, s.codeLimit(u.ID))
 	if err != nil {
 		var te *ThrottledError
 		if errors.As(err, &te) {
-			s.record(ctx, u.ID, EventThrottled, "second factor", c)
+			s.recordFailure(ctx, func(ctx context.Context, tx Tx) error {
+				return s.record(ctx, tx, u.ID, EventThrottled, "second factor", c)
+			})
 		}
-		return "", err
+		return err
 	}
-	var method string
-	if totpErr == nil {
-		ok, err := s.useTOTP(ctx, u, u.TOTP.Secret, u.TOTP.LastStep, totpCode)
+	// The code is checked before the transaction: no HMAC or decryption
+	// runs while it holds the database.
+	var step int64
+	var backupMAC string
+	matched := false
+	if factor.totp != "" {
+		secret, err := s.openSecret(u.ID, u.TOTP.Secret)
 		if err != nil {
-			return "", err
+			s.giveBack(ctx, reserved) // nothing was compared
+			return err
 		}
-		if ok {
-			method = "totp"
-		}
+		step, matched = totp.Validate(secret, factor.totp, s.now(), s.policy.TOTPSkew, u.TOTP.LastStep)
 	} else {
-		ok, err := s.store.UseBackupCode(ctx, u.ID, s.keys.MAC([]byte(backupCode)), s.now())
-		if err != nil {
-			return "", fmt.Errorf("account: use backup code: %w", err)
-		}
-		if ok {
-			method = "backup_code"
-			s.recordAndNotify(ctx, u, EventBackupCodeUsed, "", c)
-		}
+		backupMAC, matched = s.keys.MAC([]byte(factor.backup)), true // the store decides
 	}
-	if method == "" {
-		s.record(ctx, u.ID, EventSecondFactorFailed, "", c)
-		_, suspended, err := s.store.RecordSecondFactorFailure(ctx, u.ID, s.policy.SuspendAfter, s.now())
-		if err != nil {
-			return "", fmt.Errorf("account: count failed code: %w", err)
+	used := false
+	err = s.write(ctx, func(ctx context.Context, tx Tx) error {
+		used = false
+		if err := tx.RequireSecurityVersion(ctx, u.ID, u.SecurityVersion); err != nil {
+			return err
 		}
-		if suspended {
-			s.recordAndNotify(ctx, u, EventAuthenticatorSuspend, fmt.Sprintf("after %d wrong codes in a row", s.policy.SuspendAfter), c)
+		method := ""
+		if matched {
+			var ok bool
+			var err error
+			if factor.totp != "" {
+				method = "totp"
+				ok, err = tx.AdvanceTOTPStep(ctx, u.ID, step)
+			} else {
+				method = "backup_code"
+				ok, err = tx.UseBackupCode(ctx, u.ID, backupMAC, s.now())
+			}
+			if err != nil {
+				return fmt.Errorf("account: use %s: %w", method, err)
+			}
+			if !ok {
+				method = "" // already used: a replay counts as a wrong code
+			}
 		}
-		return "", ErrInvalidCode
+		if method == "" {
+			return s.recordWrongCode(ctx, tx, u, c)
+		}
+		used = true
+		if err := releaseAttempts(ctx, tx, reserved); err != nil {
+			return err
+		}
+		unsuspend := method == "backup_code" && u.TOTP.Suspended()
+		if u.TOTP.Failures > 0 || unsuspend {
+			if err := tx.ClearSecondFactorFailures(ctx, u.ID, unsuspend); err != nil {
+				return fmt.Errorf("account: clear failed codes: %w", err)
+			}
+		}
+		if method == "backup_code" {
+			if err := s.recordAndNotify(ctx, tx, u, EventBackupCodeUsed, "", c); err != nil {
+				return err
+			}
+		}
+		return then(ctx, tx, method)
+	})
+	switch {
+	case errors.Is(err, ErrStale), errors.Is(err, ErrNotFound):
+		// The account changed since it was read (2FA reset, password
+		// changed): nothing was evaluated against its current state.
+		s.giveBack(ctx, reserved)
+		return ErrStale
+	case err != nil:
+		// The reservation stays: a right code whose transaction failed
+		// was still one evaluated attempt.
+		if errors.Is(err, ErrUnauthenticated) || errors.Is(err, ErrConflict) {
+			return err
+		}
+		return fmt.Errorf("account: second factor: %w", err)
+	case !used:
+		return ErrInvalidCode
 	}
-	release()
-	unsuspend := method == "backup_code" && u.TOTP.Suspended()
-	if u.TOTP.Failures > 0 || unsuspend {
-		if err := s.store.ClearSecondFactorFailures(ctx, u.ID, unsuspend); err != nil {
-			return "", fmt.Errorf("account: clear failed codes: %w", err)
-		}
-	}
-	return method, nil
+	return nil
 }
 
-// useTOTP validates code against the sealed secret and, if it matches a step
-// later than lastStep, records that step with a compare-and-set so the same
-// code cannot pass twice, even in two concurrent requests.
-func (s *Service) useTOTP(ctx context.Context, u *User, sealed SealedSecret, lastStep int64, code string) (bool, error) {
-	secret, err := s.openSecret(u.ID, sealed)
+// recordWrongCode counts a wrong code inside tx: the event, the failure in
+// a row, and at Policy.SuspendAfter the suspension and its notice.
+func (s *Service) recordWrongCode(ctx context.Context, tx Tx, u *User, c Client) error {
+	if err := s.record(ctx, tx, u.ID, EventSecondFactorFailed, "", c); err != nil {
+		return err
+	}
+	_, suspended, err := tx.RecordSecondFactorFailure(ctx, u.ID, s.policy.SuspendAfter, s.now())
 	if err != nil {
-		return false, err
+		return fmt.Errorf("account: count failed code: %w", err)
 	}
-	step, ok := totp.Validate(secret, code, s.now(), s.policy.TOTPSkew, lastStep)
-	if !ok {
-		return false, nil
+	if suspended {
+		return s.recordAndNotify(ctx, tx, u, EventAuthenticatorSuspend, fmt.Sprintf("after %d wrong codes in a row", s.policy.SuspendAfter), c)
 	}
-	advanced, err := s.store.AdvanceTOTPStep(ctx, u.ID, step)
-	if err != nil {
-		return false, fmt.Errorf("account: record totp step: %w", err)
-	}
-	return advanced, nil
+	return nil
 }

@@ -37,6 +37,9 @@ type PendingSignUp struct {
 type ConfirmSignUpInput struct {
 	Token    string
 	Password string
+	// PreviousToken, when the client already held a session (of another
+	// account, say), is ended with the sign-up, as a sign-in ends it.
+	PreviousToken string
 }
 
 // NotificationSignUpLink is the outbox kind of the message that carries a
@@ -79,7 +82,7 @@ func (s *Service) StartSignUp(ctx context.Context, in SignUpInput, c Client) err
 	if s.hasher.Saturated() {
 		return ErrBusy
 	}
-	if _, err := s.throttle(ctx, "signup:ip:"+ipKey(c.IP), s.policy.SignUpAttempts, s.policy.SignUpWindow); err != nil {
+	if _, err := s.reserve(ctx, AttemptLimit{Key: "signup:ip:" + ipKey(c.IP), Limit: s.policy.SignUpAttempts, Window: s.policy.SignUpWindow}); err != nil {
 		return err
 	}
 	// Hashed before the email is looked up, so an existing email answers
@@ -91,7 +94,7 @@ func (s *Service) StartSignUp(ctx context.Context, in SignUpInput, c Client) err
 	// Past the cap for this address nothing is sent, and the answer is the
 	// same: a flood of sign-ups cannot flood an inbox, or tell anything.
 	var te *ThrottledError
-	if _, err := s.throttle(ctx, "signup:email:"+email, s.policy.SignUpPerEmail, s.policy.SignUpWindow); errors.As(err, &te) {
+	if _, err := s.reserve(ctx, AttemptLimit{Key: "signup:email:" + email, Limit: s.policy.SignUpPerEmail, Window: s.policy.SignUpWindow}); errors.As(err, &te) {
 		s.log.InfoContext(ctx, "sign-up not mailed: too many for this address within the window")
 		return nil
 	} else if err != nil {
@@ -103,9 +106,10 @@ func (s *Service) StartSignUp(ctx context.Context, in SignUpInput, c Client) err
 	owner, err := s.store.UserByEmail(ctx, email)
 	switch {
 	case err == nil:
-		n, _ := s.notification(owner, EventSignUpAttempt, c)
-		e := &Event{UserID: owner.ID, Kind: EventSignUpAttempt, IP: c.IP, UserAgent: truncate(c.UserAgent, 200), CreatedAt: now}
-		if err := s.store.AddEventAndNotification(ctx, e, n); err != nil {
+		err := s.write(ctx, func(ctx context.Context, tx Tx) error {
+			return s.recordAndNotify(ctx, tx, owner, EventSignUpAttempt, "", c)
+		})
+		if err != nil {
 			return fmt.Errorf("account: sign up: %w", err)
 		}
 		return nil
@@ -128,7 +132,13 @@ func (s *Service) StartSignUp(ctx context.Context, in SignUpInput, c Client) err
 		Body: fmt.Sprintf("Hello,\n\nSomeone, hopefully you, asked to create an account with this email address. To finish, open this link within %s and enter the password you chose:\n\n%s\n\nIf this wasn't you, ignore this message: without the link and that password no account is created.\n\nWhen: %s UTC\nFrom IP address: %s\n\n— %s\n",
 			DescribeDuration(s.policy.SignUpLinkTTL), s.signUpLink(token), now.UTC().Format("2 January 2006 15:04"), c.IP, s.policy.Issuer),
 	}
-	if err := s.store.CreatePendingSignUp(ctx, p, n); err != nil {
+	err = s.write(ctx, func(ctx context.Context, tx Tx) error {
+		if err := tx.CreatePendingSignUp(ctx, p); err != nil {
+			return err
+		}
+		return tx.AddNotification(ctx, n)
+	})
+	if err != nil {
 		return fmt.Errorf("account: sign up: %w", err)
 	}
 	s.log.InfoContext(ctx, "sign-up link queued", "outbox_id", n.ID)
@@ -172,47 +182,70 @@ func (s *Service) ConfirmSignUp(ctx context.Context, in ConfirmSignUpInput, c Cl
 	if s.hasher.Saturated() {
 		return nil, "", ErrBusy
 	}
-	releaseIP, err := s.throttle(ctx, "password:ip:"+ipKey(c.IP), s.policy.PasswordIPAttempt, s.policy.PasswordWindow)
+	linkLimit := AttemptLimit{Key: "signup-link:" + p.TokenHash, Limit: s.policy.SignUpConfirmAttempts, Window: s.policy.SignUpLinkTTL}
+	reserved, err := s.reserve(ctx, s.passwordIPLimit(c.IP), linkLimit)
 	if err != nil {
-		return nil, "", err
-	}
-	releaseLink, err := s.throttle(ctx, "signup-link:"+p.TokenHash, s.policy.SignUpConfirmAttempts, s.policy.SignUpLinkTTL)
-	if err != nil {
-		releaseIP()
 		var te *ThrottledError
-		if errors.As(err, &te) {
+		if errors.As(err, &te) && te.key == linkLimit.Key {
 			// Its wrong passwords are used up, and the window outlasts the
 			// link: it will never work again, so say so.
 			return nil, "", ErrSignUpLinkInvalid
 		}
 		return nil, "", err
 	}
-	notEvaluated := func() { releaseIP(); releaseLink() }
 	if err := mapHasherErr(s.hasher.Verify(ctx, p.PasswordHash, in.Password)); err != nil {
 		if !errors.Is(err, ErrWrongPassword) {
-			notEvaluated()
+			s.giveBack(ctx, reserved)
 			return nil, "", err
 		}
 		// The last wrong password spends the link at once, so the page it
 		// opens says so rather than asking for a password it will refuse.
-		if _, ferr := s.store.RecordSignUpFailure(ctx, p.ID, s.policy.SignUpConfirmAttempts); ferr != nil {
-			s.log.ErrorContext(ctx, "record sign-up link failure", "err", ferr)
-		}
+		s.recordFailure(ctx, func(ctx context.Context, tx Tx) error {
+			_, err := tx.RecordSignUpFailure(ctx, p.ID, s.policy.SignUpConfirmAttempts)
+			return err
+		})
 		return nil, "", err
 	}
-	notEvaluated()
 	u := &User{Email: p.Email, Name: p.Name, MobilePhone: p.MobilePhone, PasswordHash: p.PasswordHash, CreatedAt: s.now()}
 	token, sess, err := s.newSession(0, StageComplete, c)
 	if err != nil {
+		s.giveBack(ctx, reserved)
 		return nil, "", err
 	}
-	switch err := s.store.CompleteSignUp(ctx, p.ID, u.CreatedAt, u, sess); {
+	// The account, its session, the end of the session the client held
+	// before, and the records, in one transaction.
+	err = s.write(ctx, func(ctx context.Context, tx Tx) error {
+		if err := releaseAttempts(ctx, tx, reserved); err != nil {
+			return err
+		}
+		if err := tx.CompleteSignUp(ctx, p.ID, u.CreatedAt, u); err != nil {
+			return err
+		}
+		sess.UserID = u.ID
+		if err := tx.CreateSession(ctx, sess); err != nil {
+			return fmt.Errorf("account: create session: %w", err)
+		}
+		if in.PreviousToken != "" {
+			switch previous, err := tx.DeleteSession(ctx, hashToken(in.PreviousToken)); {
+			case errors.Is(err, ErrNotFound):
+			case err != nil:
+				return fmt.Errorf("account: end previous session: %w", err)
+			case previous.Stage == StageComplete:
+				if err := s.record(ctx, tx, previous.UserID, EventSignOut, "", c); err != nil {
+					return err
+				}
+			}
+		}
+		return s.record(ctx, tx, u.ID, EventSignUp, "", c)
+	})
+	switch {
 	case errors.Is(err, ErrNotFound) || errors.Is(err, ErrEmailTaken):
+		s.giveBack(ctx, reserved)
 		return nil, "", ErrSignUpLinkInvalid
 	case err != nil:
+		s.giveBack(ctx, reserved)
 		return nil, "", fmt.Errorf("account: confirm sign-up: %w", err)
 	}
-	s.record(ctx, u.ID, EventSignUp, "", c)
 	return u, token, nil
 }
 

@@ -5,25 +5,103 @@ import (
 	"time"
 )
 
-// Store is the persistence the account service needs. Every method is one
-// transaction; every "use once" rule is a single conditional write whose
-// row count decides, so the rules hold under concurrency and across
-// instances sharing one database. Implementations: internal/store/sqlite
-// (and PostgreSQL later), checked by the same conformance tests.
+// Store is the persistence the account service needs. Implementations:
+// internal/store/sqlite and internal/store/postgres, checked by the same
+// conformance tests (internal/store/storetest).
+//
+// Every state-changing use case writes through exactly one InTx: its rows,
+// its security event and its notification commit together or not at all
+// (DESIGN convention 6). Outside InTx the Store offers only reads and the
+// few writes that must commit on their own before anything is checked
+// (ReserveAttempts: a throttle reservation has to be visible to parallel
+// guesses before the guess is evaluated), plus the session touch and the
+// cleanup job, which are a whole use case of one statement each.
+//
+// Why a transaction handle rather than one store method per use case: the
+// rules (what is conditional on what, which event goes with which change)
+// stay in this package, readable in one place per use case, and the stores
+// only need small conditional statements whose row counts decide, each
+// tested by the conformance suite. The handle offers only the methods that
+// are safe inside a transaction, so a use case cannot commit half-way.
 type Store interface {
-	// CreateUser inserts u and sets u.ID; ErrEmailTaken if the email exists.
-	CreateUser(ctx context.Context, u *User) error
 	UserByID(ctx context.Context, id int64) (*User, error)
 	UserByEmail(ctx context.Context, email string) (*User, error)
 	ListUsers(ctx context.Context) ([]*User, error)
+	// SessionByTokenHash returns the session with its account in one read:
+	// Session.Profile is the user and their count of unused backup codes.
+	SessionByTokenHash(ctx context.Context, tokenHash string) (*Session, error)
+	PendingSignUpByTokenHash(ctx context.Context, tokenHash string) (*PendingSignUp, error)
+	Events(ctx context.Context, userID int64, limit int) ([]*Event, error)
+
+	// InTx runs fn in one write transaction: committed when fn returns nil,
+	// rolled back when it returns an error (returned as is). fn must use
+	// the ctx and tx it is given; a write started on the Store itself from
+	// inside fn fails with an error instead of waiting for the transaction
+	// it is part of.
+	InTx(ctx context.Context, fn func(ctx context.Context, tx Tx) error) error
+
+	// ReserveAttempts records one attempt under every key of limits, all or
+	// none, in one transaction of its own: only if each key has fewer than
+	// its Limit attempts since now minus its Window. refused is the index
+	// of the first key at its limit (-1 when all were recorded), and oldest
+	// the time of that key's oldest attempt in its window (it ages out
+	// first). Concurrent reservations, from any instance, never both see
+	// room for one more.
+	ReserveAttempts(ctx context.Context, now time.Time, limits []AttemptLimit) (ids []int64, refused int, oldest time.Time, err error)
+	// TouchSession moves last_seen_at forward to now (never back).
+	TouchSession(ctx context.Context, tokenHash string, now time.Time) error
+	// DeleteExpired removes sessions expired by now or idle since
+	// idleBefore, pending sign-ups expired by now, messages carrying sign-up
+	// links queued before linksBefore (sent or not: the link no longer
+	// works) and throttle attempts older than attemptsBefore, in batches.
+	// Safe on every instance at once.
+	DeleteExpired(ctx context.Context, now, idleBefore, linksBefore, attemptsBefore time.Time) error
+}
+
+// AttemptLimit is one throttle key and its rule: at most Limit attempts
+// per Window.
+type AttemptLimit struct {
+	Key    string
+	Limit  int
+	Window time.Duration
+}
+
+// Tx is the write side of the Store, valid only inside InTx. Every "use
+// once" or "only if" rule is one conditional statement whose row count
+// decides, so it holds against the same user's other requests and other
+// instances; a decision the service made on an earlier read is re-checked
+// with RequireSecurityVersion (or a condition of the write itself).
+//
+// Lock order: a use case writes (or requires) its user's row before it
+// touches sessions, so that on PostgreSQL two use cases never wait for
+// each other's row locks in a cycle.
+type Tx interface {
+	// CreateUser inserts u and sets u.ID; ErrEmailTaken if the email exists.
+	CreateUser(ctx context.Context, u *User) error
+	// RequireSecurityVersion fails with ErrStale unless the user's security
+	// version is still version, and holds the user's row until commit so no
+	// change that bumps it can commit in between (on PostgreSQL the row
+	// lock an UPDATE takes; on SQLite the write transaction already
+	// excludes every other).
+	RequireSecurityVersion(ctx context.Context, userID, version int64) error
+	// UpdateProfile sets the name and mobile phone number. An empty number
+	// is written only while 2FA is off (ErrTwoFactorEnabled otherwise); a
+	// changed number bumps the security version.
 	UpdateProfile(ctx context.Context, userID int64, name, mobilePhone string) error
-	UpdatePasswordHash(ctx context.Context, userID int64, hash string) error
+	// ChangePasswordHash sets a new password hash if the security version is
+	// still version (ErrStale otherwise) and bumps it.
+	ChangePasswordHash(ctx context.Context, userID, version int64, hash string) error
+	// RehashPassword replaces the hash verified, and only that one, with an
+	// equivalent hash of the same password: false when the hash changed
+	// meanwhile (nothing is written). The security version stays.
+	RehashPassword(ctx context.Context, userID int64, verified, hash string) (bool, error)
 
 	// SetPendingTOTP stores a setup secret; ErrTwoFactorEnabled if 2FA is on.
 	SetPendingTOTP(ctx context.Context, userID int64, secret SealedSecret) error
 	// EnableTOTP turns the pending secret into the enabled one, with step as
-	// its last used step, if and only if 2FA is still off and the pending
-	// secret is still pending (ErrConflict otherwise).
+	// its last used step, bumping the security version, if and only if 2FA
+	// is still off, the pending secret is still pending and the account has
+	// a mobile phone number (ErrConflict otherwise).
 	EnableTOTP(ctx context.Context, userID int64, pending SealedSecret, step int64, now time.Time) error
 	// AdvanceTOTPStep records step as used if it is later than the stored
 	// one: false means the code was already used (or 2FA is off).
@@ -37,64 +115,54 @@ type Store interface {
 	// also lifts a suspension (a backup code was used).
 	ClearSecondFactorFailures(ctx context.Context, userID int64, unsuspend bool) error
 	// DisableTOTP removes the authenticator, any pending secret, all backup
-	// codes and any failure count or suspension.
+	// codes and any failure count or suspension, and bumps the security
+	// version; ErrNotFound if there is no such user.
 	DisableTOTP(ctx context.Context, userID int64) error
 
 	// ReplaceBackupCodes deletes every backup code of the user and stores
-	// the new keyed hashes, in one transaction.
+	// the new keyed hashes, bumping the security version, only while 2FA is
+	// on (ErrTwoFactorNotEnabled otherwise).
 	ReplaceBackupCodes(ctx context.Context, userID int64, keyID string, hashes []string, now time.Time) error
 	// UseBackupCode marks the code used if it exists and is unused: false
 	// means no such unused code.
 	UseBackupCode(ctx context.Context, userID int64, hash string, now time.Time) (bool, error)
-	CountBackupCodes(ctx context.Context, userID int64) (int, error)
 
 	CreateSession(ctx context.Context, s *Session) error
-	SessionByTokenHash(ctx context.Context, tokenHash string) (*Session, error)
-	// ReplaceSession deletes the session oldHash and inserts next in one
-	// transaction; ErrNotFound if oldHash was already gone (so one pending
-	// session is promoted at most once).
+	// ReplaceSession deletes the session oldHash and inserts next;
+	// ErrNotFound if oldHash was already gone (so one pending session is
+	// promoted at most once).
 	ReplaceSession(ctx context.Context, oldHash string, next *Session) error
-	TouchSession(ctx context.Context, tokenHash string, now time.Time) error
+	// SetSessionAuthenticatedAt records a password check on the session;
+	// ErrNotFound if the session is gone.
 	SetSessionAuthenticatedAt(ctx context.Context, tokenHash string, at time.Time) error
-	DeleteSession(ctx context.Context, tokenHash string) error
+	// HoldSession fails with ErrNotFound if the session is gone, and keeps
+	// it from being deleted until commit: a change made on its authority
+	// is not made by a session that was signed out meanwhile.
+	HoldSession(ctx context.Context, tokenHash string) error
+	// DeleteSession deletes the session and returns what it was;
+	// ErrNotFound if there was none.
+	DeleteSession(ctx context.Context, tokenHash string) (*Session, error)
 	// DeleteUserSessions deletes every session of the user except keepHash.
 	DeleteUserSessions(ctx context.Context, userID int64, keepHash string) error
 
-	// ReserveAttempt records one attempt under key if fewer than limit were
-	// recorded since windowStart, atomically. When refused, oldest is the
-	// time of the oldest attempt in the window (it ages out first).
-	ReserveAttempt(ctx context.Context, key string, now, windowStart time.Time, limit int) (id int64, ok bool, oldest time.Time, err error)
-	// ReleaseAttempt forgets a reserved attempt (it succeeded).
+	// ReleaseAttempt forgets a reserved attempt (it succeeded, or was not
+	// evaluated).
 	ReleaseAttempt(ctx context.Context, id int64) error
 
-	// CreatePendingSignUp stores p (setting p.ID) and queues n, the message
-	// carrying its link, in one transaction.
-	CreatePendingSignUp(ctx context.Context, p *PendingSignUp, n *Notification) error
-	// PendingSignUpByTokenHash returns the pending sign-up or ErrNotFound.
-	PendingSignUpByTokenHash(ctx context.Context, tokenHash string) (*PendingSignUp, error)
-	// CompleteSignUp, in one transaction, deletes the pending sign-up id if
-	// it expires after now (ErrNotFound otherwise, so a link is used at most
-	// once), creates u (ErrEmailTaken if the email has an account), deletes
-	// the email's other pending sign-ups and creates sess for u.
-	CompleteSignUp(ctx context.Context, id int64, now time.Time, u *User, sess *Session) error
+	// CreatePendingSignUp stores p and sets p.ID.
+	CreatePendingSignUp(ctx context.Context, p *PendingSignUp) error
+	// CompleteSignUp deletes the pending sign-up id if it expires after now
+	// (ErrNotFound otherwise, so a link is used at most once), creates u
+	// (ErrEmailTaken if the email has an account) and deletes the email's
+	// other pending sign-ups.
+	CompleteSignUp(ctx context.Context, id int64, now time.Time, u *User) error
 	// RecordSignUpFailure counts one wrong password against the pending
-	// sign-up id and deletes it when the count reaches spentAt, in one
-	// transaction: spent is true when it was deleted.
+	// sign-up id and deletes it when the count reaches spentAt: spent is
+	// true when it was deleted.
 	RecordSignUpFailure(ctx context.Context, id int64, spentAt int) (spent bool, err error)
-	// AddEventAndNotification appends e to the activity log and queues n in
-	// one transaction.
-	AddEventAndNotification(ctx context.Context, e *Event, n *Notification) error
 
-	// AddNotification queues a message for the user in the outbox.
-	AddNotification(ctx context.Context, n *Notification) error
-
+	// AddEvent appends e to the activity log and sets e.ID.
 	AddEvent(ctx context.Context, e *Event) error
-	Events(ctx context.Context, userID int64, limit int) ([]*Event, error)
-
-	// DeleteExpired removes sessions expired by now or idle since
-	// idleBefore, pending sign-ups expired by now, messages carrying sign-up
-	// links queued before linksBefore (sent or not: the link no longer
-	// works) and throttle attempts older than attemptsBefore. Safe on every
-	// instance at once.
-	DeleteExpired(ctx context.Context, now, idleBefore, linksBefore, attemptsBefore time.Time) error
+	// AddNotification queues n in the outbox and sets n.ID.
+	AddNotification(ctx context.Context, n *Notification) error
 }

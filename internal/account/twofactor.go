@@ -41,6 +41,18 @@ func (s *Service) setupFor(u *User, secret []byte) *TOTPSetup {
 	}
 }
 
+// userOf reads the account of a signed-in session afresh for a change (the
+// profile read with the session may be older than the caller's last
+// change); what the change decides on it is checked again where it is
+// written.
+func (s *Service) userOf(ctx context.Context, sess *Session) (*User, error) {
+	u, err := s.store.UserByID(ctx, sess.UserID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, ErrUnauthenticated // its session went with it
+	}
+	return u, err
+}
+
 // BeginTOTPSetup makes a new secret for the user and keeps it pending until
 // EnableTOTP proves an app holds it. It needs a mobile phone number on the
 // account and a recent password.
@@ -48,7 +60,7 @@ func (s *Service) BeginTOTPSetup(ctx context.Context, sess *Session) (*TOTPSetup
 	if err := s.requireRecentAuth(sess); err != nil {
 		return nil, err
 	}
-	u, err := s.store.UserByID(ctx, sess.UserID)
+	u, err := s.userOf(ctx, sess)
 	if err != nil {
 		return nil, fmt.Errorf("account: begin totp setup: %w", err)
 	}
@@ -66,8 +78,15 @@ func (s *Service) BeginTOTPSetup(ctx context.Context, sess *Session) (*TOTPSetup
 	if err != nil {
 		return nil, err
 	}
-	if err := s.store.SetPendingTOTP(ctx, u.ID, SealedSecret{KeyID: keyID, Ciphertext: ct}); err != nil {
-		return nil, fmt.Errorf("account: store pending totp: %w", err)
+	sealed := SealedSecret{KeyID: keyID, Ciphertext: ct}
+	err = s.write(ctx, func(ctx context.Context, tx Tx) error {
+		if err := tx.SetPendingTOTP(ctx, u.ID, sealed); err != nil {
+			return err
+		}
+		return holdSession(ctx, tx, sess)
+	})
+	if err != nil {
+		return nil, s.fault(ctx, "store pending totp", err, nil)
 	}
 	return s.setupFor(u, secret), nil
 }
@@ -79,7 +98,7 @@ func (s *Service) PendingTOTPSetup(ctx context.Context, sess *Session) (*TOTPSet
 	if err := s.requireRecentAuth(sess); err != nil {
 		return nil, err
 	}
-	u, err := s.store.UserByID(ctx, sess.UserID)
+	u, err := s.userOf(ctx, sess)
 	if err != nil {
 		return nil, fmt.Errorf("account: pending totp setup: %w", err)
 	}
@@ -97,12 +116,14 @@ func (s *Service) PendingTOTPSetup(ctx context.Context, sess *Session) (*TOTPSet
 }
 
 // EnableTOTP switches 2FA on if code matches the pending secret. The step
-// of that code counts as used. Other sessions of the user are ended.
+// of that code counts as used. Other sessions of the user are ended, in
+// the same transaction, which writes 2FA on only while it is still off,
+// the secret still pending and the mobile number still there.
 func (s *Service) EnableTOTP(ctx context.Context, sess *Session, code string, c Client) error {
 	if err := s.requireRecentAuth(sess); err != nil {
 		return err
 	}
-	u, err := s.store.UserByID(ctx, sess.UserID)
+	u, err := s.userOf(ctx, sess)
 	if err != nil {
 		return fmt.Errorf("account: enable totp: %w", err)
 	}
@@ -118,38 +139,54 @@ func (s *Service) EnableTOTP(ctx context.Context, sess *Session, code string, c 
 	if err != nil {
 		return &ValidationError{Fields: map[string]string{"code": "Enter the 6-digit code your authenticator app shows."}}
 	}
-	release, err := s.throttle(ctx, fmt.Sprintf("code:user:%d", u.ID), s.policy.CodeAttempts, s.policy.CodeWindow)
+	reserved, err := s.reserve(ctx, s.codeLimit(u.ID))
 	if err != nil {
 		return err
 	}
 	secret, err := s.openSecret(u.ID, *u.PendingTOTP)
 	if err != nil {
-		release() // nothing was compared
+		s.giveBack(ctx, reserved) // nothing was compared
 		return err
 	}
 	step, ok := totp.Validate(secret, normalized, s.now(), s.policy.TOTPSkew, 0)
 	if !ok {
-		s.record(ctx, u.ID, EventSecondFactorFailed, "setup", c)
+		s.recordFailure(ctx, func(ctx context.Context, tx Tx) error {
+			return s.record(ctx, tx, u.ID, EventSecondFactorFailed, "setup", c)
+		})
 		return ErrInvalidCode
 	}
-	release()
-	if err := s.store.EnableTOTP(ctx, u.ID, *u.PendingTOTP, step, s.now()); err != nil {
-		return fmt.Errorf("account: enable totp: %w", err)
+	err = s.write(ctx, func(ctx context.Context, tx Tx) error {
+		if err := releaseAttempts(ctx, tx, reserved); err != nil {
+			return err
+		}
+		if err := tx.EnableTOTP(ctx, u.ID, *u.PendingTOTP, step, s.now()); err != nil {
+			return err
+		}
+		if err := holdSession(ctx, tx, sess); err != nil {
+			return err
+		}
+		if err := tx.DeleteUserSessions(ctx, u.ID, sess.TokenHash); err != nil {
+			return fmt.Errorf("account: end other sessions: %w", err)
+		}
+		return s.recordAndNotify(ctx, tx, u, EventTwoFactorEnabled, "", c)
+	})
+	if err != nil {
+		return s.fault(ctx, "enable totp", err, reserved)
 	}
-	if err := s.store.DeleteUserSessions(ctx, u.ID, sess.TokenHash); err != nil {
-		return fmt.Errorf("account: end other sessions: %w", err)
-	}
-	s.recordAndNotify(ctx, u, EventTwoFactorEnabled, "", c)
 	return nil
 }
 
 // DisableTOTP switches 2FA off. It needs the password and a current TOTP
-// code or an unused backup code; all backup codes are deleted with it.
+// code or an unused backup code; all backup codes are deleted with it, and
+// the account's other sessions end, as when 2FA is enabled. The code is
+// consumed, 2FA switched off, the sessions ended and the event and email
+// queued in one transaction, and only if the account's security version is
+// still the one the password and code were checked against.
 func (s *Service) DisableTOTP(ctx context.Context, sess *Session, pw, code string, c Client) error {
 	if sess.Stage != StageComplete {
 		return ErrSecondFactorRequired
 	}
-	u, err := s.store.UserByID(ctx, sess.UserID)
+	u, err := s.userOf(ctx, sess)
 	if err != nil {
 		return fmt.Errorf("account: disable totp: %w", err)
 	}
@@ -166,22 +203,37 @@ func (s *Service) DisableTOTP(ctx context.Context, sess *Session, pw, code strin
 	if err := verr.orNil(); err != nil {
 		return err
 	}
-	if err := s.verifyPassword(ctx, u, pw, c); err != nil {
+	if _, err := s.parseSecondFactor(u, code); err != nil {
+		return err // nothing counted for a code that cannot be one
+	}
+	reservedPassword, err := s.checkPassword(ctx, u, pw, c)
+	if err != nil {
 		if errors.Is(err, ErrWrongPassword) {
 			return &ValidationError{Fields: map[string]string{"password": "That password is not right."}}
 		}
 		return err
 	}
-	if _, err := s.checkSecondFactor(ctx, u, code, c); err != nil {
-		return err
+	now := s.now()
+	err = s.useSecondFactor(ctx, u, code, c, func(ctx context.Context, tx Tx, _ string) error {
+		if err := releaseAttempts(ctx, tx, reservedPassword); err != nil {
+			return err
+		}
+		if err := setAuthenticatedAt(ctx, tx, sess, now); err != nil {
+			return err
+		}
+		if err := tx.DisableTOTP(ctx, u.ID); err != nil {
+			return fmt.Errorf("account: disable totp: %w", err)
+		}
+		if err := tx.DeleteUserSessions(ctx, u.ID, sess.TokenHash); err != nil {
+			return fmt.Errorf("account: end other sessions: %w", err)
+		}
+		return s.recordAndNotify(ctx, tx, u, EventTwoFactorDisabled, "", c)
+	})
+	if err != nil {
+		// The password was right: it is not a failure, whatever the code.
+		return s.fault(ctx, "disable totp", err, reservedPassword)
 	}
-	if err := s.store.DisableTOTP(ctx, u.ID); err != nil {
-		return fmt.Errorf("account: disable totp: %w", err)
-	}
-	if err := s.store.SetSessionAuthenticatedAt(ctx, sess.TokenHash, s.now()); err != nil {
-		return fmt.Errorf("account: disable totp: %w", err)
-	}
-	s.recordAndNotify(ctx, u, EventTwoFactorDisabled, "", c)
+	sess.AuthenticatedAt = now
 	return nil
 }
 
@@ -244,7 +296,7 @@ func (s *Service) GenerateBackupCodes(ctx context.Context, sess *Session, c Clie
 	if err := s.requireRecentAuth(sess); err != nil {
 		return nil, err
 	}
-	u, err := s.store.UserByID(ctx, sess.UserID)
+	u, err := s.userOf(ctx, sess)
 	if err != nil {
 		return nil, fmt.Errorf("account: generate backup codes: %w", err)
 	}
@@ -267,9 +319,19 @@ func (s *Service) GenerateBackupCodes(ctx context.Context, sess *Session, c Clie
 		codes = append(codes, code)
 		hashes = append(hashes, s.keys.MAC([]byte(canonical)))
 	}
-	if err := s.store.ReplaceBackupCodes(ctx, u.ID, s.keys.KeyID(), hashes, s.now()); err != nil {
-		return nil, fmt.Errorf("account: store backup codes: %w", err)
+	// Only while 2FA is on: codes made while it is being disabled would
+	// otherwise survive it and work again after the next enrolment.
+	err = s.write(ctx, func(ctx context.Context, tx Tx) error {
+		if err := tx.ReplaceBackupCodes(ctx, u.ID, s.keys.KeyID(), hashes, s.now()); err != nil {
+			return err
+		}
+		if err := holdSession(ctx, tx, sess); err != nil {
+			return err
+		}
+		return s.recordAndNotify(ctx, tx, u, EventBackupCodesGenerated, "", c)
+	})
+	if err != nil {
+		return nil, s.fault(ctx, "store backup codes", err, nil)
 	}
-	s.recordAndNotify(ctx, u, EventBackupCodesGenerated, "", c)
 	return codes, nil
 }

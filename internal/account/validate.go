@@ -58,8 +58,12 @@ func normalizeName(input string) (string, string) {
 	case utf8.RuneCountInString(name) > maxNameLength:
 		return "", "Use at most 100 characters for your name."
 	}
+	// Controls, line and paragraph separators break the lines a name is
+	// shown on (mails, logs, the CLI's table); bidirectional controls
+	// (U+202E and friends) make it read as other text. Joiners (U+200C,
+	// U+200D) stay: names in several scripts need them.
 	for _, r := range name {
-		if unicode.IsControl(r) {
+		if unicode.IsControl(r) || unicode.In(r, unicode.Zl, unicode.Zp, unicode.Bidi_Control) {
 			return "", "Your name contains characters that are not text."
 		}
 	}

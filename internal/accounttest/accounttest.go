@@ -20,6 +20,7 @@ import (
 	"github.com/twofold/twofold/internal/account"
 	"github.com/twofold/twofold/internal/keyring"
 	"github.com/twofold/twofold/internal/password"
+	"github.com/twofold/twofold/internal/store/autocommit"
 	"github.com/twofold/twofold/internal/store/postgres"
 	"github.com/twofold/twofold/internal/store/postgres/pgtest"
 	"github.com/twofold/twofold/internal/store/sqlite"
@@ -57,8 +58,13 @@ func (c *Clock) Advance(d time.Duration) {
 type Store interface {
 	account.Store
 	Notifications(ctx context.Context, limit int) ([]*account.Notification, error)
+	RowCounts(ctx context.Context) (map[string]int, error)
 	Close() error
 }
+
+// Writes is the store's Tx, each write its own transaction, for setting
+// up state behind the service's back.
+func (e *Env) Writes() autocommit.Store { return autocommit.Wrap(e.Store) }
 
 // Env is a service wired to real parts.
 type Env struct {

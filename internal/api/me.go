@@ -33,11 +33,8 @@ func newMeResponse(p *account.Profile) meResponse {
 }
 
 func (h *handler) me(w http.ResponseWriter, r *http.Request, sess *account.Session) error {
-	p, err := h.svc.Profile(r.Context(), sess.UserID)
-	if err != nil {
-		return err
-	}
-	return h.writeJSON(w, r, http.StatusOK, newMeResponse(p))
+	// The profile was read with the session: one read per request.
+	return h.writeJSON(w, r, http.StatusOK, newMeResponse(sess.Profile))
 }
 
 // updateMeRequest: a member left out (or null) is left unchanged;

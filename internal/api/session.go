@@ -49,16 +49,12 @@ func (h *handler) confirmSignUp(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(w, r, &in); err != nil {
 		return err
 	}
-	client := httpauth.Client(r)
-	u, token, err := h.svc.ConfirmSignUp(r.Context(), account.ConfirmSignUpInput{Token: in.Token, Password: in.Password}, client)
+	// The session the client held before, if any, ends with the sign-up.
+	u, token, err := h.svc.ConfirmSignUp(r.Context(), account.ConfirmSignUpInput{
+		Token: in.Token, Password: in.Password, PreviousToken: httpauth.Token(r),
+	}, httpauth.Client(r))
 	if err != nil {
 		return err
-	}
-	// The client now holds the new account's session; end the one it held.
-	if previous := httpauth.Token(r); previous != "" {
-		if err := h.svc.SignOut(r.Context(), previous, client); err != nil {
-			h.log.WarnContext(r.Context(), "api: end previous session at sign-up", "err", err)
-		}
 	}
 	httpauth.SetToken(w, token, h.secure)
 	w.Header().Set("Location", "/api/v1/me")
@@ -133,9 +129,6 @@ func (h *handler) confirmPassword(w http.ResponseWriter, r *http.Request, sess *
 	var in passwordRequest
 	if err := decodeBody(w, r, &in); err != nil {
 		return err
-	}
-	if in.Password == "" {
-		return &account.ValidationError{Fields: map[string]string{"password": "Enter your password."}}
 	}
 	if err := h.svc.ConfirmPassword(r.Context(), sess, in.Password, httpauth.Client(r)); err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 
 	"github.com/twofold/twofold/internal/account"
 	"github.com/twofold/twofold/internal/notify"
+	"github.com/twofold/twofold/internal/store/autocommit"
 	"github.com/twofold/twofold/internal/store/sqlite"
 )
 
@@ -110,11 +111,11 @@ func queue(t *testing.T, st *sqlite.Store, n int) {
 	t.Helper()
 	ctx := context.Background()
 	u := &account.User{Email: "ana@example.com", Name: "Ana", PasswordHash: "h", CreatedAt: time.Now()}
-	if err := st.CreateUser(ctx, u); err != nil {
+	if err := autocommit.Wrap(st).CreateUser(ctx, u); err != nil {
 		t.Fatal(err)
 	}
 	for i := range n {
-		if err := st.AddNotification(ctx, &account.Notification{UserID: u.ID, Recipient: u.Email, Kind: account.EventBackupCodeUsed,
+		if err := autocommit.Wrap(st).AddNotification(ctx, &account.Notification{UserID: u.ID, Recipient: u.Email, Kind: account.EventBackupCodeUsed,
 			Subject: "A backup code was used — check", Body: "Hello Ana,\nline two " + string(rune('a'+i)), CreatedAt: time.Now()}); err != nil {
 			t.Fatal(err)
 		}

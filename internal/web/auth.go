@@ -18,12 +18,8 @@ func (h *handler) signedIn(w http.ResponseWriter, r *http.Request) (sess *accoun
 		h.fail(w, r, err, recovery{})
 		return nil, nil, false
 	}
-	p, err = h.svc.Profile(r.Context(), sess.UserID)
-	if err != nil {
-		h.fail(w, r, err, recovery{})
-		return nil, nil, false
-	}
-	return sess, p, true
+	// The profile was read with the session: one read per page.
+	return sess, sess.Profile, true
 }
 
 // safeNext returns next if it is a path on this site, else "/me": only a

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/twofold/twofold/internal/httpauth"
 )
@@ -37,7 +36,7 @@ func (h *handler) generateBackupCodes(w http.ResponseWriter, r *http.Request) {
 		Codes:  codes,
 		Email:  p.User.Email,
 		Issuer: h.issuer,
-		Date:   time.Now().UTC().Format("2 January 2006"),
+		Date:   h.svc.Now().UTC().Format("2 January 2006"),
 	}
 	d.Text = backupCodesText(d)
 	// Percent-encoded by us, so the data: URL is safe to mark as a URL.

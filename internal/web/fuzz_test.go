@@ -206,7 +206,11 @@ func newFormFuzzFixture(f *testing.F) *formFuzzFixture {
 	u, token := env.SignUp(f, account.SignUpInput{Email: "password@example.com", Password: fuzzFormPassword, Name: "Fuzz", MobilePhone: "+61412345678"}, client)
 	fx.tokens[formAsOwnPassword] = token
 	fx.resetPassword = func() error {
-		return env.Store.UpdatePasswordHash(ctx, u.ID, u.PasswordHash)
+		current, err := env.Store.UserByID(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		return env.Writes().ChangePasswordHash(ctx, u.ID, current.SecurityVersion, u.PasswordHash)
 	}
 
 	if err := svc.StartSignUp(ctx, account.SignUpInput{Email: "link@example.com", Password: fuzzFormPassword, Name: "Link"}, client); err != nil {

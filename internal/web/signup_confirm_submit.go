@@ -11,7 +11,8 @@ import (
 // chosen at sign-up, creates the account and signs it in.
 func (h *handler) confirmSignUp(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
-	in := account.ConfirmSignUpInput{Token: r.PostFormValue("token"), Password: r.PostFormValue("password")}
+	// A session this browser held before (another account) ends with it.
+	in := account.ConfirmSignUpInput{Token: r.PostFormValue("token"), Password: r.PostFormValue("password"), PreviousToken: httpauth.Token(r)}
 	// Looked up first for the page to show again after a wrong password.
 	p, err := h.svc.PendingSignUp(r.Context(), in.Token)
 	if err != nil {
@@ -24,12 +25,6 @@ func (h *handler) confirmSignUp(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err, recovery{page: pageSignUpConfirm, view: signUpConfirmView(p, in.Token),
 			wrongPassword: &fieldProblem{http.StatusUnauthorized, "password", msgWrongSignUpPassword}})
 		return
-	}
-	// A session this browser held before (another account) ends here.
-	if old := httpauth.Token(r); old != "" {
-		if err := h.svc.SignOut(r.Context(), old, httpauth.Client(r)); err != nil {
-			h.log.WarnContext(r.Context(), "web: end previous session at sign-up", "err", err)
-		}
 	}
 	httpauth.SetToken(w, token, h.secure)
 	h.setFlash(w, flashWelcome)

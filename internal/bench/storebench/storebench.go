@@ -13,6 +13,7 @@ import (
 
 	"github.com/twofold/twofold/internal/account"
 	"github.com/twofold/twofold/internal/bench"
+	"github.com/twofold/twofold/internal/store/storetest"
 )
 
 // Run runs the store-level hot paths against s as
@@ -23,19 +24,24 @@ import (
 //   - UseBackupCodeMiss / UseBackupCodeHit: the conditional UPDATE that
 //     checks and consumes a backup code;
 //   - AdvanceTOTPStep: the compare-and-set that makes a TOTP code single-use;
-//   - ReserveReleaseAttempt: the throttle reservation every code step and
-//     password step takes, and its release on success.
+//   - ReserveReleaseAttempt: the throttle reservation every code step
+//     takes, and its release on success; ReserveReleaseAttempts2 the same
+//     with the two keys of a password step (IP and account).
+//
+// Every write runs in its own Store.InTx, as a use case's statement does
+// when it is the only one.
 func Run(b *testing.B, s account.Store, sessions int) {
 	ctx := context.Background()
 	now := time.Now()
-	u := &account.User{Email: "bench-store@example.com", Name: "B", PasswordHash: "$argon2id$x", CreatedAt: now}
-	if err := s.CreateUser(ctx, u); err != nil {
+	setup := storetest.AutoCommit(s)
+	u := &account.User{Email: "bench-store@example.com", Name: "B", MobilePhone: "+61400000000", PasswordHash: "$argon2id$x", CreatedAt: now}
+	if err := setup.CreateUser(ctx, u); err != nil {
 		b.Fatal(err)
 	}
-	if err := s.SetPendingTOTP(ctx, u.ID, account.SealedSecret{KeyID: "k", Ciphertext: []byte("c")}); err != nil {
+	if err := setup.SetPendingTOTP(ctx, u.ID, account.SealedSecret{KeyID: "k", Ciphertext: []byte("c")}); err != nil {
 		b.Fatal(err)
 	}
-	if err := s.EnableTOTP(ctx, u.ID, account.SealedSecret{KeyID: "k", Ciphertext: []byte("c")}, 1, now); err != nil {
+	if err := setup.EnableTOTP(ctx, u.ID, account.SealedSecret{KeyID: "k", Ciphertext: []byte("c")}, 1, now); err != nil {
 		b.Fatal(err)
 	}
 	hashes := make([]string, 0, sessions)
@@ -45,12 +51,15 @@ func Run(b *testing.B, s account.Store, sessions int) {
 			if err := seeder.SeedSessions(ctx, batch); err != nil {
 				b.Fatal(err)
 			}
-		} else {
+		} else if err := s.InTx(ctx, func(ctx context.Context, tx account.Tx) error {
 			for _, sess := range batch {
-				if err := s.CreateSession(ctx, sess); err != nil {
-					b.Fatal(err)
+				if err := tx.CreateSession(ctx, sess); err != nil {
+					return err
 				}
 			}
+			return nil
+		}); err != nil {
+			b.Fatal(err)
 		}
 		batch = batch[:0]
 	}
@@ -76,12 +85,12 @@ func Run(b *testing.B, s account.Store, sessions int) {
 	})
 	b.Run("UseBackupCodeMiss", func(b *testing.B) {
 		codes := []string{randomHash(b), randomHash(b)}
-		if err := s.ReplaceBackupCodes(ctx, u.ID, "k", codes, now); err != nil {
+		if err := setup.ReplaceBackupCodes(ctx, u.ID, "k", codes, now); err != nil {
 			b.Fatal(err)
 		}
 		wrong := randomHash(b)
 		for b.Loop() {
-			if ok, err := s.UseBackupCode(ctx, u.ID, wrong, now); err != nil || ok {
+			if ok, err := setup.UseBackupCode(ctx, u.ID, wrong, now); err != nil || ok {
 				b.Fatalf("UseBackupCode(wrong) = %v, %v; want false, nil", ok, err)
 			}
 		}
@@ -90,11 +99,11 @@ func Run(b *testing.B, s account.Store, sessions int) {
 		for b.Loop() {
 			b.StopTimer()
 			code := randomHash(b)
-			if err := s.ReplaceBackupCodes(ctx, u.ID, "k", []string{code}, now); err != nil {
+			if err := setup.ReplaceBackupCodes(ctx, u.ID, "k", []string{code}, now); err != nil {
 				b.Fatal(err)
 			}
 			b.StartTimer()
-			if ok, err := s.UseBackupCode(ctx, u.ID, code, now); err != nil || !ok {
+			if ok, err := setup.UseBackupCode(ctx, u.ID, code, now); err != nil || !ok {
 				b.Fatalf("UseBackupCode(right) = %v, %v; want true, nil", ok, err)
 			}
 		}
@@ -103,22 +112,37 @@ func Run(b *testing.B, s account.Store, sessions int) {
 		step := int64(1)
 		for b.Loop() {
 			step++
-			if ok, err := s.AdvanceTOTPStep(ctx, u.ID, step); err != nil || !ok {
+			if ok, err := setup.AdvanceTOTPStep(ctx, u.ID, step); err != nil || !ok {
 				b.Fatalf("AdvanceTOTPStep(%d) = %v, %v; want true, nil", step, ok, err)
 			}
 		}
 	})
-	b.Run("ReserveReleaseAttempt", func(b *testing.B) {
-		for b.Loop() {
-			id, ok, _, err := s.ReserveAttempt(ctx, "bench:key", now, now.Add(-15*time.Minute), 10)
-			if err != nil || !ok {
-				b.Fatalf("ReserveAttempt = %v, %v", ok, err)
-			}
-			if err := s.ReleaseAttempt(ctx, id); err != nil {
-				b.Fatal(err)
+	reserveRelease := func(keys ...string) func(b *testing.B) {
+		limits := make([]account.AttemptLimit, len(keys))
+		for i, k := range keys {
+			limits[i] = account.AttemptLimit{Key: k, Limit: 10, Window: 15 * time.Minute}
+		}
+		return func(b *testing.B) {
+			for b.Loop() {
+				ids, refused, _, err := s.ReserveAttempts(ctx, now, limits)
+				if err != nil || refused >= 0 || len(ids) != len(keys) {
+					b.Fatalf("ReserveAttempts = %v, refused %d, %v", ids, refused, err)
+				}
+				if err := s.InTx(ctx, func(ctx context.Context, tx account.Tx) error {
+					for _, id := range ids {
+						if err := tx.ReleaseAttempt(ctx, id); err != nil {
+							return err
+						}
+					}
+					return nil
+				}); err != nil {
+					b.Fatal(err)
+				}
 			}
 		}
-	})
+	}
+	b.Run("ReserveReleaseAttempt", reserveRelease("bench:key"))
+	b.Run("ReserveReleaseAttempts2", reserveRelease("bench:ip", "bench:email"))
 }
 
 func randomHash(b *testing.B) string {

@@ -46,6 +46,10 @@ func TestUpgradeKeepsQueuedMessages(t *testing.T) {
 	if err != nil || len(msgs) != 1 || msgs[0].UserID != 7 || msgs[0].Body != "Body" {
 		t.Fatalf("outbox after the upgrade = %+v, %v; want the one queued message of user 7", msgs, err)
 	}
+	// Migration 5 gives existing users security version 0.
+	if u, err := s.UserByID(ctx, 7); err != nil || u.SecurityVersion != 0 || u.Email != "ana@example.com" {
+		t.Errorf("user 7 after the upgrade = %+v, %v; want security version 0", u, err)
+	}
 	var problems int
 	if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM pragma_foreign_key_check`).Scan(&problems); err != nil || problems != 0 {
 		t.Errorf("foreign key check after the upgrade: %d problems, %v", problems, err)

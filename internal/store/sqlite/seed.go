@@ -67,9 +67,9 @@ func (s *Store) SeedUsers(ctx context.Context, users []*account.User, seal func(
 func (s *Store) SeedSessions(ctx context.Context, sessions []*account.Session) error {
 	for start := 0; start < len(sessions); start += seedBatch {
 		batch := sessions[start:min(start+seedBatch, len(sessions))]
-		err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		err := s.inTx(ctx, func(ctx context.Context, sqlTx *sql.Tx) error {
 			for _, sess := range batch {
-				if err := s.insertSession(ctx, tx, sess); err != nil {
+				if err := (&tx{s: s, tx: sqlTx}).insertSession(ctx, sess); err != nil {
 					return err
 				}
 			}

@@ -17,8 +17,8 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"runtime"
-	"strings"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -60,6 +60,9 @@ func dsn(path string, readOnly bool) string {
 // Open opens (creating if needed) the database file at path and applies any
 // pending migrations.
 func Open(ctx context.Context, path string) (*Store, error) {
+	if err := privateFile(path); err != nil {
+		return nil, err
+	}
 	write, err := sql.Open("sqlite", dsn(path, false))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -86,9 +89,33 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	s.read = read
 	s.writer = newGroupWriter(write)
 	s.readStmts, s.writeStmts = &stmtCache{db: read}, &stmtCache{db: write}
-	// The statements of the multi-statement transactions of every sign-in.
-	s.prepareWrites(ctx, insertSessionSQL, deleteSessionSQL, countAttemptsSQL, insertAttemptSQL)
+	// Every statement a transaction runs (see stmtCache).
+	s.prepareWrites(ctx, txStatements...)
 	return s, nil
+}
+
+// privateFile creates the database file readable by its owner only, before
+// SQLite opens it: SQLite gives the -wal and -shm files the mode of the
+// database file, so all three are 0600 whatever the directory's mode and
+// the umask. A file made earlier with wider permissions is narrowed.
+func privateFile(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	if info.Mode().Perm()&0o077 != 0 {
+		for _, p := range []string{path, path + "-wal", path + "-shm"} {
+			if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("sqlite: make %s private: %w", p, err)
+			}
+		}
+	}
+	return nil
 }
 
 // Migrate applies pending migrations and returns how many ran.
@@ -131,52 +158,6 @@ func fromMillis(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
 // rolled back when it returns an error. fn must use the ctx it is given.
 func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
 	return s.writer.do(ctx, fn)
-}
-
-// exec runs one write statement as a transaction of its own.
-func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	s.prepareWrites(ctx, query)
-	var res sql.Result
-	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		var err error
-		res, err = s.txExec(ctx, tx, query, args...)
-		return err
-	})
-	return res, err
-}
-
-// The inserts that more than one transaction makes. Each runs inside the
-// caller's transaction, prepared if the caller prepared it beforehand.
-const (
-	insertUserSQL         = `INSERT INTO users (email, name, mobile_phone, password_hash, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id`
-	insertEventSQL        = `INSERT INTO security_events (user_id, kind, detail, ip, user_agent, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`
-	insertNotificationSQL = `INSERT INTO outbox (user_id, recipient, kind, subject, body, created_at) VALUES (NULLIF(?, 0), ?, ?, ?, ?, ?) RETURNING id`
-)
-
-// insertUser inserts u and sets u.ID; account.ErrEmailTaken if the email has an account.
-func (s *Store) insertUser(ctx context.Context, tx *sql.Tx, u *account.User) error {
-	err := s.txQueryRow(ctx, tx, insertUserSQL, u.Email, u.Name, u.MobilePhone, u.PasswordHash, millis(u.CreatedAt)).Scan(&u.ID)
-	if err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed: users.email") {
-		return account.ErrEmailTaken
-	}
-	return err
-}
-
-// insertEvent appends e to the activity log and sets e.ID.
-func (s *Store) insertEvent(ctx context.Context, tx *sql.Tx, e *account.Event) error {
-	return s.txQueryRow(ctx, tx, insertEventSQL, e.UserID, string(e.Kind), e.Detail, e.IP, e.UserAgent, millis(e.CreatedAt)).Scan(&e.ID)
-}
-
-// insertNotification queues n (UserID 0: no user yet) and sets n.ID.
-func (s *Store) insertNotification(ctx context.Context, tx *sql.Tx, n *account.Notification) error {
-	return s.txQueryRow(ctx, tx, insertNotificationSQL, n.UserID, n.Recipient, string(n.Kind), n.Subject, n.Body, millis(n.CreatedAt)).Scan(&n.ID)
-}
-
-// writeTx runs fn as a write transaction of its own, with queries prepared
-// beforehand.
-func (s *Store) writeTx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error, queries ...string) error {
-	s.prepareWrites(ctx, queries...)
-	return s.inTx(ctx, fn)
 }
 
 func affected(res sql.Result) (int64, error) {

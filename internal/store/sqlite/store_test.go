@@ -33,7 +33,7 @@ func TestReopenKeepsDataAndPassesIntegrityCheck(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "twofold.db")
 	s := open(t, path)
-	if err := s.CreateUser(ctx, &account.User{Email: "ana@example.com", Name: "Ana", PasswordHash: "h"}); err != nil {
+	if err := storetest.AutoCommit(s).CreateUser(ctx, &account.User{Email: "ana@example.com", Name: "Ana", PasswordHash: "h"}); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -41,8 +41,8 @@ func TestReopenKeepsDataAndPassesIntegrityCheck(t *testing.T) {
 	if n, err := s.Migrate(ctx); err != nil || n != 0 {
 		t.Errorf("Migrate on an up-to-date database = %d, %v; want 0, nil", n, err)
 	}
-	if _, err := s.UserByEmail(ctx, "ana@example.com"); err != nil {
-		t.Errorf("UserByEmail after reopening = %v", err)
+	if u, err := s.UserByEmail(ctx, "ana@example.com"); err != nil || u.Name != "Ana" {
+		t.Errorf("UserByEmail after reopening = %+v, %v", u, err)
 	}
 	if verdict, err := s.IntegrityCheck(ctx); err != nil || verdict != "ok" {
 		t.Errorf("IntegrityCheck = %q, %v; want ok", verdict, err)

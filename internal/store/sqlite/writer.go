@@ -11,6 +11,14 @@ import (
 // errClosed answers writes that arrive after Close.
 var errClosed = errors.New("sqlite: store closed")
 
+// errWriteInsideTx answers a write started on the Store from inside a
+// write transaction: on the one write connection it would wait forever for
+// the transaction it is part of, and with it every writer of the process.
+var errWriteInsideTx = errors.New("sqlite: a write was started on the store inside a write transaction; use the transaction's handle (account.Tx) instead")
+
+// inWriteTx marks the context a transaction's fn runs with.
+type inWriteTx struct{}
+
 // maxGroup bounds how many write transactions share one COMMIT.
 const maxGroup = 128
 
@@ -57,6 +65,9 @@ func newGroupWriter(db *sql.DB) *groupWriter {
 // statements run with ctx's values but not its cancellation, since an
 // interrupted write would roll back the whole group.
 func (w *groupWriter) do(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	if ctx.Value(inWriteTx{}) != nil {
+		return errWriteInsideTx
+	}
 	r := &writeReq{ctx: ctx, fn: fn, err: make(chan error, 1)}
 	select {
 	case w.reqs <- r:
@@ -121,7 +132,7 @@ func (w *groupWriter) commit(batch []*writeReq) {
 	}
 	if len(live) == 1 {
 		r := live[0]
-		if err := r.fn(context.WithoutCancel(r.ctx), tx); err != nil {
+		if err := r.fn(txContext(r.ctx), tx); err != nil {
 			r.err <- errors.Join(err, tx.Rollback())
 			return
 		}
@@ -134,7 +145,7 @@ func (w *groupWriter) commit(batch []*writeReq) {
 			failAll(fmt.Errorf("sqlite: group commit: %w", errors.Join(err, tx.Rollback())))
 			return
 		}
-		if results[i] = r.fn(context.WithoutCancel(r.ctx), tx); results[i] != nil {
+		if results[i] = r.fn(txContext(r.ctx), tx); results[i] != nil {
 			if _, err := tx.ExecContext(bg, "ROLLBACK TO tx"); err != nil {
 				// SQLite rolled the whole transaction back (an I/O error, say).
 				failAll(fmt.Errorf("sqlite: group commit: %w", errors.Join(results[i], err, tx.Rollback())))
@@ -153,4 +164,11 @@ func (w *groupWriter) commit(batch []*writeReq) {
 	for i, r := range live {
 		r.err <- results[i]
 	}
+}
+
+// txContext is the context a transaction's statements run with: the
+// caller's values, not its cancellation (an interrupted write would roll
+// back the whole group), marked so that a write started from inside fails.
+func txContext(ctx context.Context) context.Context {
+	return context.WithValue(context.WithoutCancel(ctx), inWriteTx{}, true)
 }

@@ -1,0 +1,369 @@
+package account_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twofold/twofold/internal/account"
+	"github.com/twofold/twofold/internal/accounttest"
+	"github.com/twofold/twofold/internal/store/postgres"
+	"github.com/twofold/twofold/internal/store/postgres/pgtest"
+	"github.com/twofold/twofold/internal/store/sqlite"
+)
+
+// backends opens a fresh store of each kind a test runs on: SQLite always,
+// PostgreSQL when TWOFOLD_TEST_POSTGRES_DSN names a server.
+var backends = []struct {
+	name string
+	open func(t *testing.T) accounttest.Store
+}{
+	{"sqlite", func(t *testing.T) accounttest.Store {
+		s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "twofold.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}},
+	{"postgres", func(t *testing.T) accounttest.Store {
+		s, err := postgres.Open(context.Background(), pgtest.Database(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}},
+}
+
+// state is what a use case may change, as the database holds it: row
+// counts of every table but the throttle's (a reservation commits on its
+// own, before anything is checked), each user's row, and which of the
+// fixture's sessions still exist at which stage.
+type state struct {
+	Rows     map[string]int
+	Users    []string
+	Sessions map[string]string
+}
+
+// unitOfWork is a fixture for one use case on a FaultStore.
+type unitOfWork struct {
+	*fixture
+	fault    *accounttest.FaultStore
+	hash     string            // the password hash at setup, to tell "unchanged"
+	sessions map[string]string // name → token of the sessions the state follows
+}
+
+func (u *unitOfWork) state(t *testing.T) state {
+	t.Helper()
+	rows, err := u.Store.RowCounts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	users, err := u.Store.ListUsers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := state{Rows: rows, Sessions: map[string]string{}}
+	for _, usr := range users {
+		desc := fmt.Sprintf("%s name=%q phone=%q originalPassword=%v version=%d pending=%v",
+			usr.Email, usr.Name, usr.MobilePhone, usr.PasswordHash == u.hash, usr.SecurityVersion, usr.PendingTOTP != nil)
+		if usr.TOTP != nil {
+			desc += fmt.Sprintf(" totp(step=%d failures=%d suspended=%v)", usr.TOTP.LastStep, usr.TOTP.Failures, usr.TOTP.Suspended())
+		}
+		st.Users = append(st.Users, desc)
+	}
+	for name, token := range u.sessions {
+		sess, err := u.Service.Session(ctx, token)
+		switch {
+		case err == nil:
+			st.Sessions[name] = fmt.Sprintf("%s authenticated_at=%s", sess.Stage, sess.AuthenticatedAt.Format(time.RFC3339))
+		default:
+			st.Sessions[name] = "gone"
+		}
+	}
+	return st
+}
+
+// useCase is one state-changing call of the service: setup brings a fresh
+// fixture to the state before it and returns the call.
+type useCase struct {
+	name  string
+	setup func(t *testing.T, u *unitOfWork) (call func() error)
+}
+
+func backupCodes(t *testing.T, f *fixture) []string {
+	t.Helper()
+	codes, err := f.Service.GenerateBackupCodes(ctx, f.session(), client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return codes
+}
+
+// useCases lists every state-changing use case of the service.
+var useCases = []useCase{
+	{"SignIn password only", func(t *testing.T, u *unitOfWork) func() error {
+		return func() error {
+			_, _, err := u.Service.SignIn(ctx, account.SignInInput{Email: u.email, Password: pw, PreviousToken: u.token}, client)
+			return err
+		}
+	}},
+	{"SignIn wrong password", func(t *testing.T, u *unitOfWork) func() error {
+		return func() error {
+			_, _, err := u.Service.SignIn(ctx, account.SignInInput{Email: u.email, Password: "not the password"}, client)
+			return err
+		}
+	}},
+	{"SignIn with 2FA", func(t *testing.T, u *unitOfWork) func() error {
+		u.enroll(t)
+		return func() error {
+			_, _, err := u.Service.SignIn(ctx, account.SignInInput{Email: u.email, Password: pw}, client)
+			return err
+		}
+	}},
+	{"SubmitSecondFactor TOTP", func(t *testing.T, u *unitOfWork) func() error {
+		u.enroll(t)
+		pending := u.signInPassword()
+		u.sessions["pending"] = pending
+		return func() error {
+			_, err := u.Service.SubmitSecondFactor(ctx, pending, u.Code(t, u.secret), client)
+			return err
+		}
+	}},
+	{"SubmitSecondFactor backup code", func(t *testing.T, u *unitOfWork) func() error {
+		u.enroll(t)
+		codes := backupCodes(t, u.fixture)
+		pending := u.signInPassword()
+		u.sessions["pending"] = pending
+		return func() error {
+			_, err := u.Service.SubmitSecondFactor(ctx, pending, codes[0], client)
+			return err
+		}
+	}},
+	{"SubmitSecondFactor wrong code", func(t *testing.T, u *unitOfWork) func() error {
+		u.enroll(t)
+		pending := u.signInPassword()
+		u.sessions["pending"] = pending
+		return func() error {
+			_, err := u.Service.SubmitSecondFactor(ctx, pending, u.WrongCode(t, u.secret), client)
+			return err
+		}
+	}},
+	{"SignOut", func(t *testing.T, u *unitOfWork) func() error {
+		return func() error { return u.Service.SignOut(ctx, u.token, client) }
+	}},
+	{"ConfirmPassword", func(t *testing.T, u *unitOfWork) func() error {
+		u.Clock.Advance(time.Minute)
+		sess := u.session()
+		return func() error { return u.Service.ConfirmPassword(ctx, sess, pw, client) }
+	}},
+	{"ChangePassword", func(t *testing.T, u *unitOfWork) func() error {
+		sess := u.session()
+		return func() error { return u.Service.ChangePassword(ctx, sess, pw, "a brand new password", client) }
+	}},
+	{"UpdateProfile", func(t *testing.T, u *unitOfWork) func() error {
+		sess := u.session()
+		name, phone := "Ana B", "+61 412 345 999"
+		return func() error {
+			_, err := u.Service.UpdateProfile(ctx, sess, account.ProfileUpdate{Name: &name, MobilePhone: &phone}, client)
+			return err
+		}
+	}},
+	{"BeginTOTPSetup", func(t *testing.T, u *unitOfWork) func() error {
+		sess := u.session()
+		return func() error {
+			_, err := u.Service.BeginTOTPSetup(ctx, sess)
+			return err
+		}
+	}},
+	{"EnableTOTP", func(t *testing.T, u *unitOfWork) func() error {
+		sess := u.session()
+		setup, err := u.Service.BeginTOTPSetup(ctx, sess)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return func() error { return u.Service.EnableTOTP(ctx, sess, u.Code(t, setup.Secret), client) }
+	}},
+	{"DisableTOTP", func(t *testing.T, u *unitOfWork) func() error {
+		u.enroll(t)
+		codes := backupCodes(t, u.fixture)
+		sess := u.session()
+		return func() error { return u.Service.DisableTOTP(ctx, sess, pw, codes[0], client) }
+	}},
+	{"GenerateBackupCodes", func(t *testing.T, u *unitOfWork) func() error {
+		u.enroll(t)
+		sess := u.session()
+		return func() error {
+			_, err := u.Service.GenerateBackupCodes(ctx, sess, client)
+			return err
+		}
+	}},
+	{"ResetTwoFactor", func(t *testing.T, u *unitOfWork) func() error {
+		u.enroll(t)
+		return func() error { return u.Service.ResetTwoFactor(ctx, u.email, "test") }
+	}},
+	{"StartSignUp new email", func(t *testing.T, u *unitOfWork) func() error {
+		return func() error {
+			return u.Service.StartSignUp(ctx, account.SignUpInput{Email: "bo@example.com", Password: pw, Name: "Bo"}, client)
+		}
+	}},
+	{"StartSignUp existing email", func(t *testing.T, u *unitOfWork) func() error {
+		return func() error {
+			return u.Service.StartSignUp(ctx, account.SignUpInput{Email: u.email, Password: pw, Name: "Not Ana"}, client)
+		}
+	}},
+	{"ConfirmSignUp", func(t *testing.T, u *unitOfWork) func() error {
+		if err := u.Service.StartSignUp(ctx, account.SignUpInput{Email: "bo@example.com", Password: pw, Name: "Bo"}, client); err != nil {
+			t.Fatal(err)
+		}
+		link := u.SignUpLink(t, "bo@example.com")
+		return func() error {
+			_, _, err := u.Service.ConfirmSignUp(ctx, account.ConfirmSignUpInput{Token: link, Password: pw, PreviousToken: u.token}, client)
+			return err
+		}
+	}},
+}
+
+// enroll turns 2FA on for the fixture's user, from its session, and moves
+// the clock to a fresh step.
+func (u *unitOfWork) enroll(t *testing.T) {
+	t.Helper()
+	setup, err := u.Service.BeginTOTPSetup(ctx, u.session())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.secret = setup.Secret
+	if err := u.Service.EnableTOTP(ctx, u.session(), u.Code(t, u.secret), client); err != nil {
+		t.Fatal(err)
+	}
+	u.Clock.Advance(30 * time.Second)
+}
+
+// prepare builds a fresh fixture on a FaultStore for uc and returns it,
+// with the state before the call, the call, and the faults reset.
+func prepare(t *testing.T, open func(*testing.T) accounttest.Store, uc useCase) (*unitOfWork, state, func() error) {
+	t.Helper()
+	fault := accounttest.NewFaultStore(open(t))
+	f := signedUpOn(t, accounttest.NewOnStore(t, fault))
+	u := &unitOfWork{fixture: f, fault: fault, sessions: map[string]string{"own": f.token}}
+	call := uc.setup(t, u)
+	// Another session of the account, which changes that end the other
+	// sessions must end with the rest of their effect.
+	other, _, err := u.Service.SignIn(ctx, account.SignInInput{Email: u.email, Password: pw}, account.Client{IP: "198.51.100.9"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.sessions["other"] = other
+	usr, err := u.Store.UserByEmail(ctx, u.email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.hash = usr.PasswordHash
+	before := u.state(t)
+	fault.Reset(0, 0)
+	return u, before, call
+}
+
+// Every state-changing use case commits all of its effect or none of it:
+// for each write it makes (and each commit), a run where exactly that one
+// fails leaves the database as it was before or as the run without faults
+// left it, never in between; and a run that answers success left it as
+// the run without faults did.
+func TestEveryUseCaseCommitsAllOrNothing(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			for _, uc := range useCases {
+				t.Run(uc.name, func(t *testing.T) {
+					u, before, call := prepare(t, b.open, uc)
+					callErr := call()
+					clean := u.fault.Counts()
+					after := u.state(t)
+					if reflect.DeepEqual(before, after) && callErr == nil {
+						t.Fatalf("the use case changed nothing: the test cannot tell all from nothing")
+					}
+					faults := make([][2]int, 0, clean.Writes+clean.Commits)
+					for n := 1; n <= clean.Writes; n++ {
+						faults = append(faults, [2]int{n, 0})
+					}
+					for n := 1; n <= clean.Commits; n++ {
+						faults = append(faults, [2]int{0, n})
+					}
+					for _, fault := range faults {
+						u, before, call := prepare(t, b.open, uc)
+						u.fault.Reset(fault[0], fault[1])
+						err := call()
+						got := u.state(t)
+						ops := strings.Join(u.fault.Counts().Ops, ", ")
+						switch {
+						case err == nil && !reflect.DeepEqual(got, after):
+							t.Errorf("write %d / commit %d failing: answered success, but the state is\n%+v\nwant as without faults\n%+v\n(ops: %s)", fault[0], fault[1], got, after, ops)
+						case !reflect.DeepEqual(got, before) && !reflect.DeepEqual(got, after):
+							t.Errorf("write %d / commit %d failing (err %v): the state is half-written:\n%+v\nbefore:\n%+v\nwithout faults:\n%+v\n(ops: %s)", fault[0], fault[1], err, got, before, after, ops)
+						}
+						if err != nil && errors.Is(err, account.ErrNotFound) {
+							t.Errorf("write %d / commit %d failing: answered %v, a 404 for an account that exists", fault[0], fault[1], err)
+						}
+					}
+					t.Logf("%s: %d reads, %d writes, %d commits: %s", uc.name, clean.Reads, clean.Writes, clean.Commits, strings.Join(clean.Ops, ", "))
+				})
+			}
+		})
+	}
+}
+
+// The hot paths read and commit as little as the issue allows: an
+// authenticated request (GET /api/v1/me, every page) is one read, plus a
+// touch at most once a minute; the code step is one read and two commits
+// (the throttle reservation, then everything else), for a TOTP code and for
+// a backup code.
+func TestHotPathReadsAndCommits(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			tests := []struct {
+				name                 string
+				uc                   useCase
+				reads, commits       int
+				wantErr, wantSuccess bool
+			}{
+				{"authenticated request", useCase{"me", func(t *testing.T, u *unitOfWork) func() error {
+					return func() error {
+						sess, err := u.Service.Authenticate(ctx, u.token)
+						if err == nil && sess.Profile == nil {
+							err = errors.New("no profile read with the session")
+						}
+						return err
+					}
+				}}, 1, 0, false, true},
+				{"authenticated request after the touch interval", useCase{"me later", func(t *testing.T, u *unitOfWork) func() error {
+					return func() error {
+						u.Clock.Advance(u.Service.Policy().TouchInterval)
+						_, err := u.Service.Authenticate(ctx, u.token)
+						return err
+					}
+				}}, 1, 1, false, true},
+				{"code step, TOTP", useCases[3], 1, 2, false, true},
+				{"code step, backup code", useCases[4], 1, 2, false, true},
+				{"code step, wrong code", useCases[5], 1, 2, true, false},
+			}
+			for _, tt := range tests {
+				t.Run(tt.name, func(t *testing.T) {
+					u, _, call := prepare(t, b.open, tt.uc)
+					err := call()
+					if (err != nil) != tt.wantErr {
+						t.Fatalf("call = %v; want error %v", err, tt.wantErr)
+					}
+					got := u.fault.Counts()
+					if got.Reads != tt.reads || got.Commits != tt.commits {
+						t.Errorf("%s: %d reads and %d commits; want %d and %d (ops: %s)", tt.name, got.Reads, got.Commits, tt.reads, tt.commits, strings.Join(got.Ops, ", "))
+					}
+				})
+			}
+		})
+	}
+}

@@ -1,0 +1,188 @@
+package accounttest
+
+// Generated from account.Tx's method list: every method of the handle
+// counts as one write and can be made to fail.
+
+import (
+	"context"
+	"time"
+
+	"github.com/twofold/twofold/internal/account"
+)
+
+var _ account.Tx = (*faultTx)(nil)
+
+func (t *faultTx) CreateUser(ctx context.Context, u *account.User) error {
+	if err := t.write("CreateUser"); err != nil {
+		return err
+	}
+	return t.tx.CreateUser(ctx, u)
+}
+
+func (t *faultTx) RequireSecurityVersion(ctx context.Context, userID, version int64) error {
+	if err := t.write("RequireSecurityVersion"); err != nil {
+		return err
+	}
+	return t.tx.RequireSecurityVersion(ctx, userID, version)
+}
+
+func (t *faultTx) UpdateProfile(ctx context.Context, userID int64, name, mobilePhone string) error {
+	if err := t.write("UpdateProfile"); err != nil {
+		return err
+	}
+	return t.tx.UpdateProfile(ctx, userID, name, mobilePhone)
+}
+
+func (t *faultTx) ChangePasswordHash(ctx context.Context, userID, version int64, hash string) error {
+	if err := t.write("ChangePasswordHash"); err != nil {
+		return err
+	}
+	return t.tx.ChangePasswordHash(ctx, userID, version, hash)
+}
+
+func (t *faultTx) RehashPassword(ctx context.Context, userID int64, verified, hash string) (bool, error) {
+	if err := t.write("RehashPassword"); err != nil {
+		return false, err
+	}
+	return t.tx.RehashPassword(ctx, userID, verified, hash)
+}
+
+func (t *faultTx) SetPendingTOTP(ctx context.Context, userID int64, secret account.SealedSecret) error {
+	if err := t.write("SetPendingTOTP"); err != nil {
+		return err
+	}
+	return t.tx.SetPendingTOTP(ctx, userID, secret)
+}
+
+func (t *faultTx) EnableTOTP(ctx context.Context, userID int64, pending account.SealedSecret, step int64, now time.Time) error {
+	if err := t.write("EnableTOTP"); err != nil {
+		return err
+	}
+	return t.tx.EnableTOTP(ctx, userID, pending, step, now)
+}
+
+func (t *faultTx) AdvanceTOTPStep(ctx context.Context, userID int64, step int64) (bool, error) {
+	if err := t.write("AdvanceTOTPStep"); err != nil {
+		return false, err
+	}
+	return t.tx.AdvanceTOTPStep(ctx, userID, step)
+}
+
+func (t *faultTx) RecordSecondFactorFailure(ctx context.Context, userID int64, suspendAfter int, now time.Time) (int, bool, error) {
+	if err := t.write("RecordSecondFactorFailure"); err != nil {
+		return 0, false, err
+	}
+	return t.tx.RecordSecondFactorFailure(ctx, userID, suspendAfter, now)
+}
+
+func (t *faultTx) ClearSecondFactorFailures(ctx context.Context, userID int64, unsuspend bool) error {
+	if err := t.write("ClearSecondFactorFailures"); err != nil {
+		return err
+	}
+	return t.tx.ClearSecondFactorFailures(ctx, userID, unsuspend)
+}
+
+func (t *faultTx) DisableTOTP(ctx context.Context, userID int64) error {
+	if err := t.write("DisableTOTP"); err != nil {
+		return err
+	}
+	return t.tx.DisableTOTP(ctx, userID)
+}
+
+func (t *faultTx) ReplaceBackupCodes(ctx context.Context, userID int64, keyID string, hashes []string, now time.Time) error {
+	if err := t.write("ReplaceBackupCodes"); err != nil {
+		return err
+	}
+	return t.tx.ReplaceBackupCodes(ctx, userID, keyID, hashes, now)
+}
+
+func (t *faultTx) UseBackupCode(ctx context.Context, userID int64, hash string, now time.Time) (bool, error) {
+	if err := t.write("UseBackupCode"); err != nil {
+		return false, err
+	}
+	return t.tx.UseBackupCode(ctx, userID, hash, now)
+}
+
+func (t *faultTx) CreateSession(ctx context.Context, s *account.Session) error {
+	if err := t.write("CreateSession"); err != nil {
+		return err
+	}
+	return t.tx.CreateSession(ctx, s)
+}
+
+func (t *faultTx) ReplaceSession(ctx context.Context, oldHash string, next *account.Session) error {
+	if err := t.write("ReplaceSession"); err != nil {
+		return err
+	}
+	return t.tx.ReplaceSession(ctx, oldHash, next)
+}
+
+func (t *faultTx) SetSessionAuthenticatedAt(ctx context.Context, tokenHash string, at time.Time) error {
+	if err := t.write("SetSessionAuthenticatedAt"); err != nil {
+		return err
+	}
+	return t.tx.SetSessionAuthenticatedAt(ctx, tokenHash, at)
+}
+
+func (t *faultTx) HoldSession(ctx context.Context, tokenHash string) error {
+	if err := t.write("HoldSession"); err != nil {
+		return err
+	}
+	return t.tx.HoldSession(ctx, tokenHash)
+}
+
+func (t *faultTx) DeleteSession(ctx context.Context, tokenHash string) (*account.Session, error) {
+	if err := t.write("DeleteSession"); err != nil {
+		return nil, err
+	}
+	return t.tx.DeleteSession(ctx, tokenHash)
+}
+
+func (t *faultTx) DeleteUserSessions(ctx context.Context, userID int64, keepHash string) error {
+	if err := t.write("DeleteUserSessions"); err != nil {
+		return err
+	}
+	return t.tx.DeleteUserSessions(ctx, userID, keepHash)
+}
+
+func (t *faultTx) ReleaseAttempt(ctx context.Context, id int64) error {
+	if err := t.write("ReleaseAttempt"); err != nil {
+		return err
+	}
+	return t.tx.ReleaseAttempt(ctx, id)
+}
+
+func (t *faultTx) CreatePendingSignUp(ctx context.Context, p *account.PendingSignUp) error {
+	if err := t.write("CreatePendingSignUp"); err != nil {
+		return err
+	}
+	return t.tx.CreatePendingSignUp(ctx, p)
+}
+
+func (t *faultTx) CompleteSignUp(ctx context.Context, id int64, now time.Time, u *account.User) error {
+	if err := t.write("CompleteSignUp"); err != nil {
+		return err
+	}
+	return t.tx.CompleteSignUp(ctx, id, now, u)
+}
+
+func (t *faultTx) RecordSignUpFailure(ctx context.Context, id int64, spentAt int) (bool, error) {
+	if err := t.write("RecordSignUpFailure"); err != nil {
+		return false, err
+	}
+	return t.tx.RecordSignUpFailure(ctx, id, spentAt)
+}
+
+func (t *faultTx) AddEvent(ctx context.Context, e *account.Event) error {
+	if err := t.write("AddEvent"); err != nil {
+		return err
+	}
+	return t.tx.AddEvent(ctx, e)
+}
+
+func (t *faultTx) AddNotification(ctx context.Context, n *account.Notification) error {
+	if err := t.write("AddNotification"); err != nil {
+		return err
+	}
+	return t.tx.AddNotification(ctx, n)
+}

@@ -1,0 +1,171 @@
+// Package autocommit runs each write of an account.Tx as a transaction of
+// its own, for tests and tools that set up state one write at a time. The
+// account service never uses it: its use cases commit once each, through
+// InTx.
+package autocommit
+
+import (
+	"context"
+	"time"
+
+	"github.com/twofold/twofold/internal/account"
+)
+
+// Store is a store whose Tx methods each run as a transaction of their own,
+// for tests and tools that set up state one write at a time. The account
+// service never uses it: its use cases commit once each, through InTx.
+type Store struct {
+	account.Store
+}
+
+var _ account.Tx = Store{}
+
+// Wrap wraps s.
+func Wrap(s account.Store) Store { return Store{s} }
+
+func (a Store) CreateUser(ctx context.Context, u *account.User) error {
+	return a.InTx(ctx, func(ctx context.Context, tx account.Tx) error { return tx.CreateUser(ctx, u) })
+}
+
+func (a Store) RequireSecurityVersion(ctx context.Context, userID, version int64) error {
+	return a.InTx(ctx, func(ctx context.Context, tx account.Tx) error { return tx.RequireSecurityVersion(ctx, userID, version) })
+}
+
+func (a Store) UpdateProfile(ctx context.Context, userID int64, name, mobilePhone string) error {
+	return a.InTx(ctx, func(ctx context.Context, tx account.Tx) error {
+		return tx.UpdateProfile(ctx, userID, name, mobilePhone)
+	})
+}
+
+func (a Store) ChangePasswordHash(ctx context.Context, userID, version int64, hash string) error {
+	return a.InTx(ctx, func(ctx context.Context, tx account.Tx) error {
+		return tx.ChangePasswordHash(ctx, userID, version, hash)
+	})
+}
+
+func (a Store) RehashPassword(ctx context.Context, userID int64, verified, hash string) (bool, error) {
+	var r0 bool
+	err := a.InTx(ctx, func(ctx context.Context, tx account.Tx) error {
+		var err error
+		r0, err = tx.RehashPassword(ctx, userID, verified, hash)
+		return err
+	})
+	return r0, err
+}
+
+func (a Store) SetPendingTOTP(ctx context.Context, userID int64, secret account.SealedSecret) error {
+	return a.InTx(ctx, func(ctx context.Context, tx account.Tx) error { return tx.SetPendingTOTP(ctx, userID, secret) })
+}
+
+func (a Store) EnableTOTP(ctx context.Context, userID int64, pending account.SealedSecret, step int64, now time.Time) error {
+	return a.InTx(ctx, func(ctx context.Context, tx account.Tx) error { return tx.EnableTOTP(ctx, userID, pending, step, now) })
+}
+
+func (a Store) AdvanceTOTPStep(ctx context.Context, userID int64, step int64) (bool, error) {
+	var r0 bool
+	err := a.InTx(ctx, func(ctx context.Context, tx account.Tx) error {
+		var err error
+		r0, err = tx.AdvanceTOTPStep(ctx, userID, step)
+		return err
+	})
+	return r0, err
+}
+
+func (a Store) RecordSecondFactorFailure(ctx context.Context, userID int64, suspendAfter int, now time.Time) (int, bool, error) {
+	var r0 int
+	var r1 bool
+	err := a.InTx(ctx, func(ctx context.Context, tx account.Tx) error {
+		var err error
+		r0, r1, err = tx.RecordSecondFactorFailure(ctx, userID, suspendAfter, now)
+		return err
+	})
+	return r0, r1, err
+}
+
+func (a Store) ClearSecondFactorFailures(ctx context.Context, userID int64, unsuspend bool) error {
+	return a.InTx(ctx, func(ctx context.Context, tx account.Tx) error {
+		return tx.ClearSecondFactorFailures(ctx, userID, unsuspend)
+	})
+}
+
+func (a Store) DisableTOTP(ctx context.Context, userID int64) error {
+	return a.InTx(ctx, func(ctx context.Context, tx account.Tx) error { return tx.DisableTOTP(ctx, userID) })
+}
+
+func (a Store) ReplaceBackupCodes(ctx context.Context, userID int64, keyID string, hashes []string, now time.Time) error {
+	return a.InTx(ctx, func(ctx context.Context, tx account.Tx) error {
+		return tx.ReplaceBackupCodes(ctx, userID, keyID, hashes, now)
+	})
+}
+
+func (a Store) UseBackupCode(ctx context.Context, userID int64, hash string, now time.Time) (bool, error) {
+	var r0 bool
+	err := a.InTx(ctx, func(ctx context.Context, tx account.Tx) error {
+		var err error
+		r0, err = tx.UseBackupCode(ctx, userID, hash, now)
+		return err
+	})
+	return r0, err
+}
+
+func (a Store) CreateSession(ctx context.Context, s *account.Session) error {
+	return a.InTx(ctx, func(ctx context.Context, tx account.Tx) error { return tx.CreateSession(ctx, s) })
+}
+
+func (a Store) ReplaceSession(ctx context.Context, oldHash string, next *account.Session) error {
+	return a.InTx(ctx, func(ctx context.Context, tx account.Tx) error { return tx.ReplaceSession(ctx, oldHash, next) })
+}
+
+func (a Store) SetSessionAuthenticatedAt(ctx context.Context, tokenHash string, at time.Time) error {
+	return a.InTx(ctx, func(ctx context.Context, tx account.Tx) error {
+		return tx.SetSessionAuthenticatedAt(ctx, tokenHash, at)
+	})
+}
+
+func (a Store) HoldSession(ctx context.Context, tokenHash string) error {
+	return a.InTx(ctx, func(ctx context.Context, tx account.Tx) error { return tx.HoldSession(ctx, tokenHash) })
+}
+
+func (a Store) DeleteSession(ctx context.Context, tokenHash string) (*account.Session, error) {
+	var r0 *account.Session
+	err := a.InTx(ctx, func(ctx context.Context, tx account.Tx) error {
+		var err error
+		r0, err = tx.DeleteSession(ctx, tokenHash)
+		return err
+	})
+	return r0, err
+}
+
+func (a Store) DeleteUserSessions(ctx context.Context, userID int64, keepHash string) error {
+	return a.InTx(ctx, func(ctx context.Context, tx account.Tx) error { return tx.DeleteUserSessions(ctx, userID, keepHash) })
+}
+
+func (a Store) ReleaseAttempt(ctx context.Context, id int64) error {
+	return a.InTx(ctx, func(ctx context.Context, tx account.Tx) error { return tx.ReleaseAttempt(ctx, id) })
+}
+
+func (a Store) CreatePendingSignUp(ctx context.Context, p *account.PendingSignUp) error {
+	return a.InTx(ctx, func(ctx context.Context, tx account.Tx) error { return tx.CreatePendingSignUp(ctx, p) })
+}
+
+func (a Store) CompleteSignUp(ctx context.Context, id int64, now time.Time, u *account.User) error {
+	return a.InTx(ctx, func(ctx context.Context, tx account.Tx) error { return tx.CompleteSignUp(ctx, id, now, u) })
+}
+
+func (a Store) RecordSignUpFailure(ctx context.Context, id int64, spentAt int) (bool, error) {
+	var r0 bool
+	err := a.InTx(ctx, func(ctx context.Context, tx account.Tx) error {
+		var err error
+		r0, err = tx.RecordSignUpFailure(ctx, id, spentAt)
+		return err
+	})
+	return r0, err
+}
+
+func (a Store) AddEvent(ctx context.Context, e *account.Event) error {
+	return a.InTx(ctx, func(ctx context.Context, tx account.Tx) error { return tx.AddEvent(ctx, e) })
+}
+
+func (a Store) AddNotification(ctx context.Context, n *account.Notification) error {
+	return a.InTx(ctx, func(ctx context.Context, tx account.Tx) error { return tx.AddNotification(ctx, n) })
+}

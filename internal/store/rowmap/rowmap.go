@@ -1,0 +1,222 @@
+// Package rowmap is the one mapping between the tables both stores share
+// (users, sessions, security_events, outbox) and the account types: the
+// column lists and the scans. The SQLite and PostgreSQL schemas are the same
+// column for column (times are Unix milliseconds in integer columns), and
+// both drivers scan a NULL into a nil pointer, so one scan serves both;
+// the statements themselves, with their placeholders and their dialect's
+// concurrency SQL, stay in each store.
+package rowmap
+
+import (
+	"strings"
+	"time"
+
+	"github.com/twofold/twofold/internal/account"
+)
+
+// Scanner is a row of either driver: *sql.Row, *sql.Rows, pgx.Row, pgx.Rows.
+type Scanner interface{ Scan(dest ...any) error }
+
+// Millis is how times are stored.
+func Millis(t time.Time) int64 { return t.UnixMilli() }
+
+// FromMillis reads a stored time.
+func FromMillis(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
+
+// UserColumns are the columns ScanUser reads, in its order.
+const UserColumns = `id, email, name, mobile_phone, password_hash, created_at,
+	totp_key_id, totp_secret, totp_last_step, totp_enabled_at, totp_pending_key_id, totp_pending_secret,
+	totp_failures, totp_suspended_at, security_version`
+
+// SessionColumns are the columns of a session, in ScanSession's order.
+const SessionColumns = `token_hash, user_id, stage, created_at, last_seen_at, authenticated_at, expires_at, ip, user_agent`
+
+// EventColumns are the columns of an activity-log entry, in ScanEvent's order.
+const EventColumns = `id, user_id, kind, detail, ip, user_agent, created_at`
+
+// NotificationColumns are the columns of an outbox message, in
+// ScanNotification's order.
+const NotificationColumns = `id, COALESCE(user_id, 0), recipient, kind, subject, body, created_at, sent_at, attempts, last_error`
+
+// Qualified prefixes every column of a list with a table alias, for joins:
+// Qualified("u", UserColumns) is "u.id, u.email, …".
+func Qualified(alias, columns string) string {
+	parts := strings.Split(columns, ",")
+	for i, p := range parts {
+		parts[i] = alias + "." + strings.TrimSpace(p)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// userDest holds the scan targets of a user row.
+type userDest struct {
+	u                     account.User
+	createdAt, lastStep   int64
+	keyID, pendingKeyID   *string
+	secret, pendingSecret []byte
+	enabledAt             *int64
+	failures              int
+	suspendedAt           *int64
+}
+
+func (d *userDest) targets() []any {
+	return []any{&d.u.ID, &d.u.Email, &d.u.Name, &d.u.MobilePhone, &d.u.PasswordHash, &d.createdAt,
+		&d.keyID, &d.secret, &d.lastStep, &d.enabledAt, &d.pendingKeyID, &d.pendingSecret, &d.failures, &d.suspendedAt,
+		&d.u.SecurityVersion}
+}
+
+func (d *userDest) user() *account.User {
+	u := d.u
+	u.CreatedAt = FromMillis(d.createdAt)
+	if d.enabledAt != nil && d.keyID != nil {
+		u.TOTP = &account.TOTPState{
+			Secret:    account.SealedSecret{KeyID: *d.keyID, Ciphertext: d.secret},
+			LastStep:  d.lastStep,
+			EnabledAt: FromMillis(*d.enabledAt),
+			Failures:  d.failures,
+		}
+		if d.suspendedAt != nil {
+			u.TOTP.SuspendedAt = FromMillis(*d.suspendedAt)
+		}
+	}
+	if d.pendingKeyID != nil {
+		u.PendingTOTP = &account.SealedSecret{KeyID: *d.pendingKeyID, Ciphertext: d.pendingSecret}
+	}
+	return &u
+}
+
+// ScanUser reads a row of UserColumns. The driver's no-rows error is
+// returned as is, for the store to map.
+func ScanUser(row Scanner) (*account.User, error) {
+	var d userDest
+	if err := row.Scan(d.targets()...); err != nil {
+		return nil, err
+	}
+	return d.user(), nil
+}
+
+type sessionDest struct {
+	s                                        account.Session
+	stage                                    string
+	created, lastSeen, authenticated, expiry int64
+}
+
+func (d *sessionDest) targets() []any {
+	return []any{&d.s.TokenHash, &d.s.UserID, &d.stage, &d.created, &d.lastSeen, &d.authenticated, &d.expiry, &d.s.IP, &d.s.UserAgent}
+}
+
+func (d *sessionDest) session() *account.Session {
+	s := d.s
+	s.Stage = account.Stage(d.stage)
+	s.CreatedAt, s.LastSeenAt = FromMillis(d.created), FromMillis(d.lastSeen)
+	s.AuthenticatedAt, s.ExpiresAt = FromMillis(d.authenticated), FromMillis(d.expiry)
+	return &s
+}
+
+// ScanSession reads a row of SessionColumns.
+func ScanSession(row Scanner) (*account.Session, error) {
+	var d sessionDest
+	if err := row.Scan(d.targets()...); err != nil {
+		return nil, err
+	}
+	return d.session(), nil
+}
+
+// SessionProfileColumns is the select list of the one read behind every
+// authenticated request: the session (alias s), its user (alias u) and the
+// user's unused backup codes, in ScanSessionProfile's order.
+var SessionProfileColumns = Qualified("s", SessionColumns) + ", " + Qualified("u", UserColumns) +
+	", (SELECT count(*) FROM backup_codes b WHERE b.user_id = u.id AND b.used_at IS NULL)"
+
+// ScanSessionProfile reads a row of SessionProfileColumns into a session
+// whose Profile is set.
+func ScanSessionProfile(row Scanner) (*account.Session, error) {
+	var sd sessionDest
+	var ud userDest
+	var codes int
+	if err := row.Scan(append(append(sd.targets(), ud.targets()...), &codes)...); err != nil {
+		return nil, err
+	}
+	s := sd.session()
+	u := ud.user()
+	s.Profile = &account.Profile{User: u}
+	if u.TwoFactorEnabled() {
+		s.Profile.BackupCodesRemaining = codes
+	}
+	return s, nil
+}
+
+// ScanEvent reads a row of EventColumns.
+func ScanEvent(row Scanner) (*account.Event, error) {
+	var e account.Event
+	var kind string
+	var created int64
+	if err := row.Scan(&e.ID, &e.UserID, &kind, &e.Detail, &e.IP, &e.UserAgent, &created); err != nil {
+		return nil, err
+	}
+	e.Kind, e.CreatedAt = account.EventKind(kind), FromMillis(created)
+	return &e, nil
+}
+
+// ScanNotification reads a row of NotificationColumns.
+func ScanNotification(row Scanner) (*account.Notification, error) {
+	var n account.Notification
+	var kind string
+	var created int64
+	var sent *int64
+	if err := row.Scan(&n.ID, &n.UserID, &n.Recipient, &kind, &n.Subject, &n.Body, &created, &sent, &n.Attempts, &n.LastError); err != nil {
+		return nil, err
+	}
+	n.Kind, n.CreatedAt = account.EventKind(kind), FromMillis(created)
+	if sent != nil {
+		n.SentAt = FromMillis(*sent)
+	}
+	return &n, nil
+}
+
+// PendingSignUpColumns are the columns of a pending sign-up, in
+// ScanPendingSignUp's order.
+const PendingSignUpColumns = `id, token_hash, email, name, mobile_phone, password_hash, created_at, expires_at`
+
+// ScanPendingSignUp reads a row of PendingSignUpColumns.
+func ScanPendingSignUp(row Scanner) (*account.PendingSignUp, error) {
+	var p account.PendingSignUp
+	var created, expires int64
+	if err := row.Scan(&p.ID, &p.TokenHash, &p.Email, &p.Name, &p.MobilePhone, &p.PasswordHash, &created, &expires); err != nil {
+		return nil, err
+	}
+	p.CreatedAt, p.ExpiresAt = FromMillis(created), FromMillis(expires)
+	return &p, nil
+}
+
+// Rows is a result set of either driver.
+type Rows interface {
+	Scanner
+	Next() bool
+	Err() error
+}
+
+// ScanAll reads every row with scan.
+func ScanAll[T any](rows Rows, scan func(Scanner) (T, error)) ([]T, error) {
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// CountQueries count the rows of each table a use case writes (for
+// backup_codes, the unused ones), for the stores' RowCounts, which tests
+// use to check that a use case left all of its effect or none.
+var CountQueries = map[string]string{
+	"users":           `SELECT count(*) FROM users`,
+	"sessions":        `SELECT count(*) FROM sessions`,
+	"backup_codes":    `SELECT count(*) FROM backup_codes WHERE used_at IS NULL`,
+	"security_events": `SELECT count(*) FROM security_events`,
+	"outbox":          `SELECT count(*) FROM outbox`,
+	"pending_signups": `SELECT count(*) FROM pending_signups`,
+}
