@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/twofold/twofold/internal/account"
 	"github.com/twofold/twofold/internal/accounttest"
 	"github.com/twofold/twofold/internal/store/postgres"
@@ -17,27 +19,43 @@ import (
 	"github.com/twofold/twofold/internal/store/sqlite"
 )
 
-// backends opens a fresh store of each kind a test runs on: SQLite always,
-// PostgreSQL when TWOFOLD_TEST_POSTGRES_DSN names a server.
+// backends give a test fresh, empty stores of each kind it runs on: SQLite
+// always, PostgreSQL when TWOFOLD_TEST_POSTGRES_DSN names a server. For
+// PostgreSQL one database serves the whole test and is emptied between
+// uses (TRUNCATE is much faster than a new database per fault).
 var backends = []struct {
 	name string
-	open func(t *testing.T) accounttest.Store
+	open func(t *testing.T) (fresh func(t *testing.T) accounttest.Store)
 }{
-	{"sqlite", func(t *testing.T) accounttest.Store {
-		s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "twofold.db"))
-		if err != nil {
-			t.Fatal(err)
+	{"sqlite", func(*testing.T) func(t *testing.T) accounttest.Store {
+		return func(t *testing.T) accounttest.Store {
+			s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "twofold.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
 		}
-		t.Cleanup(func() { s.Close() })
-		return s
 	}},
-	{"postgres", func(t *testing.T) accounttest.Store {
-		s, err := postgres.Open(context.Background(), pgtest.Database(t))
+	{"postgres", func(t *testing.T) func(t *testing.T) accounttest.Store {
+		dsn := pgtest.Database(t)
+		s, err := postgres.Open(context.Background(), dsn)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { s.Close() })
-		return s
+		admin, err := pgx.Connect(context.Background(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { admin.Close(context.Background()) })
+		return func(t *testing.T) accounttest.Store {
+			if _, err := admin.Exec(context.Background(), `TRUNCATE users, sessions, backup_codes, throttle_attempts,
+				security_events, outbox, pending_signups RESTART IDENTITY CASCADE`); err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}
 	}},
 }
 
@@ -278,9 +296,10 @@ func prepare(t *testing.T, open func(*testing.T) accounttest.Store, uc useCase) 
 func TestEveryUseCaseCommitsAllOrNothing(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
+			fresh := b.open(t)
 			for _, uc := range useCases {
 				t.Run(uc.name, func(t *testing.T) {
-					u, before, call := prepare(t, b.open, uc)
+					u, before, call := prepare(t, fresh, uc)
 					callErr := call()
 					clean := u.fault.Counts()
 					after := u.state(t)
@@ -295,7 +314,7 @@ func TestEveryUseCaseCommitsAllOrNothing(t *testing.T) {
 						faults = append(faults, [2]int{0, n})
 					}
 					for _, fault := range faults {
-						u, before, call := prepare(t, b.open, uc)
+						u, before, call := prepare(t, fresh, uc)
 						u.fault.Reset(fault[0], fault[1])
 						err := call()
 						got := u.state(t)
@@ -325,6 +344,7 @@ func TestEveryUseCaseCommitsAllOrNothing(t *testing.T) {
 func TestHotPathReadsAndCommits(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
+			fresh := b.open(t)
 			tests := []struct {
 				name                 string
 				uc                   useCase
@@ -353,7 +373,7 @@ func TestHotPathReadsAndCommits(t *testing.T) {
 			}
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
-					u, _, call := prepare(t, b.open, tt.uc)
+					u, _, call := prepare(t, fresh, tt.uc)
 					err := call()
 					if (err != nil) != tt.wantErr {
 						t.Fatalf("call = %v; want error %v", err, tt.wantErr)

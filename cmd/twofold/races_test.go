@@ -1,0 +1,625 @@
+package main_test
+
+// Whole-system race tests: a security change and the requests that race it,
+// against the real binary (built with -race), on a SQLite file always and on
+// PostgreSQL when TWOFOLD_TEST_POSTGRES_DSN is set. Each test repeats its
+// race for a fixed number of rounds, every round on a fresh account and
+// from a fresh loopback address (so the per-account and per-IP throttles
+// never decide a round), and asserts the promise the change makes once it
+// has answered. Every round is a subtest: the log says in how many rounds
+// the promise was broken.
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/twofold/twofold/internal/account"
+	"github.com/twofold/twofold/internal/password"
+	"github.com/twofold/twofold/internal/store/autocommit"
+	"github.com/twofold/twofold/internal/store/postgres"
+	"github.com/twofold/twofold/internal/store/postgres/pgtest"
+	"github.com/twofold/twofold/internal/store/sqlite"
+	"github.com/twofold/twofold/internal/totp"
+)
+
+// racePassword is the password of every account here: the one
+// setUpMember, enrollMember and passwordStep use.
+const (
+	racePassword    = crashPassword
+	raceNewPassword = "a brand new passphrase"
+)
+
+var raceIPs atomic.Int64
+
+// raceClient returns a client from a loopback address no other round uses:
+// sign-ups (20 per IP per hour) and failed passwords (100 per IP per 15
+// minutes) are counted per address.
+func raceClient() *http.Client {
+	n := raceIPs.Add(1)
+	return clientFrom(fmt.Sprintf("127.66.%d.%d", n/250, n%250+1))
+}
+
+// eachStore runs rounds rounds of round against one fresh twofold instance
+// per store, each round a subtest with its own client address, and logs in
+// how many rounds the promise was broken.
+func eachStore(t *testing.T, rounds int, round func(t *testing.T, p *process, c *http.Client, email string)) {
+	t.Helper()
+	for _, store := range []string{"sqlite", "postgres"} {
+		t.Run(store, func(t *testing.T) {
+			var env []string
+			if store == "postgres" {
+				env = append(env, "TWOFOLD_DATABASE="+pgtest.Database(t))
+			}
+			p := start(t, t.TempDir(), env...)
+			began := time.Now()
+			broken := 0
+			for r := range rounds {
+				email := fmt.Sprintf("owner%d@example.com", r+1)
+				c := raceClient()
+				if !t.Run(fmt.Sprintf("round%d", r+1), func(t *testing.T) { round(t, p, c, email) }) {
+					broken++
+				}
+				// A connection dialled for a request that another one
+				// then carried has sent nothing: the server's shutdown
+				// would wait 5 s before it counts as idle.
+				c.CloseIdleConnections()
+			}
+			t.Logf("%s: the promise was broken in %d of %d rounds (%v)", store, broken, rounds, time.Since(began).Round(time.Millisecond))
+			p.stop(t)
+		})
+	}
+}
+
+// atOnce runs every fn in its own goroutine, lets them all go at the same
+// moment and waits for all of them.
+func atOnce(fns ...func()) {
+	var wg sync.WaitGroup
+	gun := make(chan struct{})
+	for _, fn := range fns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-gun
+			fn()
+		}()
+	}
+	close(gun)
+	wg.Wait()
+}
+
+// signInAttempt is the answer to one password step.
+type signInAttempt struct {
+	status int
+	stage  string // the body's status: authenticated or two_factor_required
+	token  string
+	body   map[string]any
+	err    error
+}
+
+// signIns returns n password steps of email with pw, for atOnce, and where
+// their answers go.
+func signIns(c *http.Client, base, email, pw string, n int) ([]func(), []*signInAttempt) {
+	fns := make([]func(), n)
+	attempts := make([]*signInAttempt, n)
+	for i := range n {
+		a := &signInAttempt{}
+		attempts[i] = a
+		fns[i] = func() { *a = signInOnce(c, base, email, pw) }
+	}
+	return fns, attempts
+}
+
+func signInOnce(c *http.Client, base, email, pw string) signInAttempt {
+	var a signInAttempt
+	a.status, a.body, a.token, a.err = send(c, base, "POST", "/session", "", map[string]string{"email": email, "password": pw})
+	a.stage, _ = a.body["status"].(string)
+	return a
+}
+
+// attack is a steady attacker: n sign-ins of email with pw at a time, each
+// sent again as soon as it is answered, until stop is closed. wait returns
+// every answer once the last sign-in has been answered.
+func attack(c *http.Client, base, email, pw string, n int, stop <-chan struct{}) (wait func() []*signInAttempt) {
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		attempts []*signInAttempt
+	)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				a := signInOnce(c, base, email, pw)
+				mu.Lock()
+				attempts = append(attempts, &a)
+				mu.Unlock()
+				if a.err != nil {
+					return
+				}
+			}
+		}()
+	}
+	return func() []*signInAttempt {
+		wg.Wait()
+		return attempts
+	}
+}
+
+// checkAnswered fails the test for a sign-in that got no answer or an
+// answer no sign-in should get. 503 busy is an answer: the flood is the
+// attacker's, and the server may turn some of it away.
+func (a *signInAttempt) checkAnswered(t *testing.T, i int) {
+	t.Helper()
+	switch {
+	case a.err != nil:
+		t.Errorf("attacker sign-in %d: %v; want an answer", i, a.err)
+	case a.status != 200 && a.status != 401 && a.status != 503:
+		t.Errorf("attacker sign-in %d = %d %v; want 200, 401 or 503", i, a.status, a.body)
+	}
+}
+
+// signInStatus does one password step of email with pw and returns its
+// status, the body's status and the session.
+func signInStatus(t *testing.T, c *http.Client, base, email, pw string) (int, string, string) {
+	t.Helper()
+	status, body, token, err := sendPatiently(c, base, "POST", "/session", "", map[string]string{"email": email, "password": pw})
+	if err != nil {
+		t.Fatalf("sign in %s: %v", email, err)
+	}
+	stage, _ := body["status"].(string)
+	return status, stage, token
+}
+
+// me returns the GET /me of a fully signed-in session.
+func me(t *testing.T, c *http.Client, base, token string) (enabled bool, remaining int, phone string) {
+	t.Helper()
+	status, body, _, err := send(c, base, "GET", "/me", token, nil)
+	if err != nil || status != 200 {
+		t.Fatalf("GET /me = %d %v %v; want 200", status, body, err)
+	}
+	tf, _ := body["two_factor"].(map[string]any)
+	enabled, _ = tf["enabled"].(bool)
+	n, _ := tf["backup_codes_remaining"].(float64)
+	phone, _ = body["mobile_phone"].(string)
+	return enabled, int(n), phone
+}
+
+// hashTime is how long a password check takes on the server now: the time
+// of one POST /session/confirm-password, which checks the password and only
+// renews the session's recent authentication. Races that must land inside
+// a password check are timed by it.
+func hashTime(t *testing.T, c *http.Client, base, token string) time.Duration {
+	t.Helper()
+	began := time.Now()
+	status, body, _, err := sendPatiently(c, base, "POST", "/session/confirm-password", token, map[string]string{"password": racePassword})
+	if err != nil || status != 200 {
+		t.Fatalf("confirm password = %d %v %v; want 200", status, body, err)
+	}
+	return time.Since(began)
+}
+
+// changePassword changes the password of the session token from
+// racePassword to raceNewPassword, again while the answer is 409 conflict
+// (the account changed while the change ran; the API says to retry), and
+// returns the last answer. Errors rather than failing, for goroutines.
+func changePassword(c *http.Client, base, token string) (int, map[string]any, error) {
+	for try := 0; ; try++ {
+		status, body, _, err := send(c, base, "POST", "/me/password", token,
+			map[string]string{"current_password": racePassword, "new_password": raceNewPassword})
+		if err != nil || status != http.StatusConflict || body["code"] != "conflict" || try == 3 {
+			return status, body, err
+		}
+	}
+}
+
+// 1. Changing the password signs out every other session. An attacker who
+// knows the old password signs in again and again while the owner changes
+// it: once the change has answered 204, no session the old password opened
+// still works, and the old password no longer signs in.
+func TestRacePasswordChangeVsSignIns(t *testing.T) {
+	const attackers = 12
+	eachStore(t, 3, func(t *testing.T, p *process, c *http.Client, email string) {
+		owner := mustSignUp(t, c, p.base, map[string]string{"email": email, "password": racePassword, "name": "Owner"})
+		stop := make(chan struct{})
+		wait := attack(c, p.base, email, racePassword, attackers, stop)
+		status, body, err := changePassword(c, p.base, owner)
+		close(stop)
+		attempts := wait()
+		if err != nil || status != http.StatusNoContent {
+			t.Fatalf("password change = %d %v %v; want 204", status, body, err)
+		}
+		signedIn := 0
+		for i, a := range attempts {
+			a.checkAnswered(t, i)
+			if a.status != 200 {
+				continue
+			}
+			signedIn++
+			if got, _, _ := call(t, p.base, "GET", "/me", a.token, nil); got != http.StatusUnauthorized {
+				t.Errorf("after the password change, attacker session %d: GET /me = %d; want 401", i, got)
+			}
+		}
+		t.Logf("%d of %d attacker sign-ins were answered 200", signedIn, len(attempts))
+		if got, stage, _ := signInStatus(t, c, p.base, email, racePassword); got != http.StatusUnauthorized {
+			t.Errorf("after the password change, sign-in with the old password = %d %s; want 401", got, stage)
+		}
+	})
+}
+
+// 2. Enabling 2FA signs out every other session. An attacker who knows the
+// password signs in again and again while the owner enables 2FA: once
+// enable has answered, no session opened by the password alone (status
+// authenticated) still reaches /me.
+func TestRaceEnableTwoFactorVsSignIns(t *testing.T) {
+	const attackers = 12
+	eachStore(t, 3, func(t *testing.T, p *process, c *http.Client, email string) {
+		m, err := setUpMember(c, p.base, email)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Enable once the attack is under way: with sign-ins in every
+		// stage of their password check.
+		stop := make(chan struct{})
+		wait := attack(c, p.base, email, racePassword, attackers, stop)
+		time.Sleep(hashTime(t, c, p.base, m.token))
+		enableErr := m.enable(c, p.base)
+		close(stop)
+		attempts := wait()
+		if enableErr != nil {
+			t.Fatal(enableErr)
+		}
+		passwordOnly := 0
+		for i, a := range attempts {
+			a.checkAnswered(t, i)
+			if a.status != 200 || a.stage != string(account.StageComplete) {
+				continue
+			}
+			passwordOnly++
+			if got, _, _ := call(t, p.base, "GET", "/me", a.token, nil); got != http.StatusUnauthorized {
+				t.Errorf("after 2FA was enabled, attacker session %d (signed in with the password only): GET /me = %d; want 401", i, got)
+			}
+		}
+		t.Logf("%d of %d attacker sign-ins were answered authenticated (password only)", passwordOnly, len(attempts))
+		if got, stage, _ := signInStatus(t, c, p.base, email, racePassword); got != 200 || stage != string(account.StageSecondFactor) {
+			t.Errorf("after 2FA was enabled, sign-in with the password = %d %s; want 200 two_factor_required", got, stage)
+		}
+	})
+}
+
+// 3. Disabling 2FA deletes every backup code. New backup codes are made
+// again and again while the owner disables 2FA: once disable has answered,
+// no backup code remains, so after 2FA is enabled again (with a new
+// authenticator) the account has no backup codes until new ones are made.
+func TestRaceBackupCodesVsDisable(t *testing.T) {
+	const (
+		every    = 2 * time.Millisecond // a new request for backup codes this often...
+		inFlight = 16                   // ...while fewer than this many are unanswered
+	)
+	eachStore(t, 8, func(t *testing.T, p *process, c *http.Client, email string) {
+		m, err := enrollMember(c, p.base, email, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var (
+			mu        sync.Mutex
+			generated [][]string // in the order they were answered
+		)
+		generate := func() {
+			status, body, _, err := send(c, p.base, "POST", "/me/backup-codes", m.token, nil)
+			switch {
+			case err != nil:
+				t.Errorf("backup codes: %v", err)
+			case status == http.StatusCreated:
+				var codes []string
+				for _, code := range body["codes"].([]any) {
+					codes = append(codes, code.(string))
+				}
+				mu.Lock()
+				generated = append(generated, codes)
+				mu.Unlock()
+			case status != http.StatusConflict: // two_factor_not_enabled, once disable is through
+				t.Errorf("backup codes = %d %v; want 201 or 409", status, body)
+			}
+		}
+		// The requests come at a steady pace, not each after the last
+		// one's answer: on SQLite, requests answered by the same group
+		// commit would go on in lockstep, all reading or all writing.
+		stop := make(chan struct{})
+		var status int
+		var body map[string]any
+		fns := []func(){func() {
+			defer close(stop)
+			status, body, _, err = send(c, p.base, "POST", "/me/two-factor/disable", m.token,
+				// The next step's code (enable used this one): the backup
+				// codes are being replaced.
+				map[string]string{"password": racePassword, "code": totp.Code(m.secret, time.Now().Add(totp.Period))})
+		}, func() {
+			var wg sync.WaitGroup
+			defer wg.Wait()
+			slots := make(chan struct{}, inFlight)
+			tick := time.NewTicker(every)
+			defer tick.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-tick.C:
+				}
+				select {
+				case slots <- struct{}{}:
+				default:
+					continue
+				}
+				wg.Add(1)
+				go func() {
+					defer func() { <-slots; wg.Done() }()
+					generate()
+				}()
+			}
+		}}
+		atOnce(fns...)
+		if err == nil && status == http.StatusConflict && body["code"] == "conflict" {
+			t.Logf("disable = 409 conflict (the account changed while it ran): 2FA stays on, nothing to check")
+			return
+		}
+		if err != nil || status != http.StatusOK {
+			t.Fatalf("disable = %d %v %v; want 200", status, body, err)
+		}
+		if enabled, _, _ := me(t, c, p.base, m.token); enabled {
+			t.Fatal("after disable answered 200, GET /me says 2FA is on")
+		}
+
+		// Enrol again, with a new authenticator.
+		status, setup, _, err := send(c, p.base, "POST", "/me/two-factor/setup", m.token, nil)
+		if err != nil || status != 200 {
+			t.Fatalf("setup again = %d %v %v; want 200", status, setup, err)
+		}
+		m.secret, err = totp.DecodeSecret(setup["secret"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.enable(c, p.base); err != nil {
+			t.Fatal(err)
+		}
+		_, remaining, _ := me(t, c, p.base, m.token)
+		if remaining == 0 {
+			return
+		}
+		t.Errorf("after 2FA was disabled (200) and enabled again, GET /me shows %d backup codes remaining; want 0 (%d sets of codes were made during the race)", remaining, len(generated))
+		// Show one at work: the set that survived is most likely the last
+		// one answered. Fewer than the 10 wrong codes the throttle allows.
+		pending, err := passwordStep(c, p.base, email)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := len(generated) - 1; i >= 0 && i >= len(generated)-8; i-- {
+			code := generated[i][0]
+			status, _, _, err := send(c, p.base, "POST", "/session/two-factor", pending, map[string]string{"code": code})
+			if err == nil && status == 200 {
+				t.Errorf("backup code %s, made while 2FA was being disabled (set %d of %d), signs in after 2FA was enabled again; want 401", code, i+1, len(generated))
+				break
+			}
+		}
+	})
+}
+
+// olderParams are argon2id parameters twofold no longer uses (OWASP's
+// m=12 MiB, t=3 alternative): a hash made with them is upgraded at the
+// next sign-in.
+var olderParams = password.Params{Memory: 12 * 1024, Time: 3, Threads: 1, SaltLen: 16, KeyLen: 32}
+
+// passwordStore is the part of a store the hash-upgrade race writes with.
+type passwordStore interface {
+	account.Store
+	Close() error
+}
+
+// giveOlderHash stores a hash of pw made with olderParams as email's
+// password hash, straight into the database p serves from (SQLite in WAL
+// mode takes a second writer while the server runs).
+func giveOlderHash(t *testing.T, p *process, email, pw string) {
+	t.Helper()
+	ctx := context.Background()
+	old, err := password.NewHasher(olderParams, rand.Reader, 1, 0, time.Minute).Hash(ctx, pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !password.NewHasher(password.OWASP, rand.Reader, 1, 0, time.Minute).NeedsRehash(old) {
+		t.Fatalf("a hash with %+v needs no rehash under password.OWASP; the race needs one that does", olderParams)
+	}
+	var store passwordStore
+	if strings.HasPrefix(p.database, "postgres") {
+		store, err = postgres.Open(ctx, p.database)
+	} else {
+		store, err = sqlite.Open(ctx, p.database)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	u, err := store.UserByEmail(ctx, email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same hash of the same password, as an upgrade writes it.
+	if ok, err := autocommit.Wrap(store).RehashPassword(ctx, u.ID, u.PasswordHash, old); err != nil || !ok {
+		t.Fatalf("RehashPassword = %v, %v", ok, err)
+	}
+}
+
+// 4. A sign-in upgrades a hash made with older parameters while it has the
+// password at hand. Sign-ins with the old password race a password change
+// from the owner's session: once the change has answered 204, the old
+// password never signs in again and the new one does.
+func TestRaceHashUpgradeVsPasswordChange(t *testing.T) {
+	const signInsPerRound = 4
+	eachStore(t, 4, func(t *testing.T, p *process, c *http.Client, email string) {
+		owner := mustSignUp(t, c, p.base, map[string]string{"email": email, "password": racePassword, "name": "Owner"})
+		lead := hashTime(t, c, p.base, owner) / 4
+		giveOlderHash(t, p, email, racePassword)
+		// The sign-ins come just after the change has begun: they read the
+		// old hash and check it while the change checks it and makes the
+		// new one.
+		fns, attempts := signIns(c, p.base, email, racePassword, signInsPerRound)
+		for i, fn := range fns {
+			fns[i] = func() { time.Sleep(lead); fn() }
+		}
+		var status int
+		var body map[string]any
+		var err error
+		fns = append(fns, func() { status, body, err = changePassword(c, p.base, owner) })
+		atOnce(fns...)
+		if err != nil || status != http.StatusNoContent {
+			t.Fatalf("password change = %d %v %v; want 204", status, body, err)
+		}
+		for i, a := range attempts {
+			a.checkAnswered(t, i)
+		}
+		if got, stage, _ := signInStatus(t, c, p.base, email, racePassword); got != http.StatusUnauthorized {
+			t.Errorf("after the password change answered 204, sign-in with the old password = %d %s; want 401", got, stage)
+		}
+		if got, stage, _ := signInStatus(t, c, p.base, email, raceNewPassword); got != 200 || stage != string(account.StageComplete) {
+			t.Errorf("after the password change answered 204, sign-in with the new password = %d %s; want 200 authenticated", got, stage)
+		}
+	})
+}
+
+// 5. The mobile phone number cannot be removed while 2FA is on, and 2FA
+// cannot be enabled without one. Removing the number races enabling 2FA:
+// whatever each answers, the account never ends up with 2FA on and no
+// number.
+func TestRacePhoneRemovalVsEnable(t *testing.T) {
+	const removals = 4
+	eachStore(t, 12, func(t *testing.T, p *process, c *http.Client, email string) {
+		m, err := setUpMember(c, p.base, email)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The removals come 1, 2, 3 and 4 ms after enable: both requests
+		// are over in a few ms, and either order of them is no race.
+		var enableErr error
+		fns := []func(){func() { enableErr = m.enable(c, p.base) }}
+		removed := make([]int, removals)
+		for i := range removals {
+			fns = append(fns, func() {
+				time.Sleep(time.Duration(1+i) * time.Millisecond)
+				status, body, _, err := send(c, p.base, "PATCH", "/me", m.token, map[string]string{"mobile_phone": ""})
+				if err != nil || (status != 200 && status != 422) {
+					t.Errorf("removing the number = %d %v %v; want 200 or 422", status, body, err)
+				}
+				removed[i] = status
+			})
+		}
+		atOnce(fns...)
+		enabled, _, phone := me(t, c, p.base, m.token)
+		t.Logf("enable: %v; removing the number: %v; then 2FA on: %v, number %q", enableErr, removed, enabled, phone)
+		if enabled && phone == "" {
+			t.Errorf("GET /me = 2FA on with no mobile phone (enable: %v; removing the number: %v); want never 2FA on without a number", enableErr, removed)
+		}
+	})
+}
+
+// 6. Signing out races a change made from the same session: a password
+// change or disabling 2FA. If the change took effect (the new password
+// signs in; the password alone signs in), the account's security events
+// record it, and the change never answered 404.
+func TestRaceSignOutVsChange(t *testing.T) {
+	for _, tc := range []struct {
+		name, event string
+		// begin makes the account and returns its session and the change.
+		begin func(t *testing.T, c *http.Client, base, email string) (token, path string, body map[string]string)
+		// inForce signs in afresh and returns a fully signed-in session if
+		// the change took effect, "" if not.
+		inForce func(t *testing.T, c *http.Client, base, email string) string
+	}{
+		{
+			name: "password change", event: string(account.EventPasswordChanged),
+			begin: func(t *testing.T, c *http.Client, base, email string) (string, string, map[string]string) {
+				token := mustSignUp(t, c, base, map[string]string{"email": email, "password": racePassword, "name": "Owner"})
+				return token, "/me/password", map[string]string{"current_password": racePassword, "new_password": raceNewPassword}
+			},
+			inForce: func(t *testing.T, c *http.Client, base, email string) string {
+				if status, stage, token := signInStatus(t, c, base, email, raceNewPassword); status == 200 && stage == string(account.StageComplete) {
+					return token
+				}
+				return ""
+			},
+		},
+		{
+			name: "2FA disable", event: string(account.EventTwoFactorDisabled),
+			begin: func(t *testing.T, c *http.Client, base, email string) (string, string, map[string]string) {
+				m, err := enrollMember(c, base, email, true)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return m.token, "/me/two-factor/disable", map[string]string{"password": racePassword, "code": m.codes[0]}
+			},
+			inForce: func(t *testing.T, c *http.Client, base, email string) string {
+				status, stage, token := signInStatus(t, c, base, email, racePassword)
+				if status != 200 {
+					t.Fatalf("sign-in after the race = %d %s; want 200", status, stage)
+				}
+				if stage == string(account.StageComplete) {
+					return token
+				}
+				return ""
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			eachStore(t, 4, func(t *testing.T, p *process, c *http.Client, email string) {
+				token, path, req := tc.begin(t, c, p.base, email)
+				// Sign out while the change is under way: halfway through
+				// its password check.
+				delay := hashTime(t, c, p.base, token) / 2
+				var status, signOut int
+				var body map[string]any
+				var err, signOutErr error
+				atOnce(func() {
+					status, body, _, err = send(c, p.base, "POST", path, token, req)
+				}, func() {
+					time.Sleep(delay)
+					signOut, _, _, signOutErr = send(c, p.base, "DELETE", "/session", token, nil)
+				})
+				if err != nil || signOutErr != nil || signOut != http.StatusNoContent {
+					t.Fatalf("%s = %d %v %v; sign-out %v later = %d %v; want answers, and 204 for the sign-out", tc.name, status, body, err, delay, signOut, signOutErr)
+				}
+				if status == http.StatusNotFound {
+					t.Errorf("%s raced with signing out %v later answered 404 %v; want never 404", tc.name, delay, body)
+				}
+				fresh := tc.inForce(t, c, p.base, email)
+				if fresh == "" {
+					t.Logf("%s = %d: not in force (sign-out %v later)", tc.name, status, delay)
+					return
+				}
+				got, events, _, err := send(c, p.base, "GET", "/me/events", fresh, nil)
+				if err != nil || got != 200 {
+					t.Fatalf("GET /me/events = %d %v %v; want 200", got, events, err)
+				}
+				var kinds []string
+				list, _ := events["events"].([]any)
+				for _, e := range list {
+					kind, _ := e.(map[string]any)["kind"].(string)
+					kinds = append(kinds, kind)
+				}
+				if !slices.Contains(kinds, tc.event) {
+					t.Errorf("the %s took effect (it answered %d; sign-out %v later), but the security events lack %s: %v", tc.name, status, delay, tc.event, kinds)
+				}
+			})
+		})
+	}
+}
