@@ -44,10 +44,19 @@ func (s *Service) UpdateProfile(ctx context.Context, sess *Session, in ProfileUp
 	if name == u.Name && phone == u.MobilePhone {
 		return u, nil
 	}
-	// The store writes an empty number only while 2FA is off, checked
-	// where it is written: 2FA may have been turned on since u was read.
+	// Only the fields that change are written, so a concurrent change of
+	// the other one stays. The store writes an empty number only while 2FA
+	// is off, checked where it is written: 2FA may have been turned on
+	// since u was read.
+	var newName, newPhone *string
+	if name != u.Name {
+		newName = &name
+	}
+	if phone != u.MobilePhone {
+		newPhone = &phone
+	}
 	err = s.write(ctx, func(ctx context.Context, tx Tx) error {
-		if err := tx.UpdateProfile(ctx, u.ID, name, phone); err != nil {
+		if err := tx.UpdateProfile(ctx, u.ID, newName, newPhone); err != nil {
 			return err
 		}
 		if err := holdSession(ctx, tx, sess); err != nil {

@@ -166,9 +166,19 @@ func (s *Service) newToken() (string, error) {
 // change without its record, and a stuck database still gives up.
 const writeTimeout = 15 * time.Second
 
+// writeGrace is how long a use case's transaction may outlast its
+// request's deadline, so that one started just before it still finishes
+// and is answered.
+const writeGrace = 2 * time.Second
+
 // write runs fn as the use case's one transaction.
 func (s *Service) write(ctx context.Context, fn func(ctx context.Context, tx Tx) error) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+	timeout := writeTimeout
+	if deadline, ok := ctx.Deadline(); ok {
+		// Real time, like the deadline: not the injected clock.
+		timeout = min(timeout, max(time.Until(deadline), 0)+writeGrace)
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
 	return s.store.InTx(ctx, fn)
 }

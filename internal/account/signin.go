@@ -242,7 +242,11 @@ func (s *Service) SubmitSecondFactor(ctx context.Context, token, code string, c 
 		return s.record(ctx, tx, u.ID, EventSignIn, method, c)
 	})
 	if errors.Is(err, ErrStale) {
-		return "", ErrUnauthenticated // a security change ended this sign-in
+		// The account changed since the session was read: a change that
+		// ends sessions (a password change, 2FA reset) took this one too
+		// and the retry says so; any other (new backup codes) lets the
+		// retry through.
+		return "", ErrConflict
 	}
 	if err != nil {
 		return "", err
@@ -488,7 +492,9 @@ func (s *Service) useSecondFactor(ctx context.Context, u *User, code string, c C
 		if err := releaseAttempts(ctx, tx, reserved); err != nil {
 			return err
 		}
-		unsuspend := method == "backup_code" && u.TOTP.Suspended()
+		// A backup code always lifts a suspension, even one a concurrent
+		// wrong code set after u was read.
+		unsuspend := method == "backup_code"
 		if u.TOTP.Failures > 0 || unsuspend {
 			if err := tx.ClearSecondFactorFailures(ctx, u.ID, unsuspend); err != nil {
 				return fmt.Errorf("account: clear failed codes: %w", err)

@@ -84,10 +84,12 @@ type Tx interface {
 	// lock an UPDATE takes; on SQLite the write transaction already
 	// excludes every other).
 	RequireSecurityVersion(ctx context.Context, userID, version int64) error
-	// UpdateProfile sets the name and mobile phone number. An empty number
-	// is written only while 2FA is off (ErrTwoFactorEnabled otherwise); a
-	// changed number bumps the security version.
-	UpdateProfile(ctx context.Context, userID int64, name, mobilePhone string) error
+	// UpdateProfile sets the name and the mobile phone number that are not
+	// nil, leaving the other as it is now (not as it was read: a concurrent
+	// change of it stays). An empty number is written only while 2FA is off
+	// (ErrTwoFactorEnabled otherwise); a changed number bumps the security
+	// version.
+	UpdateProfile(ctx context.Context, userID int64, name, mobilePhone *string) error
 	// ChangePasswordHash sets a new password hash if the security version is
 	// still version (ErrStale otherwise) and bumps it.
 	ChangePasswordHash(ctx context.Context, userID, version int64, hash string) error
@@ -104,7 +106,9 @@ type Tx interface {
 	// a mobile phone number (ErrConflict otherwise).
 	EnableTOTP(ctx context.Context, userID int64, pending SealedSecret, step int64, now time.Time) error
 	// AdvanceTOTPStep records step as used if it is later than the stored
-	// one: false means the code was already used (or 2FA is off).
+	// one and the authenticator is not suspended: false means the code was
+	// already used, the authenticator was suspended meanwhile, or 2FA is
+	// off.
 	AdvanceTOTPStep(ctx context.Context, userID int64, step int64) (bool, error)
 	// RecordSecondFactorFailure adds one to the user's consecutive failures
 	// and, when they reach suspendAfter, suspends the authenticator, in one

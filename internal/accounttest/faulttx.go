@@ -26,7 +26,7 @@ func (t *faultTx) RequireSecurityVersion(ctx context.Context, userID, version in
 	return t.tx.RequireSecurityVersion(ctx, userID, version)
 }
 
-func (t *faultTx) UpdateProfile(ctx context.Context, userID int64, name, mobilePhone string) error {
+func (t *faultTx) UpdateProfile(ctx context.Context, userID int64, name, mobilePhone *string) error {
 	if err := t.write("UpdateProfile"); err != nil {
 		return err
 	}

@@ -31,7 +31,7 @@ func (a Store) RequireSecurityVersion(ctx context.Context, userID, version int64
 	return a.InTx(ctx, func(ctx context.Context, tx account.Tx) error { return tx.RequireSecurityVersion(ctx, userID, version) })
 }
 
-func (a Store) UpdateProfile(ctx context.Context, userID int64, name, mobilePhone string) error {
+func (a Store) UpdateProfile(ctx context.Context, userID int64, name, mobilePhone *string) error {
 	return a.InTx(ctx, func(ctx context.Context, tx account.Tx) error {
 		return tx.UpdateProfile(ctx, userID, name, mobilePhone)
 	})

@@ -50,6 +50,12 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		// can: say what is wrong without it.
 		return nil, errors.New("postgres: open: the database URL cannot be parsed (check its form: postgres://user:password@host:port/dbname)")
 	}
+	// Every transaction here is written for READ COMMITTED (a conditional
+	// UPDATE re-checks its WHERE on the row a concurrent one left; the
+	// throttle counts after its lock is held): a database or role whose
+	// default is stricter would answer ordinary races with 40001 errors,
+	// and a snapshot taken before the throttle's lock would miss attempts.
+	cfg.ConnConfig.RuntimeParams["default_transaction_isolation"] = "read committed"
 	if u, err := url.Parse(dsn); err != nil || !u.Query().Has("pool_max_conns") {
 		cfg.MaxConns = max(cfg.MaxConns, defaultMaxConns)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -96,12 +97,12 @@ func (t *tx) RequireSecurityVersion(ctx context.Context, userID, version int64) 
 	return nil
 }
 
-func (t *tx) UpdateProfile(ctx context.Context, userID int64, name, mobilePhone string) error {
+func (t *tx) UpdateProfile(ctx context.Context, userID int64, name, mobilePhone *string) error {
 	err := t.one(ctx, "update profile", account.ErrNotFound,
-		`UPDATE users SET name = $1, mobile_phone = $2,
-			security_version = security_version + CASE WHEN mobile_phone <> $2 THEN 1 ELSE 0 END
-		WHERE id = $3 AND ($2 <> '' OR totp_enabled_at IS NULL)`, name, mobilePhone, userID)
-	if mobilePhone == "" && errors.Is(err, account.ErrNotFound) {
+		`UPDATE users SET name = COALESCE($1::text, name), mobile_phone = COALESCE($2::text, mobile_phone),
+			security_version = security_version + CASE WHEN $2::text IS NOT NULL AND mobile_phone <> $2::text THEN 1 ELSE 0 END
+		WHERE id = $3 AND ($2::text IS NULL OR $2::text <> '' OR totp_enabled_at IS NULL)`, name, mobilePhone, userID)
+	if mobilePhone != nil && *mobilePhone == "" && errors.Is(err, account.ErrNotFound) {
 		// No row changed: there is no such user, or 2FA is on.
 		var one int
 		switch err := t.tx.QueryRow(ctx, `SELECT 1 FROM users WHERE id = $1`, userID).Scan(&one); {
@@ -144,7 +145,7 @@ func (t *tx) EnableTOTP(ctx context.Context, userID int64, pending account.Seale
 // the new row, so exactly one of them sees totp_last_step < step.
 func (t *tx) AdvanceTOTPStep(ctx context.Context, userID int64, step int64) (bool, error) {
 	return t.changed(ctx, "advance totp step",
-		`UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_enabled_at IS NOT NULL AND totp_last_step < $1`, step, userID)
+		`UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_enabled_at IS NOT NULL AND totp_suspended_at IS NULL AND totp_last_step < $1`, step, userID)
 }
 
 // RecordSecondFactorFailure implements account.Tx: one UPDATE counts the
@@ -268,19 +269,26 @@ func (t *tx) CreatePendingSignUp(ctx context.Context, p *account.PendingSignUp) 
 	return nil
 }
 
-// CompleteSignUp implements account.Tx. The DELETE takes the pending
-// row's lock, so of two concurrent confirmations of one link the second
-// waits, then deletes nothing and creates nothing.
+// CompleteSignUp implements account.Tx. One DELETE takes every pending
+// sign-up of the link's email (and so their row locks, in one scan order):
+// of two concurrent confirmations of the email's links the second waits,
+// then finds them gone and creates nothing. Deleting the link's row and the
+// email's others in two statements would let two confirmations each hold
+// one row and wait for the other's (a deadlock).
 func (t *tx) CompleteSignUp(ctx context.Context, id int64, now time.Time, u *account.User) error {
-	err := t.one(ctx, "complete sign-up", account.ErrNotFound,
-		`DELETE FROM pending_signups WHERE id = $1 AND expires_at > $2`, id, millis(now))
+	rows, err := t.tx.Query(ctx, `DELETE FROM pending_signups
+		WHERE email = (SELECT email FROM pending_signups WHERE id = $1 AND expires_at > $2) RETURNING id`, id, millis(now))
 	if err != nil {
-		return err
+		return fmt.Errorf("postgres: complete sign-up: %w", err)
 	}
-	if err := t.CreateUser(ctx, u); err != nil {
-		return err
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return fmt.Errorf("postgres: complete sign-up: %w", err)
 	}
-	return t.exec(ctx, "complete sign-up", `DELETE FROM pending_signups WHERE email = $1`, u.Email)
+	if !slices.Contains(ids, id) {
+		return fmt.Errorf("postgres: complete sign-up: %w", account.ErrNotFound)
+	}
+	return t.CreateUser(ctx, u)
 }
 
 func (t *tx) RecordSignUpFailure(ctx context.Context, id int64, spentAt int) (bool, error) {

@@ -18,7 +18,7 @@ import (
 const (
 	insertUserSQL      = `INSERT INTO users (email, name, mobile_phone, password_hash, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id`
 	securityVersionSQL = `SELECT security_version FROM users WHERE id = ?`
-	updateProfileSQL   = `UPDATE users SET name = ?1, mobile_phone = ?2, security_version = security_version + CASE WHEN mobile_phone <> ?2 THEN 1 ELSE 0 END WHERE id = ?3 AND (?2 <> '' OR totp_enabled_at IS NULL)`
+	updateProfileSQL   = `UPDATE users SET name = COALESCE(?1, name), mobile_phone = COALESCE(?2, mobile_phone), security_version = security_version + CASE WHEN ?2 IS NOT NULL AND mobile_phone <> ?2 THEN 1 ELSE 0 END WHERE id = ?3 AND (?2 IS NULL OR ?2 <> '' OR totp_enabled_at IS NULL)`
 	changePasswordSQL  = `UPDATE users SET password_hash = ?, security_version = security_version + 1 WHERE id = ? AND security_version = ?`
 	rehashPasswordSQL  = `UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?`
 	setPendingTOTPSQL  = `UPDATE users SET totp_pending_key_id = ?, totp_pending_secret = ? WHERE id = ? AND totp_enabled_at IS NULL`
@@ -26,7 +26,7 @@ const (
 			totp_last_step = ?, totp_enabled_at = ?, totp_pending_key_id = NULL, totp_pending_secret = NULL,
 			totp_failures = 0, totp_suspended_at = NULL, security_version = security_version + 1
 		WHERE id = ? AND totp_enabled_at IS NULL AND totp_pending_key_id = ? AND totp_pending_secret = ? AND mobile_phone <> ''`
-	advanceTOTPStepSQL = `UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_enabled_at IS NOT NULL AND totp_last_step < ?`
+	advanceTOTPStepSQL = `UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_enabled_at IS NOT NULL AND totp_suspended_at IS NULL AND totp_last_step < ?`
 	recordFailureSQL   = `UPDATE users SET totp_failures = totp_failures + 1,
 			totp_suspended_at = CASE WHEN totp_suspended_at IS NULL AND totp_failures + 1 >= ? THEN ? ELSE totp_suspended_at END
 		WHERE id = ? RETURNING totp_failures`
@@ -134,9 +134,9 @@ func (t *tx) RequireSecurityVersion(ctx context.Context, userID, version int64) 
 	return nil
 }
 
-func (t *tx) UpdateProfile(ctx context.Context, userID int64, name, mobilePhone string) error {
+func (t *tx) UpdateProfile(ctx context.Context, userID int64, name, mobilePhone *string) error {
 	err := t.one(ctx, "update profile", account.ErrNotFound, updateProfileSQL, name, mobilePhone, userID)
-	if mobilePhone == "" && errors.Is(err, account.ErrNotFound) {
+	if mobilePhone != nil && *mobilePhone == "" && errors.Is(err, account.ErrNotFound) {
 		// No row changed: there is no such user, or 2FA is on. The write
 		// transaction excludes every other, so the row is as the UPDATE saw it.
 		var v int64

@@ -49,6 +49,7 @@ func Run(t *testing.T, open Opener) {
 		{"Events", testEvents},
 		{"DeleteExpired", testDeleteExpired},
 		{"SuspensionCountsEveryFailureOnce", testSuspension},
+		{"SuspendedAuthenticatorUsesNoCode", testSuspendedUsesNoCode},
 		{"DeleteExpiredClearsABacklog", testDeleteExpiredBacklog},
 		{"PendingSignUps", testPendingSignUps},
 		{"CompleteSignUpOnceUnderConcurrency", testCompleteSignUpConcurrent},
@@ -196,7 +197,7 @@ func testUsers(t *testing.T, open Opener) {
 	if _, err := s.UserByID(ctx, u.ID+1000); !errors.Is(err, account.ErrNotFound) {
 		t.Errorf("UserByID(unknown) = %v; want ErrNotFound", err)
 	}
-	if err := a.UpdateProfile(ctx, u.ID, "Ana B", "+61412345678"); err != nil {
+	if err := a.UpdateProfile(ctx, u.ID, new("Ana B"), new("+61412345678")); err != nil {
 		t.Fatal(err)
 	}
 	if err := a.ChangePasswordHash(ctx, u.ID, reload(t, s, u.ID).SecurityVersion, "$argon2id$y"); err != nil {
@@ -213,7 +214,7 @@ func testUsers(t *testing.T, open Opener) {
 		t.Errorf("after RehashPassword: hash %q; want $argon2id$y2", got.PasswordHash)
 	}
 	for _, p := range []string{"", "+61412345678"} {
-		if err := a.UpdateProfile(ctx, u.ID+1000, "x", p); !errors.Is(err, account.ErrNotFound) {
+		if err := a.UpdateProfile(ctx, u.ID+1000, new("x"), new(p)); !errors.Is(err, account.ErrNotFound) {
 			t.Errorf("UpdateProfile(unknown user, phone %q) = %v; want ErrNotFound", p, err)
 		}
 	}
@@ -519,7 +520,7 @@ func testSessionProfile(t *testing.T, open Opener) {
 	if err := a.ReplaceBackupCodes(ctx, u.ID, "k1", []string{"d", "e", "f", "g", "h"}, t0); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.UpdateProfile(ctx, u.ID, "Ana B", "+61412345678"); err != nil {
+	if err := a.UpdateProfile(ctx, u.ID, new("Ana B"), new("+61412345678")); err != nil {
 		t.Fatal(err)
 	}
 	check("five new codes, profile changed", 5, true)
@@ -1151,7 +1152,7 @@ func testInTxAllOrNothing(t *testing.T, open Opener) {
 					Name: "P", PasswordHash: "h", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)})
 			}},
 			{"UpdateProfile", func(ctx context.Context, tx account.Tx) error {
-				return tx.UpdateProfile(ctx, existing.ID, fmt.Sprintf("Name %d", i), fmt.Sprintf("+614999999%02d", i))
+				return tx.UpdateProfile(ctx, existing.ID, new(fmt.Sprintf("Name %d", i)), new(fmt.Sprintf("+614999999%02d", i)))
 			}},
 			{"ChangePasswordHash", func(ctx context.Context, tx account.Tx) error {
 				return tx.ChangePasswordHash(ctx, existing.ID, v+1, fmt.Sprintf("$argon2id$changed%d", i))
@@ -1404,7 +1405,7 @@ func testSecurityVersion(t *testing.T, open Opener) {
 	plain := func(t *testing.T, email string) *account.User { return newUser(t, s, email) }
 	noPhone := func(t *testing.T, email string) *account.User {
 		u := newUser(t, s, email)
-		if err := a.UpdateProfile(ctx, u.ID, u.Name, ""); err != nil {
+		if err := a.UpdateProfile(ctx, u.ID, new(u.Name), new("")); err != nil {
 			t.Fatal(err)
 		}
 		return reload(t, s, u.ID)
@@ -1441,22 +1442,22 @@ func testSecurityVersion(t *testing.T, open Opener) {
 			return tx.ReplaceBackupCodes(ctx, u.ID, "k1", []string{"a", "b"}, t0)
 		}, 1},
 		{"UpdateProfile, new phone", plain, func(ctx context.Context, tx account.Tx, u *account.User) error {
-			return tx.UpdateProfile(ctx, u.ID, u.Name, "+61412345678")
+			return tx.UpdateProfile(ctx, u.ID, new(u.Name), new("+61412345678"))
 		}, 1},
 		{"UpdateProfile, new phone and name, 2FA on", enabled, func(ctx context.Context, tx account.Tx, u *account.User) error {
-			return tx.UpdateProfile(ctx, u.ID, "Other", "+61412345678")
+			return tx.UpdateProfile(ctx, u.ID, new("Other"), new("+61412345678"))
 		}, 1},
 		{"UpdateProfile, phone removed", plain, func(ctx context.Context, tx account.Tx, u *account.User) error {
-			return tx.UpdateProfile(ctx, u.ID, u.Name, "")
+			return tx.UpdateProfile(ctx, u.ID, new(u.Name), new(""))
 		}, 1},
 		{"UpdateProfile, phone added", noPhone, func(ctx context.Context, tx account.Tx, u *account.User) error {
-			return tx.UpdateProfile(ctx, u.ID, u.Name, phone)
+			return tx.UpdateProfile(ctx, u.ID, new(u.Name), new(phone))
 		}, 1},
 		{"UpdateProfile, name only", plain, func(ctx context.Context, tx account.Tx, u *account.User) error {
-			return tx.UpdateProfile(ctx, u.ID, "Other", u.MobilePhone)
+			return tx.UpdateProfile(ctx, u.ID, new("Other"), new(u.MobilePhone))
 		}, 0},
 		{"UpdateProfile, name only, 2FA on", enabled, func(ctx context.Context, tx account.Tx, u *account.User) error {
-			return tx.UpdateProfile(ctx, u.ID, "Other", u.MobilePhone)
+			return tx.UpdateProfile(ctx, u.ID, new("Other"), new(u.MobilePhone))
 		}, 0},
 		{"RehashPassword", plain, func(ctx context.Context, tx account.Tx, u *account.User) error {
 			ok, err := tx.RehashPassword(ctx, u.ID, u.PasswordHash, "$argon2id$rehashed")
@@ -1609,17 +1610,17 @@ func testConditionalWrites(t *testing.T, open Opener) {
 		want  error
 	}{
 		{"UpdateProfile without a phone while 2FA is on", enabled, func(ctx context.Context, tx account.Tx, u *account.User) error {
-			return tx.UpdateProfile(ctx, u.ID, "New name", "")
+			return tx.UpdateProfile(ctx, u.ID, new("New name"), new(""))
 		}, account.ErrTwoFactorEnabled},
 		{"UpdateProfile of an unknown user", plain, func(ctx context.Context, tx account.Tx, u *account.User) error {
-			return tx.UpdateProfile(ctx, u.ID+1000, "New name", "+61412345678")
+			return tx.UpdateProfile(ctx, u.ID+1000, new("New name"), new("+61412345678"))
 		}, account.ErrNotFound},
 		{"UpdateProfile of an unknown user, without a phone", plain, func(ctx context.Context, tx account.Tx, u *account.User) error {
-			return tx.UpdateProfile(ctx, u.ID+1000, "New name", "")
+			return tx.UpdateProfile(ctx, u.ID+1000, new("New name"), new(""))
 		}, account.ErrNotFound},
 		{"EnableTOTP without a phone", func(t *testing.T, email string) *account.User {
 			u := newUser(t, s, email)
-			if err := a.UpdateProfile(ctx, u.ID, u.Name, ""); err != nil {
+			if err := a.UpdateProfile(ctx, u.ID, new(u.Name), new("")); err != nil {
 				t.Fatal(err)
 			}
 			if err := a.SetPendingTOTP(ctx, u.ID, secret); err != nil {
@@ -1668,7 +1669,7 @@ func testConditionalWrites(t *testing.T, open Opener) {
 		}, errRefused},
 		{"ChangePasswordHash with a stale version", func(t *testing.T, email string) *account.User {
 			u := newUser(t, s, email)
-			if err := a.UpdateProfile(ctx, u.ID, u.Name, "+61412345678"); err != nil {
+			if err := a.UpdateProfile(ctx, u.ID, new(u.Name), new("+61412345678")); err != nil {
 				t.Fatal(err)
 			}
 			return u // holds version 0; the phone change made it 1
@@ -1855,7 +1856,7 @@ func testRacePhoneRemovalAgainstEnable(t *testing.T, open Opener) {
 		errProfile, errEnable := race(func() error {
 			jitter()
 			return profile.InTx(ctx, func(ctx context.Context, tx account.Tx) error {
-				if err := tx.UpdateProfile(ctx, u.ID, "Ana", ""); err != nil {
+				if err := tx.UpdateProfile(ctx, u.ID, new("Ana"), new("")); err != nil {
 					return err
 				}
 				jitter()
@@ -1888,7 +1889,7 @@ func testRacePhoneRemovalAgainstEnable(t *testing.T, open Opener) {
 				t.Fatal(err)
 			}
 		}
-		if err := a.UpdateProfile(ctx, u.ID, "Ana", phone); err != nil {
+		if err := a.UpdateProfile(ctx, u.ID, new("Ana"), new(phone)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -1920,7 +1921,7 @@ func testRaceHoldSessionAgainstDelete(t *testing.T, open Opener) {
 					return err
 				}
 				jitter()
-				return tx.UpdateProfile(ctx, u.ID, fmt.Sprintf("held %d", r), phone)
+				return tx.UpdateProfile(ctx, u.ID, new(fmt.Sprintf("held %d", r)), new(phone))
 			})
 		}, func() error {
 			jitter()
@@ -1931,7 +1932,7 @@ func testRaceHoldSessionAgainstDelete(t *testing.T, open Opener) {
 				}
 				// The sign-out's own write: it lands after the change's
 				// write exactly when the deletion came after the commit.
-				return tx.UpdateProfile(ctx, u.ID, fmt.Sprintf("signed out %d", r), phone)
+				return tx.UpdateProfile(ctx, u.ID, new(fmt.Sprintf("signed out %d", r)), new(phone))
 			})
 		})
 		if errDelete != nil || deleted == nil || !sameSession(deleted, session(u.ID, hash, account.StageComplete)) {
@@ -1948,4 +1949,29 @@ func testRaceHoldSessionAgainstDelete(t *testing.T, open Opener) {
 		}
 	}
 	t.Logf("%d rounds: change committed first %d, session deleted first %d", raceRounds, held, raceRounds-held)
+}
+
+// A suspended authenticator's codes are refused where they are used, not
+// only on the read before: a code step that read "not suspended" and
+// commits after a concurrent wrong code suspended it uses nothing. Lifting
+// the suspension (a backup code) makes codes work again.
+func testSuspendedUsesNoCode(t *testing.T, open Opener) {
+	s, _ := open(t)
+	u := enabledUser(t, s, "ana@example.com")
+	a := AutoCommit(s)
+	if _, suspended, err := a.RecordSecondFactorFailure(ctx, u.ID, 1, t0); err != nil || !suspended {
+		t.Fatalf("RecordSecondFactorFailure(suspendAfter 1) = %v, %v; want suspended", suspended, err)
+	}
+	if ok, err := a.AdvanceTOTPStep(ctx, u.ID, 200); err != nil || ok {
+		t.Errorf("AdvanceTOTPStep while suspended = %v, %v; want false", ok, err)
+	}
+	if got := reload(t, s, u.ID); got.TOTP.LastStep != 100 {
+		t.Errorf("last step after a refused code = %d; want 100", got.TOTP.LastStep)
+	}
+	if err := a.ClearSecondFactorFailures(ctx, u.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := a.AdvanceTOTPStep(ctx, u.ID, 200); err != nil || !ok {
+		t.Errorf("AdvanceTOTPStep after the suspension was lifted = %v, %v; want true", ok, err)
+	}
 }
