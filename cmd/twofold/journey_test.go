@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"database/sql"
 	"errors"
 	"io/fs"
 	"net/http"
@@ -12,7 +13,10 @@ import (
 	"testing"
 	"time"
 
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
+
 	"github.com/twofold/twofold/internal/accounttest"
+	"github.com/twofold/twofold/internal/store/postgres/pgtest"
 	"github.com/twofold/twofold/internal/totp"
 )
 
@@ -97,14 +101,95 @@ func TestJourneyAgainstRealProcess(t *testing.T) {
 	}
 }
 
-// Reading the outbox needs no server key, and does not create one in a
-// data dir that has none (a mistyped --data-dir).
-func TestOutboxCommandsCreateNoKey(t *testing.T) {
+// The commands that only use a database (user, outbox, bench) create
+// nothing: pointed at a directory with no database they say so, exit
+// non-zero and leave the directory as it was, without a database or a
+// server key (issue 10: a mistyped --data-dir used to get a fresh empty
+// database, a new key and an empty answer).
+func TestReadOnlyCommandsCreateNothing(t *testing.T) {
 	data := t.TempDir()
-	if out, err := exec.Command(binary, "outbox", "list", "--data-dir", data).CombinedOutput(); err != nil {
-		t.Fatalf("outbox list = %s, %v", out, err)
+	for _, args := range [][]string{
+		{"user", "list"},
+		{"user", "reset-2fa", "ana@example.com"},
+		{"outbox", "list"},
+		{"outbox", "show", "1"},
+		{"bench", "--url", "http://127.0.0.1:1", "--duration", "1s"},
+	} {
+		out, err := exec.Command(binary, append(args, "--data-dir", data)...).CombinedOutput()
+		want := "no twofold database at " + filepath.Join(data, "twofold.db") + ": start `twofold serve` there, or pass --data-dir / --database"
+		if err == nil || !strings.Contains(string(out), want) {
+			t.Errorf("twofold %s in an empty directory = %v, %q; want a failure saying %q", strings.Join(args, " "), err, out, want)
+		}
+		if entries, _ := os.ReadDir(data); len(entries) != 0 {
+			t.Fatalf("twofold %s left %d files in an empty directory (%s, …)", strings.Join(args, " "), len(entries), entries[0].Name())
+		}
 	}
+}
+
+// The same on an empty PostgreSQL database: refused, and nothing created
+// in it (not even goose's version table).
+func TestReadOnlyCommandsCreateNothingOnPostgres(t *testing.T) {
+	dsn := pgtest.Database(t)
+	cmd := exec.Command(binary, "user", "list")
+	cmd.Env = append(os.Environ(), "TWOFOLD_DATABASE="+dsn, "TWOFOLD_DATA_DIR="+t.TempDir())
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "no twofold database at postgres://") {
+		t.Errorf("user list on an empty PostgreSQL database = %v, %q; want a failure saying there is no twofold database", err, out)
+	}
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var tables int
+	if err := db.QueryRow(`SELECT count(*) FROM pg_tables WHERE schemaname = 'public'`).Scan(&tables); err != nil {
+		t.Fatal(err)
+	}
+	if tables != 0 {
+		t.Errorf("user list created %d tables in an empty PostgreSQL database", tables)
+	}
+}
+
+// A database at another schema version is refused by those commands, and
+// left as it is: only migrate (or serve) upgrades it.
+func TestReadOnlyCommandsRefuseAnotherSchemaVersion(t *testing.T) {
+	data := t.TempDir()
+	if out, err := exec.Command(binary, "migrate", "--data-dir", data).CombinedOutput(); err != nil {
+		t.Fatalf("migrate = %s, %v", out, err)
+	}
+	// migrate creates the database, not the key: serve does that.
 	if _, err := os.Stat(filepath.Join(data, "secret.key")); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("outbox list left a key file in the data dir (stat: %v)", err)
+		t.Errorf("migrate left a key file (stat: %v)", err)
+	}
+	db := filepath.Join(data, "twofold.db")
+	exec1 := func(query string) {
+		t.Helper()
+		st, err := sql.Open("sqlite", db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		if _, err := st.Exec(query); err != nil {
+			t.Fatalf("%s: %v", query, err)
+		}
+	}
+	// Back to schema 4, as an older twofold left it.
+	exec1(`ALTER TABLE users DROP COLUMN security_version`)
+	exec1(`DELETE FROM goose_db_version WHERE version_id = 5`)
+	out, err := exec.Command(binary, "user", "list", "--data-dir", data).CombinedOutput()
+	if want := "database schema is version 4, this twofold needs 5: run `twofold migrate`"; err == nil || !strings.Contains(string(out), want) {
+		t.Errorf("user list on schema 4 = %v, %q; want a failure saying %q", err, out, want)
+	}
+	if out, err := exec.Command(binary, "migrate", "--data-dir", data).CombinedOutput(); err != nil {
+		t.Fatalf("migrate from 4 = %s, %v", out, err)
+	}
+	if out, err := exec.Command(binary, "outbox", "list", "--data-dir", data).CombinedOutput(); err != nil {
+		t.Errorf("outbox list after migrate = %s, %v; want it to work", out, err)
+	}
+	// A newer twofold's schema.
+	exec1(`INSERT INTO goose_db_version (version_id, is_applied) VALUES (6, 1)`)
+	out, err = exec.Command(binary, "outbox", "list", "--data-dir", data).CombinedOutput()
+	if want := "database schema is version 6, this twofold needs 5"; err == nil || !strings.Contains(string(out), want) {
+		t.Errorf("outbox list on schema 6 = %v, %q; want a failure saying %q", err, out, want)
 	}
 }

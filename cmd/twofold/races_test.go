@@ -443,9 +443,9 @@ func giveOlderHash(t *testing.T, p *process, email, pw string) {
 	}
 	var store passwordStore
 	if strings.HasPrefix(p.database, "postgres") {
-		store, err = postgres.Open(ctx, p.database)
+		store, err = postgres.OpenExisting(ctx, p.database)
 	} else {
-		store, err = sqlite.Open(ctx, p.database)
+		store, err = sqlite.OpenExisting(ctx, p.database)
 	}
 	if err != nil {
 		t.Fatal(err)

@@ -72,9 +72,9 @@ func mailedSignUpToken(base, email string) (string, error) {
 	}
 	var err error
 	if dsn := db.(string); strings.HasPrefix(dsn, "postgres") {
-		outbox, err = postgres.Open(ctx, dsn)
+		outbox, err = postgres.OpenExisting(ctx, dsn)
 	} else {
-		outbox, err = sqlite.Open(ctx, dsn)
+		outbox, err = sqlite.OpenExisting(ctx, dsn)
 	}
 	if err != nil {
 		return "", err

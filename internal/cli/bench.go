@@ -92,12 +92,13 @@ func benchCmd(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	keys, err := loadKeys(cfg, newLogger(cfg, stderr))
+	st, err := openStore(ctx, cfg, useExisting)
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, cfg)
+	keys, err := loadKeys(cfg, newLogger(cfg, stderr), useExisting)
 	if err != nil {
+		st.Close()
 		return err
 	}
 	defer st.Close()

@@ -5,10 +5,13 @@ package cli
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -18,6 +21,7 @@ import (
 	"github.com/twofold/twofold/internal/notify"
 	"github.com/twofold/twofold/internal/password"
 	"github.com/twofold/twofold/internal/store/postgres"
+	"github.com/twofold/twofold/internal/store/schema"
 	"github.com/twofold/twofold/internal/store/sqlite"
 	"github.com/twofold/twofold/internal/web"
 )
@@ -101,9 +105,37 @@ type app struct {
 
 func (a *app) Close() error { return a.store.Close() }
 
-// openStore opens PostgreSQL for a postgres:// URL and SQLite otherwise;
-// both apply pending migrations as they open.
-func openStore(ctx context.Context, cfg config.Config) (store, error) {
+// setUp says whether a command may create what is missing: serve and
+// migrate create the database (and serve the server key) and apply
+// migrations; every other command uses what is there, as it is.
+type setUp bool
+
+const (
+	createAndMigrate setUp = true
+	useExisting      setUp = false
+)
+
+// openStore opens PostgreSQL for a postgres:// URL and SQLite otherwise.
+// With useExisting it creates and migrates nothing and says plainly what
+// is missing or out of date.
+func openStore(ctx context.Context, cfg config.Config, mode setUp) (store, error) {
+	if mode == useExisting {
+		var st store
+		var err error
+		if cfg.UsesPostgres() {
+			st, err = postgres.OpenExisting(ctx, cfg.Database)
+		} else {
+			st, err = sqlite.OpenExisting(ctx, cfg.Database)
+		}
+		var version *schema.VersionError
+		switch {
+		case errors.Is(err, schema.ErrNoDatabase):
+			return nil, fmt.Errorf("no twofold database at %s: start `twofold serve` there, or pass --data-dir / --database", cfg.DatabaseForDisplay())
+		case errors.As(err, &version):
+			return nil, fmt.Errorf("%s: %w", cfg.DatabaseForDisplay(), err)
+		}
+		return st, err
+	}
 	if cfg.UsesPostgres() {
 		return postgres.Open(ctx, cfg.Database)
 	}
@@ -113,12 +145,23 @@ func openStore(ctx context.Context, cfg config.Config) (store, error) {
 	return sqlite.Open(ctx, cfg.Database)
 }
 
-func loadKeys(cfg config.Config, log *slog.Logger) (*keyring.Keyring, error) {
+// loadKeys reads the server key (TWOFOLD_SECRET_KEY or the key file); with
+// createAndMigrate it creates the key file when there is none.
+func loadKeys(cfg config.Config, log *slog.Logger, mode setUp) (*keyring.Keyring, error) {
 	var master []byte
 	if cfg.SecretKey != "" {
 		k, err := keyring.ParseKey(cfg.SecretKey)
 		if err != nil {
 			return nil, fmt.Errorf("TWOFOLD_SECRET_KEY: %w", err)
+		}
+		master = k
+	} else if mode == useExisting {
+		k, err := keyring.LoadFile(cfg.DataDir)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("no server key at %s: set TWOFOLD_SECRET_KEY to the key `twofold serve` uses, or pass its --data-dir", filepath.Join(cfg.DataDir, keyring.FileName))
+		}
+		if err != nil {
+			return nil, err
 		}
 		master = k
 	} else {
@@ -145,19 +188,22 @@ func splitPositional(args []string) (positional, flags []string) {
 	return positional, args
 }
 
-func newApp(ctx context.Context, name string, args []string, getenv func(string) string, stderr io.Writer) (*app, []string, error) {
+func newApp(ctx context.Context, name string, mode setUp, args []string, getenv func(string) string, stderr io.Writer) (*app, []string, error) {
 	positional, args := splitPositional(args)
 	cfg, err := config.Load(name, args, getenv, stderr)
 	if err != nil {
 		return nil, nil, err
 	}
 	log := newLogger(cfg, stderr)
-	keys, err := loadKeys(cfg, log)
+	// The database first: in a mistyped --data-dir it says what is wrong
+	// before a key could be looked for.
+	store, err := openStore(ctx, cfg, mode)
 	if err != nil {
 		return nil, nil, err
 	}
-	store, err := openStore(ctx, cfg)
+	keys, err := loadKeys(cfg, log, mode)
 	if err != nil {
+		store.Close()
 		return nil, nil, err
 	}
 	policy := account.DefaultPolicy()
@@ -181,8 +227,8 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
-	// sqlite.Open applies pending migrations itself.
-	store, err := openStore(ctx, cfg)
+	// Opening with createAndMigrate applies pending migrations.
+	store, err := openStore(ctx, cfg, createAndMigrate)
 	if err != nil {
 		return err
 	}

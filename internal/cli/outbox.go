@@ -81,6 +81,6 @@ func openOutbox(ctx context.Context, name string, args []string, getenv func(str
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := openStore(ctx, cfg)
+	st, err := openStore(ctx, cfg, useExisting)
 	return st, positional, err
 }

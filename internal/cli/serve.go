@@ -21,7 +21,7 @@ import (
 func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	a, _, err := newApp(ctx, "serve", args, getenv, stderr)
+	a, _, err := newApp(ctx, "serve", createAndMigrate, args, getenv, stderr)
 	if err != nil {
 		return err
 	}

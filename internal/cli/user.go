@@ -16,7 +16,7 @@ func user(ctx context.Context, args []string, getenv func(string) string, stdout
 	}
 	switch args[0] {
 	case "list":
-		a, _, err := newApp(ctx, "user list", args[1:], getenv, stderr)
+		a, _, err := newApp(ctx, "user list", useExisting, args[1:], getenv, stderr)
 		if err != nil {
 			return err
 		}
@@ -36,7 +36,7 @@ func user(ctx context.Context, args []string, getenv func(string) string, stdout
 		}
 		return tw.Flush()
 	case "reset-2fa":
-		a, positional, err := newApp(ctx, "user reset-2fa", args[1:], getenv, stderr)
+		a, positional, err := newApp(ctx, "user reset-2fa", useExisting, args[1:], getenv, stderr)
 		if err != nil {
 			return err
 		}

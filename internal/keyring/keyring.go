@@ -133,6 +133,21 @@ func ParseKey(s string) ([]byte, error) {
 	return nil, fmt.Errorf("keyring: the server key must be %d bytes as 64 hex digits or base64 (generate one with: openssl rand -base64 32)", KeySize)
 }
 
+// LoadFile reads the key file in dataDir; an error wrapping fs.ErrNotExist
+// when there is none (nothing is created).
+func LoadFile(dataDir string) ([]byte, error) {
+	path := filepath.Join(dataDir, FileName)
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("keyring: read %s: %w", path, err)
+	}
+	master, err := ParseKey(string(raw))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return master, nil
+}
+
 // LoadOrCreateFile reads the key file in dataDir, creating it with mode 0600
 // and a fresh random key when it does not exist yet.
 func LoadOrCreateFile(dataDir string, random io.Reader) (master []byte, created bool, err error) {

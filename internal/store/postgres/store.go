@@ -22,6 +22,7 @@ import (
 	"github.com/pressly/goose/v3/lock"
 
 	"github.com/twofold/twofold/internal/account"
+	"github.com/twofold/twofold/internal/store/schema"
 )
 
 //go:embed migrations/*.sql
@@ -44,6 +45,18 @@ const defaultMaxConns = 16
 // pending migrations. The URL may carry pgxpool settings such as
 // pool_max_conns.
 func Open(ctx context.Context, dsn string) (*Store, error) {
+	return open(ctx, dsn, true)
+}
+
+// OpenExisting connects to the database at dsn as it is: it migrates
+// nothing, and refuses a database with no twofold migrations applied
+// (schema.ErrNoDatabase) or at another schema version
+// (*schema.VersionError). For the commands that only use a database.
+func OpenExisting(ctx context.Context, dsn string) (*Store, error) {
+	return open(ctx, dsn, false)
+}
+
+func open(ctx context.Context, dsn string, migrate bool) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		// pgx quotes the URL, with the password masked only as best it
@@ -68,11 +81,36 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		return nil, fmt.Errorf("postgres: connect: %w", err)
 	}
 	s := &Store{pool: pool}
-	if _, err := s.Migrate(ctx); err != nil {
+	if migrate {
+		_, err = s.Migrate(ctx)
+	} else {
+		err = s.checkVersion(ctx)
+	}
+	if err != nil {
 		pool.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// checkVersion refuses a database at another schema version than this
+// binary's, reading goose's table without creating it.
+func (s *Store) checkVersion(ctx context.Context) error {
+	want, err := schema.Latest(migrations, "migrations")
+	if err != nil {
+		return err
+	}
+	var have int64
+	var exists bool
+	if err := s.pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, schema.VersionTable).Scan(&exists); err != nil {
+		return fmt.Errorf("postgres: schema version: %w", err)
+	}
+	if exists {
+		if err := s.pool.QueryRow(ctx, `SELECT coalesce(max(version_id), 0) FROM `+schema.VersionTable).Scan(&have); err != nil {
+			return fmt.Errorf("postgres: schema version: %w", err)
+		}
+	}
+	return schema.Check(have, want)
 }
 
 // Migrate applies pending migrations and returns how many ran. goose takes

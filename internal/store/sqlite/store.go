@@ -25,6 +25,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/twofold/twofold/internal/account"
+	"github.com/twofold/twofold/internal/store/schema"
 )
 
 //go:embed migrations/*.sql
@@ -58,8 +59,23 @@ func dsn(path string, readOnly bool) string {
 }
 
 // Open opens (creating if needed) the database file at path and applies any
-// pending migrations.
+// pending migrations: for serve and migrate.
 func Open(ctx context.Context, path string) (*Store, error) {
+	return open(ctx, path, true)
+}
+
+// OpenExisting opens the database file at path as it is: it creates and
+// migrates nothing, and refuses a missing file or a database with no
+// migrations applied (schema.ErrNoDatabase) or at another schema version
+// (*schema.VersionError). For the commands that only use a database.
+func OpenExisting(ctx context.Context, path string) (*Store, error) {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil, schema.ErrNoDatabase
+	}
+	return open(ctx, path, false)
+}
+
+func open(ctx context.Context, path string, migrate bool) (*Store, error) {
 	if err := privateFile(path); err != nil {
 		return nil, err
 	}
@@ -75,7 +91,12 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	s := &Store{write: write}
-	if _, err := s.Migrate(ctx); err != nil {
+	if migrate {
+		if _, err := s.Migrate(ctx); err != nil {
+			write.Close()
+			return nil, err
+		}
+	} else if err := s.checkVersion(ctx); err != nil {
 		write.Close()
 		return nil, err
 	}
@@ -116,6 +137,26 @@ func privateFile(path string) error {
 		}
 	}
 	return nil
+}
+
+// checkVersion refuses a database at another schema version than this
+// binary's, reading goose's table without creating it.
+func (s *Store) checkVersion(ctx context.Context) error {
+	want, err := schema.Latest(migrations, "migrations")
+	if err != nil {
+		return err
+	}
+	var have int64
+	var tables int
+	if err := s.write.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?`, schema.VersionTable).Scan(&tables); err != nil {
+		return fmt.Errorf("sqlite: schema version: %w", err)
+	}
+	if tables > 0 {
+		if err := s.write.QueryRowContext(ctx, `SELECT coalesce(max(version_id), 0) FROM `+schema.VersionTable).Scan(&have); err != nil {
+			return fmt.Errorf("sqlite: schema version: %w", err)
+		}
+	}
+	return schema.Check(have, want)
 }
 
 // Migrate applies pending migrations and returns how many ran.
