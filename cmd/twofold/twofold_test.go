@@ -273,6 +273,17 @@ func TestServeSurvivesRestartAndStopsGracefully(t *testing.T) {
 	}
 }
 
+// Asking for help is not an error: each command's --help prints its flags
+// and exits 0.
+func TestHelpExitsZero(t *testing.T) {
+	for _, args := range [][]string{{"serve", "--help"}, {"migrate", "-h"}, {"user", "list", "--help"}, {"outbox", "list", "--help"}, {"bench", "--help"}, {"help"}} {
+		out, err := exec.Command(binary, args...).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "-") {
+			t.Errorf("twofold %s = %v, %q; want exit 0 and the help", strings.Join(args, " "), err, out)
+		}
+	}
+}
+
 func TestServeRejectsBadConfig(t *testing.T) {
 	out, err := exec.Command(binary, "serve", "--addr", "nonsense", "--base-url", "ftp://x").CombinedOutput()
 	if err == nil {
