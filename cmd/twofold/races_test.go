@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -24,9 +23,7 @@ import (
 	"github.com/twofold/twofold/internal/account"
 	"github.com/twofold/twofold/internal/password"
 	"github.com/twofold/twofold/internal/store/autocommit"
-	"github.com/twofold/twofold/internal/store/postgres"
 	"github.com/twofold/twofold/internal/store/postgres/pgtest"
-	"github.com/twofold/twofold/internal/store/sqlite"
 	"github.com/twofold/twofold/internal/totp"
 )
 
@@ -422,12 +419,6 @@ func TestRaceBackupCodesVsDisable(t *testing.T) {
 // next sign-in.
 var olderParams = password.Params{Memory: 12 * 1024, Time: 3, Threads: 1, SaltLen: 16, KeyLen: 32}
 
-// passwordStore is the part of a store the hash-upgrade race writes with.
-type passwordStore interface {
-	account.Store
-	Close() error
-}
-
 // giveOlderHash stores a hash of pw made with olderParams as email's
 // password hash, straight into the database p serves from (SQLite in WAL
 // mode takes a second writer while the server runs).
@@ -441,12 +432,7 @@ func giveOlderHash(t *testing.T, p *process, email, pw string) {
 	if !password.NewHasher(password.OWASP, rand.Reader, 1, 0, time.Minute).NeedsRehash(old) {
 		t.Fatalf("a hash with %+v needs no rehash under password.OWASP; the race needs one that does", olderParams)
 	}
-	var store passwordStore
-	if strings.HasPrefix(p.database, "postgres") {
-		store, err = postgres.OpenExisting(ctx, p.database)
-	} else {
-		store, err = sqlite.OpenExisting(ctx, p.database)
-	}
+	store, err := openDatabase(ctx, p.database)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -58,6 +58,23 @@ type process struct {
 // the outbox, as `twofold outbox list` shows operators).
 var databases sync.Map
 
+// openDatabase opens the database an instance serves from (a SQLite file
+// or a PostgreSQL URL) as it is, beside the running server.
+func openDatabase(ctx context.Context, dsn string) (accounttest.Store, error) {
+	if strings.HasPrefix(dsn, "postgres") {
+		s, err := postgres.OpenExisting(ctx, dsn)
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
+	s, err := sqlite.OpenExisting(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
 // mailedSignUpToken returns the token of the newest sign-up link the
 // instance at base mailed to email.
 func mailedSignUpToken(base, email string) (string, error) {
@@ -66,16 +83,7 @@ func mailedSignUpToken(base, email string) (string, error) {
 		return "", fmt.Errorf("no instance started at %s", base)
 	}
 	ctx := context.Background()
-	var outbox interface {
-		accounttest.Outbox
-		Close() error
-	}
-	var err error
-	if dsn := db.(string); strings.HasPrefix(dsn, "postgres") {
-		outbox, err = postgres.OpenExisting(ctx, dsn)
-	} else {
-		outbox, err = sqlite.OpenExisting(ctx, dsn)
-	}
+	outbox, err := openDatabase(ctx, db.(string))
 	if err != nil {
 		return "", err
 	}

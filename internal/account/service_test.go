@@ -715,3 +715,42 @@ func TestEnablingTwoFactorEndsOtherSessions(t *testing.T) {
 		t.Errorf("the enabling session after enabling 2FA = %v; want still signed in", err)
 	}
 }
+
+// Turning 2FA off ends the account's other sessions too: one that got in
+// with the second factor does not outlive the rule it got in under.
+func TestDisablingTwoFactorEndsOtherSessions(t *testing.T) {
+	f := enrolled(t)
+	codes, err := f.Service.GenerateBackupCodes(ctx, f.session(), client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := f.Service.SubmitSecondFactor(ctx, f.signInPassword(), codes[0], client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Service.DisableTOTP(ctx, f.session(), pw, codes[1], client); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Service.Authenticate(ctx, other); !errors.Is(err, account.ErrUnauthenticated) {
+		t.Errorf("the other session after disabling 2FA = %v; want ErrUnauthenticated", err)
+	}
+	if _, err := f.Service.Authenticate(ctx, f.token); err != nil {
+		t.Errorf("the disabling session after disabling 2FA = %v; want still signed in", err)
+	}
+}
+
+// An empty password at confirm-password is a slip, answered with a
+// message for the field and not counted: more of them than the account's
+// limit still leave the right password working.
+func TestEmptyConfirmPasswordIsNotCounted(t *testing.T) {
+	f := signedUp(t)
+	for range f.Service.Policy().PasswordAttempts + 2 {
+		var verr *account.ValidationError
+		if err := f.Service.ConfirmPassword(ctx, f.session(), "", client); !errors.As(err, &verr) || verr.Fields["password"] == "" {
+			t.Fatalf("ConfirmPassword(\"\") = %v; want a validation message for password", err)
+		}
+	}
+	if err := f.Service.ConfirmPassword(ctx, f.session(), pw, client); err != nil {
+		t.Errorf("ConfirmPassword(right) after empty ones = %v; want nil", err)
+	}
+}

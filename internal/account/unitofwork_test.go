@@ -387,3 +387,40 @@ func TestHotPathReadsAndCommits(t *testing.T) {
 		})
 	}
 }
+
+// A sign-in whose password was checked against a security version that a
+// change bumped before the session is written gets no session, answers as
+// a wrong password would, and counts nothing: its throttle reservations
+// are given back, so the next sign-in is not refused (the limit here is
+// one attempt).
+func TestStaleSignInCreatesNothingAndCountsNothing(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			fault := accounttest.NewFaultStore(b.open(t)(t))
+			f := signedUpOn(t, accounttest.NewOnStore(t, fault, func(p *account.Policy) { p.PasswordAttempts = 1 }))
+			usr, err := f.Store.UserByEmail(ctx, f.email)
+			if err != nil {
+				t.Fatal(err)
+			}
+			before, _ := f.Store.RowCounts(ctx)
+			fault.BeforeNextTx(func() {
+				// Another session changes the password hash (to the same
+				// password, so only the version tells): what the sign-in
+				// checked no longer holds.
+				if err := f.Writes().ChangePasswordHash(ctx, usr.ID, usr.SecurityVersion, usr.PasswordHash); err != nil {
+					t.Error(err)
+				}
+			})
+			if _, _, err := f.Service.SignIn(ctx, account.SignInInput{Email: f.email, Password: pw}, client); !errors.Is(err, account.ErrInvalidCredentials) {
+				t.Fatalf("SignIn racing a password change = %v; want ErrInvalidCredentials", err)
+			}
+			after, _ := f.Store.RowCounts(ctx)
+			if after["sessions"] != before["sessions"] || after["security_events"] != before["security_events"] {
+				t.Errorf("the stale sign-in wrote sessions %d → %d, events %d → %d; want none", before["sessions"], after["sessions"], before["security_events"], after["security_events"])
+			}
+			if _, _, err := f.Service.SignIn(ctx, account.SignInInput{Email: f.email, Password: pw}, client); err != nil {
+				t.Errorf("the next sign-in = %v; want it let through (the stale one counted nothing)", err)
+			}
+		})
+	}
+}

@@ -30,6 +30,15 @@ type FaultStore struct {
 	failWrite  int
 	failCommit int
 	ops        []string
+	beforeTx   func()
+}
+
+// BeforeNextTx runs fn once, just before the next InTx begins: another
+// request's change landing between a use case's reads and its write.
+func (f *FaultStore) BeforeNextTx(fn func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.beforeTx = fn
 }
 
 // NewFaultStore wraps s.
@@ -126,7 +135,12 @@ func (f *FaultStore) InTx(ctx context.Context, fn func(ctx context.Context, tx a
 	f.mu.Lock()
 	f.txs++
 	failThis := f.txs == f.failCommit
+	before := f.beforeTx
+	f.beforeTx = nil
 	f.mu.Unlock()
+	if before != nil {
+		before()
+	}
 	err := f.Store.InTx(ctx, func(ctx context.Context, tx account.Tx) error {
 		if err := fn(ctx, &faultTx{tx: tx, write: f.write}); err != nil {
 			return err
