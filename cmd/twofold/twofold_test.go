@@ -51,6 +51,7 @@ type process struct {
 	logs     *bytes.Buffer
 	done     chan error
 	database string // the SQLite file or PostgreSQL URL it serves from
+	metrics  string // http://host:port of its metrics listener, when it has one
 }
 
 // databases maps each started instance's base URL to its database, where
@@ -124,7 +125,10 @@ func mustSignUp(t *testing.T, c *http.Client, base string, form map[string]strin
 	return token
 }
 
-var listening = regexp.MustCompile(`twofold is listening"? addr=(\S+)`)
+var (
+	listening     = regexp.MustCompile(`twofold is listening"? addr=(\S+)`)
+	metricsServed = regexp.MustCompile(`metrics are served"? addr=(\S+)`)
+)
 
 // start runs `twofold serve` on a free loopback port with dataDir.
 func start(t *testing.T, dataDir string, extraEnv ...string) *process {
@@ -156,6 +160,9 @@ func startBuild(t *testing.T, bin, dataDir string, extraEnv ...string) *process 
 		for sc.Scan() {
 			line := sc.Text()
 			p.logs.WriteString(line + "\n")
+			if m := metricsServed.FindStringSubmatch(line); m != nil {
+				p.metrics = "http://" + m[1] // logged before listening: read after addr
+			}
 			if m := listening.FindStringSubmatch(line); m != nil {
 				addr <- m[1]
 			}
@@ -281,13 +288,58 @@ func TestServeSurvivesRestartAndStopsGracefully(t *testing.T) {
 	}
 }
 
-// Asking for help is not an error: each command's --help prints its flags
-// and exits 0.
+// Asking for help is not an error: each command's --help prints its own
+// flags, and the environment variables it reads that have no flag, and
+// exits 0. A command's help shows no flag of another (issue 10).
 func TestHelpExitsZero(t *testing.T) {
-	for _, args := range [][]string{{"serve", "--help"}, {"migrate", "-h"}, {"user", "list", "--help"}, {"outbox", "list", "--help"}, {"bench", "--help"}, {"help"}} {
-		out, err := exec.Command(binary, args...).CombinedOutput()
-		if err != nil || !strings.Contains(string(out), "-") {
-			t.Errorf("twofold %s = %v, %q; want exit 0 and the help", strings.Join(args, " "), err, out)
+	serveOnly := []string{"-addr", "-base-url", "-issuer", "-totp-skew", "-metrics-addr", "-trusted-proxies", "-hash-concurrency"}
+	for _, tc := range []struct {
+		args    []string
+		want    []string
+		notWant []string
+	}{
+		{[]string{"serve", "--help"}, []string{"-addr", "-metrics-addr", "-database", "postgres://", "postgresql://", "TWOFOLD_SMTP_URL", "TWOFOLD_SECRET_KEY"}, nil},
+		{[]string{"migrate", "-h"}, []string{"-database", "-data-dir"}, append([]string{"TWOFOLD_SMTP_URL", "TWOFOLD_SECRET_KEY"}, serveOnly...)},
+		{[]string{"user", "list", "--help"}, []string{"-data-dir", "TWOFOLD_SECRET_KEY"}, append([]string{"TWOFOLD_SMTP_URL"}, serveOnly...)},
+		{[]string{"user", "reset-2fa", "--help"}, []string{"reset-2fa EMAIL", "-database"}, serveOnly},
+		{[]string{"outbox", "list", "--help"}, []string{"-data-dir"}, append([]string{"TWOFOLD_SMTP_URL", "TWOFOLD_SECRET_KEY"}, serveOnly...)},
+		{[]string{"outbox", "show", "--help"}, []string{"show ID", "-data-dir"}, serveOnly},
+		{[]string{"backup", "--help"}, []string{"backup FILE", "-data-dir"}, serveOnly},
+		{[]string{"bench", "--help"}, []string{"-"}, nil},
+		{[]string{"help"}, []string{"backup FILE", "serve"}, nil},
+	} {
+		out, err := exec.Command(binary, tc.args...).CombinedOutput()
+		if err != nil {
+			t.Errorf("twofold %s = %v, %q; want exit 0 and the help", strings.Join(tc.args, " "), err, out)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(string(out), w) {
+				t.Errorf("twofold %s does not mention %q:\n%s", strings.Join(tc.args, " "), w, out)
+			}
+		}
+		for _, w := range tc.notWant {
+			if strings.Contains(string(out), w+" ") || strings.Contains(string(out), w+"\n") {
+				t.Errorf("twofold %s lists %q, which it does not use:\n%s", strings.Join(tc.args, " "), w, out)
+			}
+		}
+	}
+}
+
+// A --database that is neither a plain file path nor a postgres:// or
+// postgresql:// URL is refused, and no file appears in the current
+// directory (it used to become a SQLite file named after the value).
+func TestDatabaseNeitherPathNorURLCreatesNothing(t *testing.T) {
+	for _, db := range []string{"not a url:/", "postgress://u@db/x", "file:twofold.db?mode=rwc"} {
+		dir := t.TempDir()
+		cmd := exec.Command(binary, "migrate", "--database", db)
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "postgresql://") {
+			t.Errorf("migrate --database %q = %v, %s; want a refusal naming both URL forms", db, err, out)
+		}
+		if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+			t.Errorf("migrate --database %q left %v in the current directory; want nothing", db, entries)
 		}
 	}
 }

@@ -92,6 +92,9 @@ type Service struct {
 	now    func() time.Time
 	random io.Reader
 	log    *slog.Logger
+	// observe hears the outcome of each sign-in step and each throttled
+	// attempt, for metrics.
+	observe Observer
 
 	dummyHash string // verified for unknown emails so timing does not tell
 	linkFor   func(token string) string
@@ -107,6 +110,9 @@ type Options struct {
 	Now    func() time.Time
 	Random io.Reader
 	Logger *slog.Logger
+	// Observer hears sign-in outcomes and throttling, for metrics; nil
+	// for none.
+	Observer Observer
 	// SignUpLink turns a sign-up token into the address mailed to the user
 	// (the public base URL, the page and the token). Required.
 	SignUpLink func(token string) string
@@ -115,6 +121,10 @@ type Options struct {
 // NewService builds a Service. It hashes one dummy password at start-up.
 func NewService(ctx context.Context, o Options) (*Service, error) {
 	s := &Service{store: o.Store, keys: o.Keys, hasher: o.Hasher, policy: o.Policy, now: o.Now, random: o.Random, log: o.Logger, linkFor: o.SignUpLink}
+	s.observe = o.Observer
+	if s.observe == nil {
+		s.observe = noObserver{}
+	}
 	if s.linkFor == nil {
 		return nil, errors.New("account: Options.SignUpLink is required")
 	}
@@ -258,6 +268,7 @@ func (s *Service) reserve(ctx context.Context, limits ...AttemptLimit) ([]int64,
 		return nil, fmt.Errorf("account: throttle: %w", err)
 	}
 	if refused >= 0 {
+		s.observe.Throttled(limits[refused].Kind)
 		retry := oldest.Add(limits[refused].Window).Sub(now)
 		if retry < time.Second {
 			retry = time.Second
@@ -291,13 +302,13 @@ func (s *Service) giveBack(ctx context.Context, ids []int64) {
 
 // Throttle keys and their limits.
 func (s *Service) passwordIPLimit(ip string) AttemptLimit {
-	return AttemptLimit{Key: "password:ip:" + ipKey(ip), Limit: s.policy.PasswordIPAttempt, Window: s.policy.PasswordWindow}
+	return AttemptLimit{Kind: "password_ip", Key: "password:ip:" + ipKey(ip), Limit: s.policy.PasswordIPAttempt, Window: s.policy.PasswordWindow}
 }
 
 func (s *Service) passwordAccountLimit(email string) AttemptLimit {
-	return AttemptLimit{Key: "password:email:" + email, Limit: s.policy.PasswordAttempts, Window: s.policy.PasswordWindow}
+	return AttemptLimit{Kind: "password_account", Key: "password:email:" + email, Limit: s.policy.PasswordAttempts, Window: s.policy.PasswordWindow}
 }
 
 func (s *Service) codeLimit(userID int64) AttemptLimit {
-	return AttemptLimit{Key: fmt.Sprintf("code:user:%d", userID), Limit: s.policy.CodeAttempts, Window: s.policy.CodeWindow}
+	return AttemptLimit{Kind: "code", Key: fmt.Sprintf("code:user:%d", userID), Limit: s.policy.CodeAttempts, Window: s.policy.CodeWindow}
 }

@@ -28,6 +28,14 @@ type SignInInput struct {
 // checked against: a sign-in that raced a password change or 2FA being
 // turned on gets ErrInvalidCredentials and counts nothing.
 func (s *Service) SignIn(ctx context.Context, in SignInInput, c Client) (token string, stage Stage, err error) {
+	stale := false
+	defer func() {
+		if outcome := outcomeOf(err); stale {
+			s.observe.SignInStep(StepPassword, OutcomeStale)
+		} else {
+			s.observe.SignInStep(StepPassword, outcome)
+		}
+	}()
 	email, _ := NormalizeEmail(in.Email)
 	if email == "" {
 		// Still throttled and hashed like any other attempt; the throttle
@@ -78,7 +86,6 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput, c Client) (token s
 		s.giveBack(ctx, reserved)
 		return "", "", err
 	}
-	stale := false
 	err = s.write(ctx, func(ctx context.Context, tx Tx) error {
 		stale = false
 		if err := releaseAttempts(ctx, tx, reserved); err != nil {
@@ -218,7 +225,8 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Session, err
 // throttle reservation, then the outcome (the code used, the reservation
 // released, the failure count reset, the session swapped, the event and any
 // notification, together).
-func (s *Service) SubmitSecondFactor(ctx context.Context, token, code string, c Client) (string, error) {
+func (s *Service) SubmitSecondFactor(ctx context.Context, token, code string, c Client) (next string, err error) {
+	defer func() { s.observe.SignInStep(codeStep(code), outcomeOf(err)) }()
 	sess, err := s.Session(ctx, token)
 	if err != nil {
 		return "", err
@@ -450,7 +458,7 @@ func (s *Service) useSecondFactor(ctx context.Context, u *User, code string, c C
 	// runs while it holds the database.
 	var step int64
 	var backupMAC string
-	matched := false
+	matched, replayed := false, false
 	if factor.totp != "" {
 		secret, err := s.openSecret(u.ID, u.TOTP.Secret)
 		if err != nil {
@@ -458,6 +466,11 @@ func (s *Service) useSecondFactor(ctx context.Context, u *User, code string, c C
 			return err
 		}
 		step, matched = totp.Validate(secret, factor.totp, s.now(), s.policy.TOTPSkew, u.TOTP.LastStep)
+		if !matched {
+			// Right but already used? Counted as wrong all the same; only
+			// the metrics tell a replay from a guess.
+			_, replayed = totp.Validate(secret, factor.totp, s.now(), s.policy.TOTPSkew, -1)
+		}
 	} else {
 		backupMAC, matched = s.keys.MAC([]byte(factor.backup)), true // the store decides
 	}
@@ -483,6 +496,7 @@ func (s *Service) useSecondFactor(ctx context.Context, u *User, code string, c C
 			}
 			if !ok {
 				method = "" // already used: a replay counts as a wrong code
+				replayed = factor.totp != ""
 			}
 		}
 		if method == "" {
@@ -520,6 +534,8 @@ func (s *Service) useSecondFactor(ctx context.Context, u *User, code string, c C
 			return err
 		}
 		return fmt.Errorf("account: second factor: %w", err)
+	case !used && replayed:
+		return errCodeReplayed
 	case !used:
 		return ErrInvalidCode
 	}

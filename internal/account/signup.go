@@ -82,7 +82,7 @@ func (s *Service) StartSignUp(ctx context.Context, in SignUpInput, c Client) err
 	if s.hasher.Saturated() {
 		return ErrBusy
 	}
-	if _, err := s.reserve(ctx, AttemptLimit{Key: "signup:ip:" + ipKey(c.IP), Limit: s.policy.SignUpAttempts, Window: s.policy.SignUpWindow}); err != nil {
+	if _, err := s.reserve(ctx, AttemptLimit{Kind: "signup_ip", Key: "signup:ip:" + ipKey(c.IP), Limit: s.policy.SignUpAttempts, Window: s.policy.SignUpWindow}); err != nil {
 		return err
 	}
 	// Hashed before the email is looked up, so an existing email answers
@@ -94,7 +94,7 @@ func (s *Service) StartSignUp(ctx context.Context, in SignUpInput, c Client) err
 	// Past the cap for this address nothing is sent, and the answer is the
 	// same: a flood of sign-ups cannot flood an inbox, or tell anything.
 	var te *ThrottledError
-	if _, err := s.reserve(ctx, AttemptLimit{Key: "signup:email:" + email, Limit: s.policy.SignUpPerEmail, Window: s.policy.SignUpWindow}); errors.As(err, &te) {
+	if _, err := s.reserve(ctx, AttemptLimit{Kind: "signup_email", Key: "signup:email:" + email, Limit: s.policy.SignUpPerEmail, Window: s.policy.SignUpWindow}); errors.As(err, &te) {
 		s.log.InfoContext(ctx, "sign-up not mailed: too many for this address within the window")
 		return nil
 	} else if err != nil {
@@ -182,7 +182,7 @@ func (s *Service) ConfirmSignUp(ctx context.Context, in ConfirmSignUpInput, c Cl
 	if s.hasher.Saturated() {
 		return nil, "", ErrBusy
 	}
-	linkLimit := AttemptLimit{Key: "signup-link:" + p.TokenHash, Limit: s.policy.SignUpConfirmAttempts, Window: s.policy.SignUpLinkTTL}
+	linkLimit := AttemptLimit{Kind: "signup_link", Key: "signup-link:" + p.TokenHash, Limit: s.policy.SignUpConfirmAttempts, Window: s.policy.SignUpLinkTTL}
 	reserved, err := s.reserve(ctx, s.passwordIPLimit(c.IP), linkLimit)
 	if err != nil {
 		var te *ThrottledError

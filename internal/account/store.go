@@ -61,6 +61,7 @@ type Store interface {
 // AttemptLimit is one throttle key and its rule: at most Limit attempts
 // per Window.
 type AttemptLimit struct {
+	Kind   string // names the limit in metrics: never holds the key's email or IP
 	Key    string
 	Limit  int
 	Window time.Duration

@@ -16,6 +16,7 @@ import (
 
 	"github.com/twofold/twofold/internal/account"
 	"github.com/twofold/twofold/internal/httpauth"
+	"github.com/twofold/twofold/internal/route"
 )
 
 // Options configure the API handler.
@@ -32,6 +33,7 @@ type handler struct {
 	secure bool
 	log    *slog.Logger
 	mux    *http.ServeMux
+	routed http.Handler // mux, recording the matched route for metrics
 }
 
 // New returns the handler the server mounts for paths under /api/.
@@ -41,6 +43,7 @@ func New(svc *account.Service, opts Options) http.Handler {
 		h.log = slog.Default()
 	}
 	h.mux = h.routes()
+	h.routed = route.Recorded(h.mux)
 	return h
 }
 
@@ -61,7 +64,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, h.unrouted(r))
 		return
 	}
-	h.mux.ServeHTTP(w, r)
+	h.routed.ServeHTTP(w, r)
 }
 
 // unrouted asks the mux why nothing matched: a path that exists for other

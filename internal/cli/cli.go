@@ -19,6 +19,7 @@ import (
 	"github.com/twofold/twofold/internal/account"
 	"github.com/twofold/twofold/internal/config"
 	"github.com/twofold/twofold/internal/keyring"
+	"github.com/twofold/twofold/internal/metrics"
 	"github.com/twofold/twofold/internal/notify"
 	"github.com/twofold/twofold/internal/password"
 	"github.com/twofold/twofold/internal/store/postgres"
@@ -41,6 +42,10 @@ Usage:
                                      sign-up links), sent or not
   twofold outbox show ID [flags]     one message in full, to pass on by hand
                                      when no SMTP server is configured
+  twofold backup FILE [flags]        copy the SQLite database to FILE while the
+                                     server runs (PostgreSQL: use pg_dump)
+
+Every command takes -h for its flags.
 `
 
 // Run runs the command in args (without the program name) and returns the
@@ -62,6 +67,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = benchCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "outbox":
 		err = outbox(ctx, args[1:], getenv, stdout, stderr)
+	case "backup":
+		err = backup(ctx, args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -96,6 +103,7 @@ type store interface {
 	Notifications(ctx context.Context, limit int) ([]*account.Notification, error)
 	Notification(ctx context.Context, id int64) (*account.Notification, error)
 	Ping(ctx context.Context) error
+	OutboxBacklog(ctx context.Context, maxAttempts int) (account.OutboxBacklog, error)
 	Close() error
 }
 
@@ -105,6 +113,7 @@ type app struct {
 	log     *slog.Logger
 	store   store
 	service *account.Service
+	metrics *metrics.Metrics // nil unless serve has --metrics-addr
 }
 
 func (a *app) Close() error { return a.store.Close() }
@@ -215,15 +224,28 @@ func newApp(ctx context.Context, name string, mode setUp, args []string, getenv 
 	policy.PhoneRegion = strings.ToUpper(cfg.PhoneRegion)
 	policy.TOTPSkew = cfg.TOTPSkew
 	hasher := password.NewHasher(password.OWASP, rand.Reader, cfg.HashConcurrency, 16*cfg.HashConcurrency, 5*time.Second)
-	svc, err := account.NewService(ctx, account.Options{
+	opts := account.Options{
 		Store: store, Keys: keys, Hasher: hasher, Policy: policy, Logger: log,
 		SignUpLink: web.SignUpLink(strings.TrimRight(cfg.BaseURL, "/")),
-	})
+	}
+	var m *metrics.Metrics
+	if name == "serve" && cfg.MetricsAddr != "" {
+		m = metrics.New()
+		m.WatchHasher(hasher)
+		switch st := store.(type) {
+		case *sqlite.Store:
+			m.WatchSQLite(st.Pools())
+		case *postgres.Store:
+			m.WatchPostgres(st.Pool())
+		}
+		opts.Store, opts.Observer = m.Store(store), m
+	}
+	svc, err := account.NewService(ctx, opts)
 	if err != nil {
 		store.Close()
 		return nil, nil, err
 	}
-	return &app{cfg: cfg, log: log, store: store, service: svc}, positional, nil
+	return &app{cfg: cfg, log: log, store: store, service: svc, metrics: m}, positional, nil
 }
 
 func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

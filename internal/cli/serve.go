@@ -31,7 +31,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err != nil {
 		return err
 	}
+	var instrument func(http.Handler) http.Handler
+	if a.metrics != nil {
+		instrument = a.metrics.Middleware
+	}
 	handler := server.Handler(server.Options{
+		Instrument:     instrument,
 		Web:            pages,
 		API:            api.New(a.service, api.Options{Secure: a.cfg.Secure(), Logger: a.log}),
 		Secure:         a.cfg.Secure(),
@@ -53,6 +58,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err != nil {
 		return err
 	}
+	if a.metrics != nil {
+		// Before "listening": whoever waits for that line finds both.
+		a.metrics.WatchOutbox(a.store, notify.MaxAttempts, a.cfg.SMTPURL != "", time.Now)
+		metricsSrv, err := serveMetrics(a)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer metricsSrv.Close()
+	}
 	a.log.Info("twofold is listening", "addr", ln.Addr().String(), "base_url", a.cfg.BaseURL, "database", a.cfg.DatabaseForDisplay())
 	if !a.cfg.BaseURLReachable() {
 		a.log.Warn("the base URL is not an address users can open, and sign-up links point at it: set TWOFOLD_BASE_URL to the URL users reach", "base_url", a.cfg.BaseURL)
@@ -64,7 +79,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		if err != nil {
 			return fmt.Errorf("TWOFOLD_SMTP_URL: %w", err)
 		}
-		sender := &notify.Sender{Store: a.store, Mailer: mailer, Log: a.log, Now: time.Now, MaxAttempts: 10}
+		sender := &notify.Sender{Store: a.store, Mailer: mailer, Log: a.log, Now: time.Now, MaxAttempts: notify.MaxAttempts}
+		if a.metrics != nil {
+			sender.Observer = a.metrics
+		}
 		go sender.Run(ctx, 15*time.Second)
 	} else {
 		a.log.Info("TWOFOLD_SMTP_URL is not set: sign-up links and security notifications stay in the outbox (twofold outbox list; twofold outbox show ID prints one)")
@@ -103,4 +121,29 @@ func cleanupLoop(ctx context.Context, a *app) {
 			a.log.Error("cleanup of expired sessions and throttle rows", "err", err)
 		}
 	}
+}
+
+// serveMetrics serves GET /metrics, and nothing else, on --metrics-addr:
+// a listener of its own, so the public port never shows them.
+func serveMetrics(a *app) (*http.Server, error) {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", a.metrics.Handler())
+	srv := &http.Server{
+		Addr:              a.cfg.MetricsAddr,
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	ln, err := net.Listen("tcp", a.cfg.MetricsAddr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics listener: %w", err)
+	}
+	a.log.Info("metrics are served", "addr", ln.Addr().String(), "path", "/metrics")
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error("metrics listener stopped", "err", err)
+		}
+	}()
+	return srv, nil
 }

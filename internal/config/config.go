@@ -17,12 +17,13 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Config is the whole configuration of a twofold process.
 type Config struct {
 	Addr            string // listen address
-	Database        string // SQLite file path ("" = <data-dir>/twofold.db) or a postgres:// URL
+	Database        string // SQLite file path ("" = <data-dir>/twofold.db) or a postgres:// (postgresql://) URL
 	DataDir         string
 	BaseURL         string // how users reach the service; https turns on Secure cookies and HSTS
 	SecretKey       string // base64 or hex 32 bytes; "" = key file in the data dir
@@ -33,6 +34,7 @@ type Config struct {
 	HashConcurrency int
 	LogLevel        string
 	LogFormat       string // text or json
+	MetricsAddr     string // listen address of the metrics; "" = no metrics listener
 	ShutdownTimeout time.Duration
 	// TrustedProxies are the load balancers or reverse proxies whose
 	// X-Forwarded-For names the real client; without it every request
@@ -54,19 +56,80 @@ func Default() Config {
 	}
 }
 
-// Load reads flags from args over the environment over the defaults.
+// Flags a command takes, by group.
+type flagGroup int
+
+const (
+	storageFlags flagGroup = 1 << iota // --database, --data-dir
+	loggingFlags                       // --log-level, --log-format
+	serveFlags                         // what only a running server uses
+)
+
+// command says what one command takes: its usage line, its flag groups,
+// and the environment variables it reads that have no flag.
+type command struct {
+	usage   string
+	flags   flagGroup
+	envOnly []string
+}
+
+var (
+	keyEnv  = []string{"TWOFOLD_SECRET_KEY", "TWOFOLD_SECRET_KEY_FILE"}
+	smtpEnv = []string{"TWOFOLD_SMTP_URL", "TWOFOLD_SMTP_URL_FILE"}
+)
+
+var commands = map[string]command{
+	"serve":          {"twofold serve [flags]", storageFlags | loggingFlags | serveFlags, append(append([]string{}, keyEnv...), smtpEnv...)},
+	"migrate":        {"twofold migrate [flags]", storageFlags | loggingFlags, nil},
+	"user list":      {"twofold user list [flags]", storageFlags | loggingFlags, keyEnv},
+	"user reset-2fa": {"twofold user reset-2fa EMAIL [flags]", storageFlags | loggingFlags, keyEnv},
+	"outbox list":    {"twofold outbox list [flags]", storageFlags | loggingFlags, nil},
+	"outbox show":    {"twofold outbox show ID [flags]", storageFlags | loggingFlags, nil},
+	"backup":         {"twofold backup FILE [flags]", storageFlags | loggingFlags, nil},
+	"bench":          {"twofold bench [flags]", storageFlags | loggingFlags, keyEnv},
+}
+
+// envHelp explains the environment variables that have no flag.
+var envHelp = map[string]string{
+	"TWOFOLD_SECRET_KEY":      "the 32-byte server key, base64 or hex (default: the key file in --data-dir); never a flag, flags show in process listings",
+	"TWOFOLD_SECRET_KEY_FILE": "a file holding TWOFOLD_SECRET_KEY",
+	"TWOFOLD_SMTP_URL":        "smtp(s)://user:pass@host:port?from=addr to send mail (default: messages wait in the outbox)",
+	"TWOFOLD_SMTP_URL_FILE":   "a file holding TWOFOLD_SMTP_URL",
+}
+
+// Load reads flags from args over the environment over the defaults. name
+// is the command ("serve", "user list", …): its help lists only the flags
+// it takes, then the environment variables it reads that have no flag.
 func Load(name string, args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
 	c := Default()
+	cmd, ok := commands[name]
+	if !ok {
+		cmd = command{usage: "twofold " + name + " [flags]", flags: storageFlags | loggingFlags | serveFlags}
+	}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	str := func(p *string, flagName, env, usage string) {
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: %s\n\nFlags (each also read from its environment variable; flags win):\n", cmd.usage)
+		fs.PrintDefaults()
+		if len(cmd.envOnly) > 0 {
+			fmt.Fprintf(fs.Output(), "\nEnvironment variables without a flag:\n")
+			for _, e := range cmd.envOnly {
+				fmt.Fprintf(fs.Output(), "  %s\n    \t%s\n", e, envHelp[e])
+			}
+		}
+	}
+	// Every setting is read from the environment; only the command's own
+	// become flags, so its help shows what it uses.
+	str := func(group flagGroup, p *string, flagName, env, usage string) {
 		if v := getenv(env); v != "" {
 			*p = v
 		}
-		fs.StringVar(p, flagName, *p, usage+" (env "+env+")")
+		if cmd.flags&group != 0 {
+			fs.StringVar(p, flagName, *p, usage+" (env "+env+")")
+		}
 	}
 	var problems []error
-	num := func(p *int, flagName, env, usage string) {
+	num := func(group flagGroup, p *int, flagName, env, usage string) {
 		if v := getenv(env); v != "" {
 			n, err := strconv.Atoi(v)
 			if err != nil {
@@ -74,20 +137,23 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 			}
 			*p = n
 		}
-		fs.IntVar(p, flagName, *p, usage+" (env "+env+")")
+		if cmd.flags&group != 0 {
+			fs.IntVar(p, flagName, *p, usage+" (env "+env+")")
+		}
 	}
-	str(&c.Addr, "addr", "TWOFOLD_ADDR", "listen address")
-	str(&c.Database, "database", "TWOFOLD_DATABASE", "SQLite file path (default <data-dir>/twofold.db)")
-	str(&c.DataDir, "data-dir", "TWOFOLD_DATA_DIR", "directory for the database and the key file")
-	str(&c.BaseURL, "base-url", "TWOFOLD_BASE_URL", "public URL of the service (default http://<addr>)")
-	str(&c.Issuer, "issuer", "TWOFOLD_ISSUER", "name shown in authenticator apps")
-	str(&c.PhoneRegion, "phone-region", "TWOFOLD_PHONE_REGION", "region (e.g. AU) for phone numbers typed without a country code")
-	num(&c.TOTPSkew, "totp-skew", "TWOFOLD_TOTP_SKEW", "30-second steps accepted before and after now")
-	num(&c.HashConcurrency, "hash-concurrency", "TWOFOLD_HASH_CONCURRENCY", "password hashes run at once")
+	str(serveFlags, &c.Addr, "addr", "TWOFOLD_ADDR", "listen address")
+	str(storageFlags, &c.Database, "database", "TWOFOLD_DATABASE", "a SQLite file path (default <data-dir>/twofold.db), or a PostgreSQL URL: postgres://user:pass@host:5432/db or postgresql://…")
+	str(storageFlags, &c.DataDir, "data-dir", "TWOFOLD_DATA_DIR", "directory for the database and the key file")
+	str(serveFlags, &c.BaseURL, "base-url", "TWOFOLD_BASE_URL", "public URL of the service (default http://<addr>)")
+	str(serveFlags, &c.Issuer, "issuer", "TWOFOLD_ISSUER", "name shown in authenticator apps")
+	str(serveFlags, &c.PhoneRegion, "phone-region", "TWOFOLD_PHONE_REGION", "region (e.g. AU) for phone numbers typed without a country code")
+	num(serveFlags, &c.TOTPSkew, "totp-skew", "TWOFOLD_TOTP_SKEW", "30-second steps accepted before and after now")
+	num(serveFlags, &c.HashConcurrency, "hash-concurrency", "TWOFOLD_HASH_CONCURRENCY", "password hashes run at once")
 	var proxies string
-	str(&proxies, "trusted-proxies", "TWOFOLD_TRUSTED_PROXIES", "comma-separated IPs or CIDR ranges of reverse proxies whose X-Forwarded-For is believed")
-	str(&c.LogLevel, "log-level", "TWOFOLD_LOG_LEVEL", "debug, info, warn or error")
-	str(&c.LogFormat, "log-format", "TWOFOLD_LOG_FORMAT", "text or json")
+	str(serveFlags, &proxies, "trusted-proxies", "TWOFOLD_TRUSTED_PROXIES", "comma-separated IPs or CIDR ranges of reverse proxies whose X-Forwarded-For is believed")
+	str(serveFlags, &c.MetricsAddr, "metrics-addr", "TWOFOLD_METRICS_ADDR", "listen address of the Prometheus metrics, e.g. 127.0.0.1:9464 (default: off); keep it off the public network")
+	str(loggingFlags, &c.LogLevel, "log-level", "TWOFOLD_LOG_LEVEL", "debug, info, warn or error")
+	str(loggingFlags, &c.LogFormat, "log-format", "TWOFOLD_LOG_FORMAT", "text or json")
 	// The key is never a flag: flags show up in process listings.
 	c.SecretKey = getenv("TWOFOLD_SECRET_KEY")
 	if path := getenv("TWOFOLD_SECRET_KEY_FILE"); path != "" && c.SecretKey == "" {
@@ -152,11 +218,19 @@ func (c Config) Validate() error {
 		if _, err := url.Parse(c.Database); err != nil {
 			problems = append(problems, errors.New("database: not a valid postgres:// URL"))
 		}
-	case strings.Contains(c.Database, "://") || strings.Contains(c.Database, "password="):
-		// Not a file path: a mistyped URL or a key=value connection string,
+	case strings.ContainsAny(c.Database, ":=") || strings.ContainsFunc(c.Database, unicode.IsControl) || strings.TrimSpace(c.Database) == "":
+		// Not a plain file path: a mistyped URL ("postgress://…", "not a
+		// url:/"), a SQLite "file:" URI or a key=value connection string,
 		// which would otherwise be opened, and logged, as a SQLite file
-		// name with its password in it.
-		problems = append(problems, errors.New("database: want a SQLite file path or a postgres:// URL (the value is not shown: it may hold a password)"))
+		// name in the current directory, perhaps with a password in it.
+		problems = append(problems, errors.New("database: want a SQLite file path (without \":\" or \"=\") or a postgres:// or postgresql:// URL (the value is not shown: it may hold a password)"))
+	}
+	if c.MetricsAddr != "" {
+		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			problems = append(problems, fmt.Errorf("metrics addr %q: want host:port", c.MetricsAddr))
+		} else if c.MetricsAddr == c.Addr && port != "0" {
+			problems = append(problems, fmt.Errorf("metrics addr %q: must differ from the listen address; metrics are never served on the public port", c.MetricsAddr))
+		}
 	}
 	if strings.TrimSpace(c.Issuer) == "" {
 		problems = append(problems, errors.New("issuer: must not be empty"))

@@ -84,10 +84,54 @@ func TestBaseURLReachable(t *testing.T) {
 // A connection string that is not a postgres:// URL is refused, not taken
 // for a SQLite file name, and its password is not repeated in the error.
 func TestDatabaseThatIsNeitherPathNorPostgresURL(t *testing.T) {
-	for _, db := range []string{"postgress://u:s3cret@db/x", "POSTGRES://u:s3cret@db/x", "host=db user=u password=s3cret dbname=x"} {
+	for _, db := range []string{"postgress://u:s3cret@db/x", "POSTGRES://u:s3cret@db/x", "host=db user=u password=s3cret dbname=x",
+		"not a url:/", "file:twofold.db?_pragma=key(s3cret)", "postgres:/s3cret", "data/\x00s3cret.db", " "} {
 		_, err := Load("serve", []string{"--database", db}, env(nil), io.Discard)
 		if err == nil || !strings.Contains(err.Error(), "database") || strings.Contains(err.Error(), "s3cret") {
 			t.Errorf("Load(--database %q) = %v; want a database error without the password", db, err)
 		}
+	}
+}
+
+// Both URL forms PostgreSQL documents select PostgreSQL; plain paths stay SQLite files.
+func TestDatabaseForms(t *testing.T) {
+	for db, postgres := range map[string]bool{
+		"postgres://u:p@db:5432/twofold":                  true,
+		"postgresql://u:p@db:5432/twofold?sslmode=verify": true,
+		"/var/lib/twofold/twofold.db":                     false,
+		"data/twofold.db":                                 false,
+		"twofold test.db":                                 false,
+	} {
+		c, err := Load("serve", []string{"--database", db}, env(nil), io.Discard)
+		if err != nil || c.UsesPostgres() != postgres {
+			t.Errorf("Load(--database %q) = UsesPostgres %v, %v; want %v, nil", db, c.UsesPostgres(), err, postgres)
+		}
+	}
+}
+
+// The metrics listener is off by default and never the public address.
+func TestMetricsAddr(t *testing.T) {
+	c, err := Load("serve", nil, env(nil), io.Discard)
+	if err != nil || c.MetricsAddr != "" {
+		t.Errorf("default MetricsAddr = %q, %v; want off", c.MetricsAddr, err)
+	}
+	if c, err := Load("serve", nil, env(map[string]string{"TWOFOLD_METRICS_ADDR": "127.0.0.1:9464"}), io.Discard); err != nil || c.MetricsAddr != "127.0.0.1:9464" {
+		t.Errorf("TWOFOLD_METRICS_ADDR = %q, %v; want 127.0.0.1:9464", c.MetricsAddr, err)
+	}
+	for _, bad := range []string{"9464", "127.0.0.1:8080"} {
+		if _, err := Load("serve", []string{"--metrics-addr", bad}, env(nil), io.Discard); err == nil || !strings.Contains(err.Error(), "metrics addr") {
+			t.Errorf("--metrics-addr %q = %v; want a metrics addr error", bad, err)
+		}
+	}
+}
+
+// Each command registers only its own flags: a flag of serve given to
+// migrate is an error, not silently ignored.
+func TestCommandsTakeOnlyTheirFlags(t *testing.T) {
+	if _, err := Load("migrate", []string{"--addr", "127.0.0.1:1"}, env(nil), io.Discard); err == nil {
+		t.Error("migrate --addr accepted; want an unknown flag error")
+	}
+	if _, err := Load("migrate", []string{"--data-dir", "x", "--log-level", "debug"}, env(nil), io.Discard); err != nil {
+		t.Errorf("migrate --data-dir --log-level = %v; want accepted", err)
 	}
 }

@@ -149,6 +149,10 @@ func message(from, to, subject, body string) []byte {
 	return []byte(b.String())
 }
 
+// MaxAttempts is how many times a message is tried before it is given up
+// (it stays in the outbox for the operator).
+const MaxAttempts = 10
+
 // Sender moves queued notifications from the outbox to a Mailer. Several
 // instances may run one each: a message is claimed before it is sent.
 type Sender struct {
@@ -157,6 +161,15 @@ type Sender struct {
 	Log         *slog.Logger
 	Now         func() time.Time
 	MaxAttempts int
+	// Observer hears each message sent and each failed attempt, by kind
+	// (never by recipient), for metrics; nil for none.
+	Observer Observer
+}
+
+// Observer is told about deliveries, for metrics.
+type Observer interface {
+	Sent(kind string)
+	Failed(kind string)
 }
 
 // DeliverPending sends what is queued, one batch, and returns how many went out.
@@ -171,6 +184,9 @@ func (s *Sender) DeliverPending(ctx context.Context) (int, error) {
 	for _, n := range batch {
 		if err := s.Mailer.Send(ctx, n.Recipient, n.Subject, n.Body); err != nil {
 			s.Log.WarnContext(ctx, "notification not sent; will retry", "outbox_id", n.ID, "attempt", n.Attempts, "err", err)
+			if s.Observer != nil {
+				s.Observer.Failed(string(n.Kind))
+			}
 			if err := s.Store.MarkNotificationFailed(ctx, n.ID, err.Error()); err != nil {
 				return sent, err
 			}
@@ -180,6 +196,9 @@ func (s *Sender) DeliverPending(ctx context.Context) (int, error) {
 			return sent, err
 		}
 		sent++
+		if s.Observer != nil {
+			s.Observer.Sent(string(n.Kind))
+		}
 		s.Log.InfoContext(ctx, "notification sent", "outbox_id", n.ID, "kind", n.Kind)
 	}
 	return sent, nil

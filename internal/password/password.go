@@ -75,6 +75,13 @@ func NewHasher(params Params, random io.Reader, concurrent, queue int, maxWait t
 // it. It is a hint: a place may free up or be taken right after.
 func (h *Hasher) Saturated() bool { return len(h.waiting) == cap(h.waiting) }
 
+// Load reports the hashes running now, those waiting for a slot, and the
+// number of slots, for metrics.
+func (h *Hasher) Load() (running, waiting, slots int) {
+	running = len(h.slots)
+	return running, max(len(h.waiting)-running, 0), cap(h.slots)
+}
+
 // CheckPolicy reports whether a new password is acceptable.
 func CheckPolicy(pw string) error {
 	n := utf8.RuneCountInString(pw)

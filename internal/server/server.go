@@ -18,6 +18,7 @@ import (
 
 	"github.com/twofold/twofold/internal/api"
 	"github.com/twofold/twofold/internal/requestid"
+	"github.com/twofold/twofold/internal/route"
 )
 
 // MaxBodyBytes caps every request body; the API applies a lower cap of its own.
@@ -43,6 +44,8 @@ type Options struct {
 	Ready func(*http.Request) error
 	// TrustedProxies may set the client address with X-Forwarded-For.
 	TrustedProxies []netip.Prefix
+	// Instrument, when set, wraps every request outermost (metrics).
+	Instrument func(http.Handler) http.Handler
 }
 
 // Handler returns the root handler with all middleware applied.
@@ -74,7 +77,7 @@ func Handler(o Options) http.Handler {
 		http.Error(w, "This form was sent from another site, so it was refused. Go back to twofold and try again.", http.StatusForbidden)
 	}))
 
-	var h http.Handler = mux
+	var h http.Handler = route.Recorded(mux)
 	h = withDeadline(h, RequestDeadline)
 	h = limitBody(h)
 	h = cop.Handler(h)
@@ -83,6 +86,9 @@ func Handler(o Options) http.Handler {
 	h = accessLog(h, o.Logger)
 	h = realIP(h, o.TrustedProxies)
 	h = withRequestID(h)
+	if o.Instrument != nil {
+		h = o.Instrument(h)
+	}
 	return h
 }
 

@@ -1,6 +1,10 @@
 package web
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/twofold/twofold/internal/route"
+)
 
 // routes lists every page. The server mounts the result at "/" and wraps it
 // with security headers, cross-origin protection, body limits and logging.
@@ -39,5 +43,5 @@ func (h *handler) routes() http.Handler {
 
 	mux.Handle("GET /static/", h.static)
 	mux.HandleFunc("/", h.notFound)
-	return mux
+	return route.Recorded(mux)
 }
