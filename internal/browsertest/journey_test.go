@@ -132,7 +132,8 @@ func TestJourney(t *testing.T) {
 	b.click("Enable 2 factor authentication")
 	b.wantPage(headingMyInfo)
 	b.wantFlash("2 factor authentication is on")
-	b.wantText("0 backup codes remaining.", "You have no backup codes left.")
+	b.wantText("You have not generated backup codes yet.")
+	b.wantNoText("backup codes remaining", "used all your backup codes")
 
 	// Generate backup codes: shown once, with Print, Download and Copy.
 	first := b.generateBackupCodes()

@@ -123,10 +123,12 @@ func ScanSession(row Scanner) (*account.Session, error) {
 }
 
 // SessionProfileColumns is the select list of the one read behind every
-// authenticated request: the session (alias s), its user (alias u) and the
-// user's unused backup codes, in ScanSessionProfile's order.
+// authenticated request: the session (alias s), its user (alias u), the
+// user's unused backup codes and whether they have any codes, used or not
+// (disabling 2FA deletes them all), in ScanSessionProfile's order.
 var SessionProfileColumns = Qualified("s", SessionColumns) + ", " + Qualified("u", UserColumns) +
-	", (SELECT count(*) FROM backup_codes b WHERE b.user_id = u.id AND b.used_at IS NULL)"
+	", (SELECT count(*) FROM backup_codes b WHERE b.user_id = u.id AND b.used_at IS NULL)" +
+	", EXISTS (SELECT 1 FROM backup_codes b WHERE b.user_id = u.id)"
 
 // ScanSessionProfile reads a row of SessionProfileColumns into a session
 // whose Profile is set.
@@ -134,7 +136,8 @@ func ScanSessionProfile(row Scanner) (*account.Session, error) {
 	var sd sessionDest
 	var ud userDest
 	var codes int
-	if err := row.Scan(append(append(sd.targets(), ud.targets()...), &codes)...); err != nil {
+	var generated bool
+	if err := row.Scan(append(append(sd.targets(), ud.targets()...), &codes, &generated)...); err != nil {
 		return nil, err
 	}
 	s := sd.session()
@@ -142,6 +145,7 @@ func ScanSessionProfile(row Scanner) (*account.Session, error) {
 	s.Profile = &account.Profile{User: u}
 	if u.TwoFactorEnabled() {
 		s.Profile.BackupCodesRemaining = codes
+		s.Profile.BackupCodesGenerated = generated
 	}
 	return s, nil
 }

@@ -481,7 +481,7 @@ func testSessionProfile(t *testing.T, open Opener) {
 	if err := a.CreateSession(ctx, session(u.ID, "h", account.StageComplete)); err != nil {
 		t.Fatal(err)
 	}
-	check := func(when string, wantCodes int, want2FA bool) {
+	check := func(when string, wantCodes int, wantGenerated, want2FA bool) {
 		t.Helper()
 		got, err := s.SessionByTokenHash(ctx, "h")
 		if err != nil {
@@ -496,38 +496,51 @@ func testSessionProfile(t *testing.T, open Opener) {
 		if want := reload(t, s, u.ID); !reflect.DeepEqual(got.Profile.User, want) {
 			t.Errorf("%s: Profile.User = %+v; want the stored user %+v", when, got.Profile.User, want)
 		}
-		if got.Profile.User.TwoFactorEnabled() != want2FA || got.Profile.BackupCodesRemaining != wantCodes {
-			t.Errorf("%s: Profile has 2FA %v, %d backup codes; want %v, %d",
-				when, got.Profile.User.TwoFactorEnabled(), got.Profile.BackupCodesRemaining, want2FA, wantCodes)
+		if got.Profile.User.TwoFactorEnabled() != want2FA || got.Profile.BackupCodesRemaining != wantCodes || got.Profile.BackupCodesGenerated != wantGenerated {
+			t.Errorf("%s: Profile has 2FA %v, %d backup codes (generated %v); want %v, %d (generated %v)",
+				when, got.Profile.User.TwoFactorEnabled(), got.Profile.BackupCodesRemaining, got.Profile.BackupCodesGenerated, want2FA, wantCodes, wantGenerated)
 		}
 	}
-	check("2FA off", 0, false)
+	check("2FA off", 0, false, false)
 	if err := a.SetPendingTOTP(ctx, u.ID, secret); err != nil {
 		t.Fatal(err)
 	}
 	if err := a.EnableTOTP(ctx, u.ID, secret, 5, t0); err != nil {
 		t.Fatal(err)
 	}
-	check("2FA on, no codes", 0, true)
+	check("2FA on, no codes generated", 0, false, true)
 	if err := a.ReplaceBackupCodes(ctx, u.ID, "k1", []string{"a", "b", "c"}, t0); err != nil {
 		t.Fatal(err)
 	}
-	check("three codes", 3, true)
+	check("three codes", 3, true, true)
 	if ok, err := a.UseBackupCode(ctx, u.ID, "b", t0); !ok || err != nil {
 		t.Fatalf("UseBackupCode = %v, %v", ok, err)
 	}
-	check("one code used", 2, true)
+	check("one code used", 2, true, true)
+	for _, code := range []string{"a", "c"} {
+		if ok, err := a.UseBackupCode(ctx, u.ID, code, t0); !ok || err != nil {
+			t.Fatalf("UseBackupCode(%q) = %v, %v", code, ok, err)
+		}
+	}
+	check("every code used", 0, true, true)
 	if err := a.ReplaceBackupCodes(ctx, u.ID, "k1", []string{"d", "e", "f", "g", "h"}, t0); err != nil {
 		t.Fatal(err)
 	}
 	if err := a.UpdateProfile(ctx, u.ID, new("Ana B"), new("+61412345678")); err != nil {
 		t.Fatal(err)
 	}
-	check("five new codes, profile changed", 5, true)
+	check("five new codes, profile changed", 5, true, true)
 	if err := a.DisableTOTP(ctx, u.ID); err != nil {
 		t.Fatal(err)
 	}
-	check("2FA off again", 0, false)
+	check("2FA off again", 0, false, false)
+	if err := a.SetPendingTOTP(ctx, u.ID, secret); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.EnableTOTP(ctx, u.ID, secret, 6, t0); err != nil {
+		t.Fatal(err)
+	}
+	check("2FA on again: the old codes are gone", 0, false, true)
 }
 
 func testReplaceSessionConcurrent(t *testing.T, open Opener) {
