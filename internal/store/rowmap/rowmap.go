@@ -36,7 +36,7 @@ const EventColumns = `id, user_id, kind, detail, ip, user_agent, created_at`
 
 // NotificationColumns are the columns of an outbox message, in
 // ScanNotification's order.
-const NotificationColumns = `id, COALESCE(user_id, 0), recipient, kind, subject, body, created_at, sent_at, attempts, last_error`
+const NotificationColumns = `id, COALESCE(user_id, 0), recipient, kind, subject, body, created_at, sent_at, attempts, last_error, link_used_at`
 
 // Qualified prefixes every column of a list with a table alias, for joins:
 // Qualified("u", UserColumns) is "u.id, u.email, …".
@@ -167,13 +167,16 @@ func ScanNotification(row Scanner) (*account.Notification, error) {
 	var n account.Notification
 	var kind string
 	var created int64
-	var sent *int64
-	if err := row.Scan(&n.ID, &n.UserID, &n.Recipient, &kind, &n.Subject, &n.Body, &created, &sent, &n.Attempts, &n.LastError); err != nil {
+	var sent, linkUsed *int64
+	if err := row.Scan(&n.ID, &n.UserID, &n.Recipient, &kind, &n.Subject, &n.Body, &created, &sent, &n.Attempts, &n.LastError, &linkUsed); err != nil {
 		return nil, err
 	}
 	n.Kind, n.CreatedAt = account.EventKind(kind), FromMillis(created)
 	if sent != nil {
 		n.SentAt = FromMillis(*sent)
+	}
+	if linkUsed != nil {
+		n.LinkUsedAt = FromMillis(*linkUsed)
 	}
 	return &n, nil
 }
