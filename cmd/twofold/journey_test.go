@@ -173,23 +173,25 @@ func TestReadOnlyCommandsRefuseAnotherSchemaVersion(t *testing.T) {
 			t.Fatalf("%s: %v", query, err)
 		}
 	}
-	// Back to schema 4, as an older twofold left it.
-	exec1(`ALTER TABLE users DROP COLUMN security_version`)
-	exec1(`DELETE FROM goose_db_version WHERE version_id = 5`)
+	// Back to schema 5, as an older twofold left it.
+	exec1(`DROP INDEX outbox_link_token_hash`)
+	exec1(`ALTER TABLE outbox DROP COLUMN link_used_at`)
+	exec1(`ALTER TABLE outbox DROP COLUMN link_token_hash`)
+	exec1(`DELETE FROM goose_db_version WHERE version_id = 6`)
 	out, err := exec.Command(binary, "user", "list", "--data-dir", data).CombinedOutput()
-	if want := "database schema is version 4, this twofold needs 5: run `twofold migrate`"; err == nil || !strings.Contains(string(out), want) {
-		t.Errorf("user list on schema 4 = %v, %q; want a failure saying %q", err, out, want)
+	if want := "database schema is version 5, this twofold needs 6: run `twofold migrate`"; err == nil || !strings.Contains(string(out), want) {
+		t.Errorf("user list on schema 5 = %v, %q; want a failure saying %q", err, out, want)
 	}
 	if out, err := exec.Command(binary, "migrate", "--data-dir", data).CombinedOutput(); err != nil {
-		t.Fatalf("migrate from 4 = %s, %v", out, err)
+		t.Fatalf("migrate from 5 = %s, %v", out, err)
 	}
 	if out, err := exec.Command(binary, "outbox", "list", "--data-dir", data).CombinedOutput(); err != nil {
 		t.Errorf("outbox list after migrate = %s, %v; want it to work", out, err)
 	}
 	// A newer twofold's schema.
-	exec1(`INSERT INTO goose_db_version (version_id, is_applied) VALUES (6, 1)`)
+	exec1(`INSERT INTO goose_db_version (version_id, is_applied) VALUES (7, 1)`)
 	out, err = exec.Command(binary, "outbox", "list", "--data-dir", data).CombinedOutput()
-	if want := "database schema is version 6, this twofold needs 5"; err == nil || !strings.Contains(string(out), want) {
-		t.Errorf("outbox list on schema 6 = %v, %q; want a failure saying %q", err, out, want)
+	if want := "database schema is version 7, this twofold needs 6"; err == nil || !strings.Contains(string(out), want) {
+		t.Errorf("outbox list on schema 7 = %v, %q; want a failure saying %q", err, out, want)
 	}
 }

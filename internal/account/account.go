@@ -64,6 +64,10 @@ func (t *TOTPState) Suspended() bool { return !t.SuspendedAt.IsZero() }
 type Profile struct {
 	User                 *User
 	BackupCodesRemaining int
+	// BackupCodesGenerated is set while 2FA is on and a set of backup codes
+	// exists, used or not: no codes remaining then means all were used,
+	// and without it none were ever generated since 2FA was enabled.
+	BackupCodesGenerated bool
 }
 
 // Stage is how far a session has come through sign-in.

@@ -21,6 +21,13 @@ type Notification struct {
 	SentAt    time.Time // zero until delivered
 	Attempts  int
 	LastError string
+	// LinkTokenHash is set on a sign-up link's message (written, never read
+	// back): the hash of the link's token, by which finishing the sign-up
+	// marks the message's LinkUsedAt in the same transaction.
+	LinkTokenHash string
+	// LinkUsedAt is when the message's sign-up link finished a sign-up;
+	// zero while unused, and for every other message.
+	LinkUsedAt time.Time
 }
 
 // notifications says which events are mailed to the user, and how.

@@ -127,7 +127,7 @@ func (s *Service) StartSignUp(ctx context.Context, in SignUpInput, c Client) err
 	// The name typed at sign-up is not in the message: whoever signs up
 	// chooses it, and the message goes to an address they may not own.
 	n := &Notification{
-		Recipient: email, Kind: NotificationSignUpLink, CreatedAt: now,
+		Recipient: email, Kind: NotificationSignUpLink, CreatedAt: now, LinkTokenHash: p.TokenHash,
 		Subject: "Finish signing up",
 		Body: fmt.Sprintf("Hello,\n\nSomeone, hopefully you, asked to create an account with this email address. To finish, open this link within %s and enter the password you chose:\n\n%s\n\nIf this wasn't you, ignore this message: without the link and that password no account is created.\n\nWhen: %s UTC\nFrom IP address: %s\n\n— %s\n",
 			DescribeDuration(s.policy.SignUpLinkTTL), s.signUpLink(token), now.UTC().Format("2 January 2006 15:04"), c.IP, s.policy.Issuer),

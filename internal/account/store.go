@@ -158,8 +158,9 @@ type Tx interface {
 	CreatePendingSignUp(ctx context.Context, p *PendingSignUp) error
 	// CompleteSignUp deletes the pending sign-up id if it expires after now
 	// (ErrNotFound otherwise, so a link is used at most once), creates u
-	// (ErrEmailTaken if the email has an account) and deletes the email's
-	// other pending sign-ups.
+	// (ErrEmailTaken if the email has an account), deletes the email's
+	// other pending sign-ups and marks the message that carried the link as
+	// used (Notification.LinkUsedAt = now).
 	CompleteSignUp(ctx context.Context, id int64, now time.Time, u *User) error
 	// RecordSignUpFailure counts one wrong password against the pending
 	// sign-up id and deletes it when the count reaches spentAt: spent is

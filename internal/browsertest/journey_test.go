@@ -132,7 +132,8 @@ func TestJourney(t *testing.T) {
 	b.click("Enable 2 factor authentication")
 	b.wantPage(headingMyInfo)
 	b.wantFlash("2 factor authentication is on")
-	b.wantText("0 backup codes remaining.", "You have no backup codes left.")
+	b.wantText("You have not generated backup codes yet.")
+	b.wantNoText("backup codes remaining", "used all your backup codes")
 
 	// Generate backup codes: shown once, with Print, Download and Copy.
 	first := b.generateBackupCodes()
@@ -290,11 +291,11 @@ func TestJourney(t *testing.T) {
 	b.wantSignedIn()
 }
 
-// TestSignUpLink: signing up answers "Check your inbox" and mails a link;
-// the link asks for the password chosen at sign-up and works once. Signing
-// up again with an email that has an account answers with the same page,
-// so the page reveals nothing, and tells the owner instead of mailing a
-// link.
+// TestSignUpLink: signing up answers "Ask for your sign-up link" (the test
+// server sends no email) and queues a link; the link asks for the password
+// chosen at sign-up and works once. Signing up again with an email that has
+// an account answers with the same page, so the page reveals nothing, and
+// tells the owner instead of mailing a link.
 func TestSignUpLink(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t)

@@ -51,8 +51,8 @@ func TestScreenshots(t *testing.T) {
 	b.fill(labelPassword, userPassword)
 	b.fill(labelPhoneSignUp, "")
 	b.click("Sign up")
-	b.wantPage(headingCheckInbox)
-	cam.visit(b, "check-inbox")
+	b.wantPage(headingAskForLink)
+	cam.visit(b, "ask-for-link")
 
 	token := srv.signUpToken(t, userEmail)
 	b.openSignUpLink(token)

@@ -31,16 +31,29 @@ func outbox(ctx context.Context, args []string, getenv func(string) string, stdo
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tQUEUED (UTC)\tTO\tSUBJECT\tSTATUS")
 	for _, n := range messages {
-		status := "sent " + n.SentAt.Format("2006-01-02 15:04")
+		status := "sent " + n.SentAt.Format(minute)
 		if n.SentAt.IsZero() {
 			status = "queued"
 			if n.LastError != "" {
 				status = fmt.Sprintf("queued (%d attempts; last error: %s)", n.Attempts, n.LastError)
 			}
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", n.ID, n.CreatedAt.Format("2006-01-02 15:04"), n.Recipient, n.Subject, status)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", n.ID, n.CreatedAt.Format(minute), n.Recipient, n.Subject, status+linkUsed(n))
 	}
 	return tw.Flush()
+}
+
+// minute is how the outbox commands write times (all UTC).
+const minute = "2006-01-02 15:04"
+
+// linkUsed is what the status of a sign-up link's message adds once the
+// link finished its sign-up: an operator passing links on by hand sees
+// which are done.
+func linkUsed(n *account.Notification) string {
+	if n.LinkUsedAt.IsZero() {
+		return ""
+	}
+	return "; link used " + n.LinkUsedAt.UTC().Format(minute)
 }
 
 // outboxShow prints one message with its body: without SMTP, this is how an
@@ -67,9 +80,12 @@ func outboxShow(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	status := "queued"
 	if !n.SentAt.IsZero() {
-		status = "sent " + n.SentAt.Format("2006-01-02 15:04") + " UTC"
+		status = "sent " + n.SentAt.Format(minute) + " UTC"
 	}
-	_, err = fmt.Fprintf(stdout, "To: %s\nSubject: %s\nQueued: %s UTC\nStatus: %s\n\n%s", n.Recipient, n.Subject, n.CreatedAt.Format("2006-01-02 15:04"), status, n.Body)
+	if used := linkUsed(n); used != "" {
+		status += used + " UTC"
+	}
+	_, err = fmt.Fprintf(stdout, "To: %s\nSubject: %s\nQueued: %s UTC\nStatus: %s\n\n%s", n.Recipient, n.Subject, n.CreatedAt.Format(minute), status, n.Body)
 	return err
 }
 

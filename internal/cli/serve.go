@@ -27,7 +27,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	defer a.Close()
 
-	pages, err := web.New(a.service, web.Options{Secure: a.cfg.Secure(), Logger: a.log})
+	// Parsed before the pages are built: they tell a person whether a
+	// sign-up link was mailed or waits in the outbox for the operator.
+	var mailer *notify.SMTPMailer
+	if a.cfg.SMTPURL != "" {
+		if mailer, err = notify.ParseSMTPURL(a.cfg.SMTPURL); err != nil {
+			return fmt.Errorf("TWOFOLD_SMTP_URL: %w", err)
+		}
+	}
+	pages, err := web.New(a.service, web.Options{Secure: a.cfg.Secure(), Logger: a.log, SendsEmail: mailer != nil})
 	if err != nil {
 		return err
 	}
@@ -74,11 +82,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 
 	go cleanupLoop(ctx, a)
-	if a.cfg.SMTPURL != "" {
-		mailer, err := notify.ParseSMTPURL(a.cfg.SMTPURL)
-		if err != nil {
-			return fmt.Errorf("TWOFOLD_SMTP_URL: %w", err)
-		}
+	if mailer != nil {
 		sender := &notify.Sender{Store: a.store, Mailer: mailer, Log: a.log, Now: time.Now, MaxAttempts: notify.MaxAttempts}
 		if a.metrics != nil {
 			sender.Observer = a.metrics

@@ -98,8 +98,12 @@ func TestJourney(t *testing.T) {
 	enableCode := s.env.Code(t, secret)
 	wantRedirect(t, b.post("/me/two-factor/enable", url.Values{"code": {enableCode}}), "/me")
 	me = b.page("/me")
+	// None were ever generated: the page leads to Generate backup codes
+	// rather than saying they are all gone.
 	wantText(t, me, "2 factor authentication is on", "generate backup codes", "Generate backup codes",
-		"Disable 2 factor authentication", "0 backup codes remaining.", "You have no backup codes left.")
+		"Disable 2 factor authentication", "You have not generated backup codes yet.",
+		`<button type="submit" aria-describedby="backup-none">Generate backup codes</button>`)
+	wantNoText(t, me, "remaining", "used all", "left.", "replaces all earlier ones")
 	wantRedirect(t, b.get("/me/two-factor/enable"), "/me")
 
 	// Backup codes: shown once, with the warning and the three actions.
@@ -121,8 +125,9 @@ func TestJourney(t *testing.T) {
 	checkDownload(t, codesPage, codes)
 	wantRedirect(t, b.get("/me/backup-codes"), "/me")
 	me = b.page("/me")
-	wantText(t, me, "10 backup codes remaining.", "New backup codes generated", "2 factor authentication enabled")
-	wantNoText(t, me, "no backup codes left")
+	wantText(t, me, "10 backup codes remaining.", "New backup codes generated", "2 factor authentication enabled",
+		"Generating backup codes replaces all earlier ones.")
+	wantNoText(t, me, "used all your backup codes", "not generated backup codes")
 
 	// Sign out, then in: the password is not enough any more.
 	wantRedirect(t, b.post("/signout", nil), "/signin")

@@ -11,6 +11,9 @@ import (
 type meData struct {
 	User                 *account.User
 	BackupCodesRemaining int
+	// BackupCodesGenerated tells "never generated" (just enabled) from
+	// "all used" when none remain.
+	BackupCodesGenerated bool
 	Events               []*account.Event
 }
 
@@ -35,6 +38,6 @@ func (h *handler) meView(ctx context.Context, p *account.Profile, form map[strin
 		return nil, err
 	}
 	return &view{Title: "My info", User: p.User, Form: form, Data: meData{
-		User: p.User, BackupCodesRemaining: p.BackupCodesRemaining, Events: events,
+		User: p.User, BackupCodesRemaining: p.BackupCodesRemaining, BackupCodesGenerated: p.BackupCodesGenerated, Events: events,
 	}}, nil
 }

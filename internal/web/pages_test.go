@@ -1,6 +1,7 @@
 package web
 
 import (
+	"html"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -471,4 +472,52 @@ func TestWaitFor(t *testing.T) {
 			t.Errorf("waitFor(%v) = %q; want %q", tt.d, got, tt.want)
 		}
 	}
+}
+
+// My info tells "no backup codes generated yet" (just after enabling, and
+// after enabling again, since disabling deletes them) from "all used", and
+// warns when few are left.
+func TestBackupCodesState(t *testing.T) {
+	s := newSite(t)
+	b := s.browser(t)
+	b.signUp(testPhone)
+	secret := b.enableTwoFactor()
+	notYet := "You have not generated backup codes yet."
+	me := b.page("/me")
+	wantText(t, me, notYet)
+	wantNoText(t, me, "remaining.", "used all your backup codes")
+
+	page := b.post("/me/backup-codes", nil)
+	wantStatus(t, page, http.StatusOK)
+	var codes []string
+	for _, m := range codePattern.FindAllStringSubmatch(page.body, -1) {
+		codes = append(codes, html.UnescapeString(m[1]))
+	}
+	if len(codes) != 10 {
+		t.Fatalf("backup codes page shows %d codes; want 10", len(codes))
+	}
+	for i, code := range codes {
+		wantRedirect(t, b.post("/signout", nil), "/signin")
+		b.signIn("/signin/two-factor")
+		wantRedirect(t, b.post("/signin/two-factor", url.Values{"method": {"backup"}, "code": {code}}), "/me")
+		me := b.page("/me")
+		left := len(codes) - i - 1
+		wantText(t, me, plural(left, "backup code", "backup codes")+" remaining.", "Generating backup codes replaces all earlier ones.")
+		wantNoText(t, me, notYet)
+		switch {
+		case left == 0:
+			wantText(t, me, "You have used all your backup codes.")
+		case left <= 2:
+			wantText(t, me, "Only "+plural(left, "backup code is", "backup codes are")+" left.")
+		default:
+			wantNoText(t, me, "used all your backup codes", "Only ")
+		}
+	}
+
+	wantRedirect(t, b.post("/me/two-factor/disable", url.Values{"password": {testPassword}, "code": {s.env.Code(t, secret)}}), "/me")
+	b.enableTwoFactor()
+	me = b.page("/me")
+	wantText(t, me, notYet)
+	wantNoText(t, me, "remaining.", "used all your backup codes")
+	checkPages(t, b.pages)
 }

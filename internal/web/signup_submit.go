@@ -11,7 +11,14 @@ import (
 type signUpSentData struct {
 	Email  string
 	Within string // how long the link works, in words
+	// Mailed is false when the server sends no email: the message waits
+	// in the outbox, and the page sends the person to the operator.
+	Mailed bool
 }
+
+// titleAskOperator heads the page after a sign-up on a server that sends
+// no email.
+const titleAskOperator = "Ask for your sign-up link"
 
 // signUp starts a sign-up: the service mails a link that finishes it
 // (signup_confirm_*.go). The answer is the same page whether or not the
@@ -34,7 +41,11 @@ func (h *handler) signUp(w http.ResponseWriter, r *http.Request) {
 	// The address as the service wrote to it (trimmed, lower case), so a
 	// typo is easy to spot. It passed validation, so it normalizes.
 	email, _ := account.NormalizeEmail(in.Email)
-	h.render(w, r, http.StatusOK, pageSignUpSent, &view{Title: "Check your inbox", Data: signUpSentData{
-		Email: email, Within: h.linkLifetime,
+	title := "Check your inbox"
+	if !h.sendsEmail {
+		title = titleAskOperator
+	}
+	h.render(w, r, http.StatusOK, pageSignUpSent, &view{Title: title, Data: signUpSentData{
+		Email: email, Within: h.linkLifetime, Mailed: h.sendsEmail,
 	}})
 }

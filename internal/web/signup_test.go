@@ -37,9 +37,13 @@ func TestSignUpAnswerSameForAnyEmail(t *testing.T) {
 			tt.setup(t)
 			r := s.browser(t).post("/signup", tt.form)
 			wantStatus(t, r, http.StatusOK)
-			wantText(t, r, "<title>Check your inbox — twofold</title>", "<h1>Check your inbox</h1>",
-				"We sent a link to <strong>"+testEmail+"</strong>. Open it within 1 hour to finish signing up.",
-				`Didn't get it? Check your spam folder, or <a href="/signup">sign up again</a>.`)
+			// No SMTP server in this site: the message waits for the operator.
+			wantText(t, r, "<title>Ask for your sign-up link — twofold</title>", "<h1>Ask for your sign-up link</h1>",
+				"the message for <strong>"+testEmail+"</strong> is not in your inbox: it is waiting for the operator of this server.",
+				"<code>twofold outbox list</code>", "<code>twofold outbox show ID</code>",
+				"Open the link in the message within 1 hour to finish signing up.",
+				`Typed the wrong address? <a href="/signup">Sign up again</a>.`)
+			wantNoText(t, r, "Check your inbox", "We sent")
 			if c := r.header.Values("Set-Cookie"); len(c) != 0 {
 				t.Errorf("Set-Cookie %q; want none", c)
 			}
@@ -70,6 +74,19 @@ func TestSignUpAnswerSameForAnyEmail(t *testing.T) {
 	if links != 2 {
 		t.Errorf("%d sign-up links queued; want 2", links)
 	}
+}
+
+// With an SMTP server the page after a sign-up says the link was mailed,
+// and does not send the person to the operator.
+func TestSignUpAnswerWhenMailed(t *testing.T) {
+	s := newSiteWith(t, Options{SendsEmail: true})
+	r := s.browser(t).post("/signup", url.Values{"name": {testName}, "email": {testEmail}, "password": {testPassword}})
+	wantStatus(t, r, http.StatusOK)
+	wantText(t, r, "<title>Check your inbox — twofold</title>", "<h1>Check your inbox</h1>",
+		"We sent a link to <strong>"+testEmail+"</strong>. Open it within 1 hour to finish signing up.",
+		`Didn't get it? Check your spam folder, or <a href="/signup">sign up again</a>.`)
+	wantNoText(t, r, "operator", "outbox")
+	checkPages(t, []*response{r})
 }
 
 // The page a mailed link opens asks for the password chosen at sign-up; a

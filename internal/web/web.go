@@ -31,6 +31,10 @@ type Options struct {
 	Secure bool
 	// Logger receives internal errors with their detail; nil discards them.
 	Logger *slog.Logger
+	// SendsEmail is set when the server mails its messages (an SMTP server
+	// is configured). Without it messages wait in the outbox for the
+	// operator, and the pages that mention a mailed link say so.
+	SendsEmail bool
 }
 
 // handler carries what every page needs; each page action is a method on it,
@@ -45,6 +49,7 @@ type handler struct {
 	// linkLifetime is how long a mailed sign-up link works, in words
 	// ("1 hour"), for the pages that mention it.
 	linkLifetime string
+	sendsEmail   bool
 }
 
 // New parses every template and returns the handler for all pages, to be
@@ -59,6 +64,7 @@ func New(svc *account.Service, opts Options) (http.Handler, error) {
 		log:          opts.Logger,
 		issuer:       svc.Policy().Issuer,
 		linkLifetime: account.DescribeDuration(svc.Policy().SignUpLinkTTL),
+		sendsEmail:   opts.SendsEmail,
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)

@@ -277,18 +277,29 @@ func (t *tx) CreatePendingSignUp(ctx context.Context, p *account.PendingSignUp) 
 // one row and wait for the other's (a deadlock).
 func (t *tx) CompleteSignUp(ctx context.Context, id int64, now time.Time, u *account.User) error {
 	rows, err := t.tx.Query(ctx, `DELETE FROM pending_signups
-		WHERE email = (SELECT email FROM pending_signups WHERE id = $1 AND expires_at > $2) RETURNING id`, id, millis(now))
+		WHERE email = (SELECT email FROM pending_signups WHERE id = $1 AND expires_at > $2) RETURNING id, token_hash`, id, millis(now))
 	if err != nil {
 		return fmt.Errorf("postgres: complete sign-up: %w", err)
 	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	type taken struct {
+		ID        int64
+		TokenHash string
+	}
+	deleted, err := pgx.CollectRows(rows, pgx.RowToStructByPos[taken])
 	if err != nil {
 		return fmt.Errorf("postgres: complete sign-up: %w", err)
 	}
-	if !slices.Contains(ids, id) {
+	i := slices.IndexFunc(deleted, func(d taken) bool { return d.ID == id })
+	if i < 0 {
 		return fmt.Errorf("postgres: complete sign-up: %w", account.ErrNotFound)
 	}
-	return t.CreateUser(ctx, u)
+	if err := t.CreateUser(ctx, u); err != nil {
+		return err
+	}
+	// No row when the message was deleted already, or was queued by an
+	// older twofold that did not record the link.
+	return t.exec(ctx, "complete sign-up: mark the link used",
+		`UPDATE outbox SET link_used_at = $1 WHERE link_token_hash = $2 AND link_used_at IS NULL`, millis(now), deleted[i].TokenHash)
 }
 
 func (t *tx) RecordSignUpFailure(ctx context.Context, id int64, spentAt int) (bool, error) {
@@ -318,8 +329,8 @@ func (t *tx) AddEvent(ctx context.Context, e *account.Event) error {
 
 func (t *tx) AddNotification(ctx context.Context, n *account.Notification) error {
 	err := t.tx.QueryRow(ctx,
-		`INSERT INTO outbox (user_id, recipient, kind, subject, body, created_at) VALUES (NULLIF($1, 0), $2, $3, $4, $5, $6) RETURNING id`,
-		n.UserID, n.Recipient, string(n.Kind), n.Subject, n.Body, millis(n.CreatedAt)).Scan(&n.ID)
+		`INSERT INTO outbox (user_id, recipient, kind, subject, body, created_at, link_token_hash) VALUES (NULLIF($1, 0), $2, $3, $4, $5, $6, NULLIF($7, '')) RETURNING id`,
+		n.UserID, n.Recipient, string(n.Kind), n.Subject, n.Body, millis(n.CreatedAt), n.LinkTokenHash).Scan(&n.ID)
 	if err != nil {
 		return fmt.Errorf("postgres: add notification: %w", err)
 	}

@@ -36,7 +36,7 @@ const EventColumns = `id, user_id, kind, detail, ip, user_agent, created_at`
 
 // NotificationColumns are the columns of an outbox message, in
 // ScanNotification's order.
-const NotificationColumns = `id, COALESCE(user_id, 0), recipient, kind, subject, body, created_at, sent_at, attempts, last_error`
+const NotificationColumns = `id, COALESCE(user_id, 0), recipient, kind, subject, body, created_at, sent_at, attempts, last_error, link_used_at`
 
 // Qualified prefixes every column of a list with a table alias, for joins:
 // Qualified("u", UserColumns) is "u.id, u.email, …".
@@ -123,10 +123,12 @@ func ScanSession(row Scanner) (*account.Session, error) {
 }
 
 // SessionProfileColumns is the select list of the one read behind every
-// authenticated request: the session (alias s), its user (alias u) and the
-// user's unused backup codes, in ScanSessionProfile's order.
+// authenticated request: the session (alias s), its user (alias u), the
+// user's unused backup codes and whether they have any codes, used or not
+// (disabling 2FA deletes them all), in ScanSessionProfile's order.
 var SessionProfileColumns = Qualified("s", SessionColumns) + ", " + Qualified("u", UserColumns) +
-	", (SELECT count(*) FROM backup_codes b WHERE b.user_id = u.id AND b.used_at IS NULL)"
+	", (SELECT count(*) FROM backup_codes b WHERE b.user_id = u.id AND b.used_at IS NULL)" +
+	", EXISTS (SELECT 1 FROM backup_codes b WHERE b.user_id = u.id)"
 
 // ScanSessionProfile reads a row of SessionProfileColumns into a session
 // whose Profile is set.
@@ -134,7 +136,8 @@ func ScanSessionProfile(row Scanner) (*account.Session, error) {
 	var sd sessionDest
 	var ud userDest
 	var codes int
-	if err := row.Scan(append(append(sd.targets(), ud.targets()...), &codes)...); err != nil {
+	var generated bool
+	if err := row.Scan(append(append(sd.targets(), ud.targets()...), &codes, &generated)...); err != nil {
 		return nil, err
 	}
 	s := sd.session()
@@ -142,6 +145,7 @@ func ScanSessionProfile(row Scanner) (*account.Session, error) {
 	s.Profile = &account.Profile{User: u}
 	if u.TwoFactorEnabled() {
 		s.Profile.BackupCodesRemaining = codes
+		s.Profile.BackupCodesGenerated = generated
 	}
 	return s, nil
 }
@@ -163,13 +167,16 @@ func ScanNotification(row Scanner) (*account.Notification, error) {
 	var n account.Notification
 	var kind string
 	var created int64
-	var sent *int64
-	if err := row.Scan(&n.ID, &n.UserID, &n.Recipient, &kind, &n.Subject, &n.Body, &created, &sent, &n.Attempts, &n.LastError); err != nil {
+	var sent, linkUsed *int64
+	if err := row.Scan(&n.ID, &n.UserID, &n.Recipient, &kind, &n.Subject, &n.Body, &created, &sent, &n.Attempts, &n.LastError, &linkUsed); err != nil {
 		return nil, err
 	}
 	n.Kind, n.CreatedAt = account.EventKind(kind), FromMillis(created)
 	if sent != nil {
 		n.SentAt = FromMillis(*sent)
+	}
+	if linkUsed != nil {
+		n.LinkUsedAt = FromMillis(*linkUsed)
 	}
 	return &n, nil
 }

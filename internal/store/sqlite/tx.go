@@ -48,12 +48,13 @@ const (
 	releaseAttemptSQL    = `DELETE FROM throttle_attempts WHERE id = ?`
 	insertPendingSQL     = `INSERT INTO pending_signups (token_hash, email, name, mobile_phone, password_hash, created_at, expires_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`
-	takePendingSQL     = `DELETE FROM pending_signups WHERE id = ? AND expires_at > ?`
+	takePendingSQL     = `DELETE FROM pending_signups WHERE id = ? AND expires_at > ? RETURNING token_hash`
+	markLinkUsedSQL    = `UPDATE outbox SET link_used_at = ? WHERE link_token_hash = ? AND link_used_at IS NULL`
 	deletePendingSQL   = `DELETE FROM pending_signups WHERE email = ?`
 	countSignUpFailSQL = `UPDATE pending_signups SET failures = failures + 1 WHERE id = ? RETURNING failures`
 	spendPendingSQL    = `DELETE FROM pending_signups WHERE id = ?`
 	insertEventSQL     = `INSERT INTO security_events (user_id, kind, detail, ip, user_agent, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`
-	insertNotifySQL    = `INSERT INTO outbox (user_id, recipient, kind, subject, body, created_at) VALUES (NULLIF(?, 0), ?, ?, ?, ?, ?) RETURNING id`
+	insertNotifySQL    = `INSERT INTO outbox (user_id, recipient, kind, subject, body, created_at, link_token_hash) VALUES (NULLIF(?, 0), ?, ?, ?, ?, ?, NULLIF(?, '')) RETURNING id`
 	countAttemptsSQL   = `SELECT count(*), min(attempted_at) FROM throttle_attempts WHERE key = ? AND attempted_at > ?`
 	insertAttemptSQL   = `INSERT INTO throttle_attempts (key, attempted_at) VALUES (?, ?) RETURNING id`
 	touchSessionSQL    = `UPDATE sessions SET last_seen_at = ? WHERE token_hash = ? AND last_seen_at < ?`
@@ -66,7 +67,7 @@ var txStatements = []string{
 	bumpIfTwoFactorSQL, insertBackupCodeSQL, useBackupCodeSQL, insertSessionSQL, deleteSessionSQL, deleteSessionRetSQL,
 	setAuthenticatedSQL, holdSessionSQL, deleteUserSessSQL, releaseAttemptSQL, insertPendingSQL, takePendingSQL,
 	deletePendingSQL, countSignUpFailSQL, spendPendingSQL, insertEventSQL, insertNotifySQL, countAttemptsSQL,
-	insertAttemptSQL, touchSessionSQL,
+	insertAttemptSQL, touchSessionSQL, markLinkUsedSQL,
 }
 
 // InTx implements account.Store: fn runs in one write transaction of the
@@ -294,14 +295,20 @@ func (t *tx) CreatePendingSignUp(ctx context.Context, p *account.PendingSignUp) 
 }
 
 func (t *tx) CompleteSignUp(ctx context.Context, id int64, now time.Time, u *account.User) error {
-	if err := t.one(ctx, "complete sign-up", account.ErrNotFound, takePendingSQL, id, millis(now)); err != nil {
-		return err
+	var tokenHash string
+	if err := t.row(ctx, takePendingSQL, id, millis(now)).Scan(&tokenHash); err != nil {
+		return fmt.Errorf("sqlite: complete sign-up: %w", notFound(err))
 	}
 	if err := t.CreateUser(ctx, u); err != nil {
 		return err
 	}
 	if _, err := t.exec(ctx, deletePendingSQL, u.Email); err != nil {
 		return fmt.Errorf("sqlite: complete sign-up: %w", err)
+	}
+	// No row when the message was deleted already, or was queued by an
+	// older twofold that did not record the link.
+	if _, err := t.exec(ctx, markLinkUsedSQL, millis(now), tokenHash); err != nil {
+		return fmt.Errorf("sqlite: complete sign-up: mark the link used: %w", err)
 	}
 	return nil
 }
@@ -333,7 +340,7 @@ func (t *tx) AddEvent(ctx context.Context, e *account.Event) error {
 }
 
 func (t *tx) AddNotification(ctx context.Context, n *account.Notification) error {
-	err := t.row(ctx, insertNotifySQL, n.UserID, n.Recipient, string(n.Kind), n.Subject, n.Body, millis(n.CreatedAt)).Scan(&n.ID)
+	err := t.row(ctx, insertNotifySQL, n.UserID, n.Recipient, string(n.Kind), n.Subject, n.Body, millis(n.CreatedAt), n.LinkTokenHash).Scan(&n.ID)
 	if err != nil {
 		return fmt.Errorf("sqlite: add notification: %w", err)
 	}

@@ -53,6 +53,7 @@ func Run(t *testing.T, open Opener) {
 		{"DeleteExpiredClearsABacklog", testDeleteExpiredBacklog},
 		{"PendingSignUps", testPendingSignUps},
 		{"CompleteSignUpOnceUnderConcurrency", testCompleteSignUpConcurrent},
+		{"CompleteSignUpMarksItsLinkUsed", testSignUpLinkUsed},
 		{"EventAndNotificationInOneTransaction", testEventAndNotification},
 		{"InTxCommitsAllOrNothing", testInTxAllOrNothing},
 		{"InTxAllOrNothingUnderConcurrency", testInTxConcurrent},
@@ -481,7 +482,7 @@ func testSessionProfile(t *testing.T, open Opener) {
 	if err := a.CreateSession(ctx, session(u.ID, "h", account.StageComplete)); err != nil {
 		t.Fatal(err)
 	}
-	check := func(when string, wantCodes int, want2FA bool) {
+	check := func(when string, wantCodes int, wantGenerated, want2FA bool) {
 		t.Helper()
 		got, err := s.SessionByTokenHash(ctx, "h")
 		if err != nil {
@@ -496,38 +497,51 @@ func testSessionProfile(t *testing.T, open Opener) {
 		if want := reload(t, s, u.ID); !reflect.DeepEqual(got.Profile.User, want) {
 			t.Errorf("%s: Profile.User = %+v; want the stored user %+v", when, got.Profile.User, want)
 		}
-		if got.Profile.User.TwoFactorEnabled() != want2FA || got.Profile.BackupCodesRemaining != wantCodes {
-			t.Errorf("%s: Profile has 2FA %v, %d backup codes; want %v, %d",
-				when, got.Profile.User.TwoFactorEnabled(), got.Profile.BackupCodesRemaining, want2FA, wantCodes)
+		if got.Profile.User.TwoFactorEnabled() != want2FA || got.Profile.BackupCodesRemaining != wantCodes || got.Profile.BackupCodesGenerated != wantGenerated {
+			t.Errorf("%s: Profile has 2FA %v, %d backup codes (generated %v); want %v, %d (generated %v)",
+				when, got.Profile.User.TwoFactorEnabled(), got.Profile.BackupCodesRemaining, got.Profile.BackupCodesGenerated, want2FA, wantCodes, wantGenerated)
 		}
 	}
-	check("2FA off", 0, false)
+	check("2FA off", 0, false, false)
 	if err := a.SetPendingTOTP(ctx, u.ID, secret); err != nil {
 		t.Fatal(err)
 	}
 	if err := a.EnableTOTP(ctx, u.ID, secret, 5, t0); err != nil {
 		t.Fatal(err)
 	}
-	check("2FA on, no codes", 0, true)
+	check("2FA on, no codes generated", 0, false, true)
 	if err := a.ReplaceBackupCodes(ctx, u.ID, "k1", []string{"a", "b", "c"}, t0); err != nil {
 		t.Fatal(err)
 	}
-	check("three codes", 3, true)
+	check("three codes", 3, true, true)
 	if ok, err := a.UseBackupCode(ctx, u.ID, "b", t0); !ok || err != nil {
 		t.Fatalf("UseBackupCode = %v, %v", ok, err)
 	}
-	check("one code used", 2, true)
+	check("one code used", 2, true, true)
+	for _, code := range []string{"a", "c"} {
+		if ok, err := a.UseBackupCode(ctx, u.ID, code, t0); !ok || err != nil {
+			t.Fatalf("UseBackupCode(%q) = %v, %v", code, ok, err)
+		}
+	}
+	check("every code used", 0, true, true)
 	if err := a.ReplaceBackupCodes(ctx, u.ID, "k1", []string{"d", "e", "f", "g", "h"}, t0); err != nil {
 		t.Fatal(err)
 	}
 	if err := a.UpdateProfile(ctx, u.ID, new("Ana B"), new("+61412345678")); err != nil {
 		t.Fatal(err)
 	}
-	check("five new codes, profile changed", 5, true)
+	check("five new codes, profile changed", 5, true, true)
 	if err := a.DisableTOTP(ctx, u.ID); err != nil {
 		t.Fatal(err)
 	}
-	check("2FA off again", 0, false)
+	check("2FA off again", 0, false, false)
+	if err := a.SetPendingTOTP(ctx, u.ID, secret); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.EnableTOTP(ctx, u.ID, secret, 6, t0); err != nil {
+		t.Fatal(err)
+	}
+	check("2FA on again: the old codes are gone", 0, false, true)
 }
 
 func testReplaceSessionConcurrent(t *testing.T, open Opener) {
@@ -892,7 +906,7 @@ func pendingSignUp(t *testing.T, s account.Store, email, tokenHash string, expir
 	t.Helper()
 	p := &account.PendingSignUp{TokenHash: tokenHash, Email: email, Name: "Bo", MobilePhone: "+61412345678",
 		PasswordHash: "$argon2id$p", CreatedAt: t0, ExpiresAt: expires}
-	n := &account.Notification{Recipient: email, Kind: account.NotificationSignUpLink, Subject: "s", Body: "link", CreatedAt: t0}
+	n := &account.Notification{Recipient: email, Kind: account.NotificationSignUpLink, Subject: "s", Body: "link " + tokenHash, CreatedAt: t0, LinkTokenHash: tokenHash}
 	err := s.InTx(ctx, func(ctx context.Context, tx account.Tx) error {
 		if err := tx.CreatePendingSignUp(ctx, p); err != nil {
 			return err
@@ -918,6 +932,57 @@ func completeSignUp(s account.Store, id int64, now time.Time, u *account.User, s
 		sess.UserID = u.ID
 		return tx.CreateSession(ctx, sess)
 	})
+}
+
+// Finishing a sign-up marks the message that carried its link as used, in
+// the same transaction, and no other message: not the email's other links
+// (voided, but never used), not another email's, not a notice.
+func testSignUpLinkUsed(t *testing.T, open Opener) {
+	s, _ := open(t)
+	notice := &account.Notification{Recipient: "cy@example.com", Kind: account.EventSignUpAttempt, Subject: "s", Body: "notice", CreatedAt: t0}
+	// As queued by a twofold that did not record the link.
+	unrecorded := &account.Notification{Recipient: "bo@example.com", Kind: account.NotificationSignUpLink, Subject: "s", Body: "link old", CreatedAt: t0}
+	for _, n := range []*account.Notification{notice, unrecorded} {
+		if err := s.InTx(ctx, func(ctx context.Context, tx account.Tx) error { return tx.AddNotification(ctx, n) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	used := pendingSignUp(t, s, "bo@example.com", "t1", t0.Add(time.Hour))
+	pendingSignUp(t, s, "bo@example.com", "t2", t0.Add(time.Hour))
+	taken := pendingSignUp(t, s, "cy@example.com", "t3", t0.Add(time.Hour))
+	newUser(t, s, "cy@example.com")
+
+	// Refused (the email has an account): rolled back, nothing marked.
+	err := completeSignUp(s, taken.ID, t0, &account.User{Email: "cy@example.com", Name: "Cy", PasswordHash: "x", CreatedAt: t0}, session(0, "s3", account.StageComplete))
+	if !errors.Is(err, account.ErrEmailTaken) {
+		t.Fatalf("CompleteSignUp for a taken email = %v; want ErrEmailTaken", err)
+	}
+	at := t0.Add(5 * time.Minute)
+	u := &account.User{Email: used.Email, Name: used.Name, PasswordHash: used.PasswordHash, CreatedAt: at}
+	if err := completeSignUp(s, used.ID, at, u, session(0, "s1", account.StageComplete)); err != nil {
+		t.Fatalf("CompleteSignUp = %v", err)
+	}
+	marked := map[string]time.Time{}
+	for _, m := range outbox(t, s) {
+		if !m.LinkUsedAt.IsZero() {
+			marked[m.Body] = m.LinkUsedAt
+		}
+	}
+	if want := map[string]time.Time{"link t1": at}; !reflect.DeepEqual(marked, want) {
+		t.Errorf("messages marked used (by body) = %v; want only the used link's, at %v", marked, at)
+	}
+	r, ok := s.(interface {
+		Notification(ctx context.Context, id int64) (*account.Notification, error)
+	})
+	if !ok {
+		t.Fatal("the store cannot show one message")
+	}
+	for _, m := range outbox(t, s) {
+		one, err := r.Notification(ctx, m.ID)
+		if err != nil || !one.LinkUsedAt.Equal(m.LinkUsedAt) {
+			t.Errorf("Notification(%d) = %+v, %v; want link used at %v as in the list", m.ID, one, err, m.LinkUsedAt)
+		}
+	}
 }
 
 func testPendingSignUps(t *testing.T, open Opener) {
