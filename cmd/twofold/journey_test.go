@@ -3,12 +3,14 @@ package main_test
 import (
 	"database/sql"
 	"errors"
+	"fmt"
 	"io/fs"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -173,25 +175,46 @@ func TestReadOnlyCommandsRefuseAnotherSchemaVersion(t *testing.T) {
 			t.Fatalf("%s: %v", query, err)
 		}
 	}
-	// Back to schema 5, as an older twofold left it.
-	exec1(`DROP INDEX outbox_link_token_hash`)
-	exec1(`ALTER TABLE outbox DROP COLUMN link_used_at`)
-	exec1(`ALTER TABLE outbox DROP COLUMN link_token_hash`)
-	exec1(`DELETE FROM goose_db_version WHERE version_id = 6`)
+	// Back to the schema before the newest migration, as an older twofold
+	// left it: the newest migration's Down section, then its version row.
+	files, err := filepath.Glob(filepath.Join("..", "..", "internal", "store", "sqlite", "migrations", "*.sql"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("migrations: %v %v", files, err)
+	}
+	newest := files[len(files)-1]
+	latest, err := strconv.Atoi(strings.SplitN(filepath.Base(newest), "_", 2)[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := os.ReadFile(newest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, down, ok := strings.Cut(string(body), "-- +goose Down")
+	if !ok {
+		t.Fatalf("%s has no Down section", newest)
+	}
+	for _, stmt := range strings.Split(down, ";") {
+		if stmt = strings.TrimSpace(stmt); stmt != "" {
+			exec1(stmt)
+		}
+	}
+	exec1(fmt.Sprintf(`DELETE FROM goose_db_version WHERE version_id = %d`, latest))
+	older := latest - 1
 	out, err := exec.Command(binary, "user", "list", "--data-dir", data).CombinedOutput()
-	if want := "database schema is version 5, this twofold needs 6: run `twofold migrate`"; err == nil || !strings.Contains(string(out), want) {
-		t.Errorf("user list on schema 5 = %v, %q; want a failure saying %q", err, out, want)
+	if want := fmt.Sprintf("database schema is version %d, this twofold needs %d: run `twofold migrate`", older, latest); err == nil || !strings.Contains(string(out), want) {
+		t.Errorf("user list on schema %d = %v, %q; want a failure saying %q", older, err, out, want)
 	}
 	if out, err := exec.Command(binary, "migrate", "--data-dir", data).CombinedOutput(); err != nil {
-		t.Fatalf("migrate from 5 = %s, %v", out, err)
+		t.Fatalf("migrate from %d = %s, %v", older, out, err)
 	}
 	if out, err := exec.Command(binary, "outbox", "list", "--data-dir", data).CombinedOutput(); err != nil {
 		t.Errorf("outbox list after migrate = %s, %v; want it to work", out, err)
 	}
 	// A newer twofold's schema.
-	exec1(`INSERT INTO goose_db_version (version_id, is_applied) VALUES (7, 1)`)
+	exec1(fmt.Sprintf(`INSERT INTO goose_db_version (version_id, is_applied) VALUES (%d, 1)`, latest+1))
 	out, err = exec.Command(binary, "outbox", "list", "--data-dir", data).CombinedOutput()
-	if want := "database schema is version 7, this twofold needs 6"; err == nil || !strings.Contains(string(out), want) {
-		t.Errorf("outbox list on schema 7 = %v, %q; want a failure saying %q", err, out, want)
+	if want := fmt.Sprintf("database schema is version %d, this twofold needs %d", latest+1, latest); err == nil || !strings.Contains(string(out), want) {
+		t.Errorf("outbox list on schema %d = %v, %q; want a failure saying %q", latest+1, err, out, want)
 	}
 }

@@ -140,7 +140,9 @@ func start(t *testing.T, dataDir string, extraEnv ...string) *process {
 func startBuild(t *testing.T, bin, dataDir string, extraEnv ...string) *process {
 	t.Helper()
 	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir)
-	cmd.Env = append(os.Environ(), extraEnv...)
+	// Most tests sign people up on their own: open sign-up, unless the
+	// test passes TWOFOLD_SIGNUP=invite (the product's default).
+	cmd.Env = append(append(os.Environ(), "TWOFOLD_SIGNUP=open"), extraEnv...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

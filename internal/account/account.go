@@ -27,6 +27,11 @@ type User struct {
 	// or a change decided on a read of version v is written only while the
 	// version is still v (Tx.RequireSecurityVersion).
 	SecurityVersion int64
+	// Role is RoleMember or RoleAdmin; administrators are members too.
+	Role Role
+	// DeactivatedAt is when an administrator deactivated the account; zero
+	// while it is active.
+	DeactivatedAt time.Time
 
 	// TOTP is the enabled authenticator; nil while 2FA is off.
 	TOTP *TOTPState
@@ -126,6 +131,8 @@ const (
 	EventAuthenticatorSuspend EventKind = "authenticator_suspended"
 	EventSignUpAttempt        EventKind = "sign_up_attempt"
 	EventPasswordChanged      EventKind = "password_changed"
+	EventInvitationSent       EventKind = "invitation_sent"
+	EventInvitationAttempt    EventKind = "invitation_attempt"
 )
 
 // Describe is the sentence shown for the event on the My info page.
@@ -161,6 +168,10 @@ func (k EventKind) Describe() string {
 		return "Password changed"
 	case EventAuthenticatorSuspend:
 		return "Authenticator codes suspended after too many wrong codes"
+	case EventInvitationSent:
+		return "Invitation sent"
+	case EventInvitationAttempt:
+		return "An administrator invited this email, which already has this account"
 	}
 	return string(k)
 }
@@ -198,6 +209,9 @@ var (
 	// written (Tx.RequireSecurityVersion, Tx.ChangePasswordHash).
 	ErrStale                  = errors.New("account: the account changed since it was read")
 	ErrSessionAlreadyAdvanced = errors.New("account: session already used")
+	ErrInvitationInvalid      = errors.New("account: this invitation has expired, was already used or was withdrawn")
+	ErrSignUpDisabled         = errors.New("account: accounts are by invitation")
+	ErrForbidden              = errors.New("account: only administrators may do this")
 	ErrSignUpLinkInvalid      = errors.New("account: this sign-up link has expired or was already used; sign up again")
 	// ErrAuthenticatorSuspended: too many wrong codes in a row; only a backup
 	// code (or an operator's reset) gets the user in now.

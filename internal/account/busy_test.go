@@ -30,7 +30,8 @@ func TestBusySignInsDoNotCountAsFailures(t *testing.T) {
 	slow := password.Params{Memory: 64 * 1024, Time: 8, Threads: 1, SaltLen: 16, KeyLen: 32} // ~1 s a hash
 	hasher := password.NewHasher(slow, rand.Reader, 1, 0, time.Millisecond)
 	svc, err := account.NewService(ctx, account.Options{Store: store, Keys: keys, Hasher: hasher, Policy: account.DefaultPolicy(),
-		SignUpLink: func(token string) string { return accounttest.LinkBase + "?token=" + token }})
+		SignUpLink:     func(token string) string { return accounttest.LinkBase + "?token=" + token },
+		InvitationLink: func(token string) string { return accounttest.InviteBase + "?token=" + token }})
 	if err != nil {
 		t.Fatal(err)
 	}

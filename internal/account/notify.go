@@ -60,6 +60,10 @@ var notifications = map[EventKind]struct{ subject, body string }{
 		"Someone tried to sign up with your email address",
 		"Someone tried to create a new account with your email address, which already has an account. Nothing was changed.\n\nIf it was you, sign in instead. If not, you can ignore this message.",
 	},
+	EventInvitationAttempt: {
+		"You were invited, and already have an account",
+		"An administrator invited this email address to create an account, but it already has one: nothing was changed, and the invitation makes no new account.\n\nSign in as usual. Forgot your password? Ask your administrator.",
+	},
 	EventAuthenticatorSuspend: {
 		"Your authenticator codes are suspended",
 		"Too many wrong authenticator codes were entered for your account in a row, so codes from your authenticator app are no longer accepted. Whoever entered them knew your password.\n\nSign in with a backup code to lift the suspension, then change your password. No backup codes left? Ask your administrator to reset 2 factor authentication.",

@@ -46,7 +46,14 @@ type Policy struct {
 	// SignUpPerEmail caps the messages one address receives from sign-ups
 	// per SignUpWindow, so the service cannot be used to flood an inbox.
 	// Beyond it sign-ups get the usual answer and nothing is sent.
-	SignUpPerEmail  int
+	SignUpPerEmail int
+	// OpenSignUp lets anyone sign up with a confirmed email; without it
+	// accounts are made by invitation only.
+	OpenSignUp bool
+	// InvitationTTL is how long an invitation works, SetupLinkTTL the
+	// first administrator's setup link.
+	InvitationTTL   time.Duration
+	SetupLinkTTL    time.Duration
 	BackupCodeCount int
 	PhoneRegion     string // region for numbers typed without +country code; "" requires +
 	EventsShown     int
@@ -79,6 +86,8 @@ func DefaultPolicy() Policy {
 		SignUpConfirmAttempts: 5,
 		SignUpPerEmail:        3,
 		BackupCodeCount:       10,
+		InvitationTTL:         7 * 24 * time.Hour,
+		SetupLinkTTL:          24 * time.Hour,
 		EventsShown:           20,
 	}
 }
@@ -98,6 +107,7 @@ type Service struct {
 
 	dummyHash string // verified for unknown emails so timing does not tell
 	linkFor   func(token string) string
+	inviteFor func(token string) string
 }
 
 // Options are the dependencies of a Service. Now and Random default to the
@@ -116,6 +126,9 @@ type Options struct {
 	// SignUpLink turns a sign-up token into the address mailed to the user
 	// (the public base URL, the page and the token). Required.
 	SignUpLink func(token string) string
+	// InvitationLink turns an invitation token into the address an invited
+	// person opens. Required.
+	InvitationLink func(token string) string
 }
 
 // NewService builds a Service. It hashes one dummy password at start-up.
@@ -125,8 +138,9 @@ func NewService(ctx context.Context, o Options) (*Service, error) {
 	if s.observe == nil {
 		s.observe = noObserver{}
 	}
-	if s.linkFor == nil {
-		return nil, errors.New("account: Options.SignUpLink is required")
+	s.inviteFor = o.InvitationLink
+	if s.linkFor == nil || s.inviteFor == nil {
+		return nil, errors.New("account: Options.SignUpLink and Options.InvitationLink are required")
 	}
 	if s.now == nil {
 		s.now = time.Now

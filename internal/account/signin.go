@@ -469,7 +469,8 @@ func (s *Service) useSecondFactor(ctx context.Context, u *User, code string, c C
 		if !matched {
 			// Right but already used? Counted as wrong all the same; only
 			// the metrics tell a replay from a guess.
-			_, replayed = totp.Validate(secret, factor.totp, s.now(), s.policy.TOTPSkew, -1)
+			usedStep, right := totp.Validate(secret, factor.totp, s.now(), s.policy.TOTPSkew, -1)
+			replayed = right && usedStep == u.TOTP.LastStep
 		}
 	} else {
 		backupMAC, matched = s.keys.MAC([]byte(factor.backup)), true // the store decides

@@ -60,6 +60,9 @@ const NotificationSignUpLink EventKind = "sign_up_link"
 // (ValidationError), the per-IP throttle, ErrBusy and database faults (on
 // either path alike) are returned as errors.
 func (s *Service) StartSignUp(ctx context.Context, in SignUpInput, c Client) error {
+	if !s.policy.OpenSignUp {
+		return ErrSignUpDisabled
+	}
 	var verr ValidationError
 	email, msg := NormalizeEmail(in.Email)
 	if msg != "" {

@@ -31,6 +31,11 @@ type Store interface {
 	// Session.Profile is the user and their count of unused backup codes.
 	SessionByTokenHash(ctx context.Context, tokenHash string) (*Session, error)
 	PendingSignUpByTokenHash(ctx context.Context, tokenHash string) (*PendingSignUp, error)
+	InvitationByTokenHash(ctx context.Context, tokenHash string) (*Invitation, error)
+	// Invitations lists the newest invitations first, setup links included.
+	Invitations(ctx context.Context, limit int) ([]*Invitation, error)
+	// CountAdministrators counts the active administrators.
+	CountAdministrators(ctx context.Context) (int, error)
 	Events(ctx context.Context, userID int64, limit int) ([]*Event, error)
 
 	// InTx runs fn in one write transaction: committed when fn returns nil,
@@ -171,4 +176,18 @@ type Tx interface {
 	AddEvent(ctx context.Context, e *Event) error
 	// AddNotification queues n in the outbox and sets n.ID.
 	AddNotification(ctx context.Context, n *Notification) error
+
+	// CreateInvitation stores inv and sets inv.ID.
+	CreateInvitation(ctx context.Context, inv *Invitation) error
+	// AcceptInvitation marks invitation id accepted at now, only while it
+	// is neither accepted nor revoked and expires after now; ErrNotFound
+	// otherwise (so one invitation makes one account, whoever races).
+	AcceptInvitation(ctx context.Context, id int64, now time.Time) error
+	// RevokeInvitation marks invitation id revoked at now, only while it
+	// is neither accepted nor revoked; ErrNotFound otherwise.
+	RevokeInvitation(ctx context.Context, id int64, now time.Time) error
+	// LockAdministrators serializes, across instances, every transaction
+	// that depends on who the administrators are (the first one, the
+	// last one), until this one ends, and returns how many are active.
+	LockAdministrators(ctx context.Context) (active int, err error)
 }

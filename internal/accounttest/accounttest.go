@@ -137,6 +137,8 @@ func NewOnStore(t testing.TB, store Store, opts ...func(*account.Policy)) *Env {
 		t.Fatal(err)
 	}
 	policy := account.DefaultPolicy()
+	// Most tests sign people up on their own; the invitation tests turn it off.
+	policy.OpenSignUp = true
 	for _, o := range opts {
 		o(&policy)
 	}
@@ -151,6 +153,9 @@ func NewOnStore(t testing.TB, store Store, opts ...func(*account.Policy)) *Env {
 		SignUpLink: func(token string) string {
 			return LinkBase + "?token=" + token
 		},
+		InvitationLink: func(token string) string {
+			return InviteBase + "?token=" + token
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -158,8 +163,12 @@ func NewOnStore(t testing.TB, store Store, opts ...func(*account.Policy)) *Env {
 	return &Env{Service: svc, Store: store, Keys: keys, Clock: clock}
 }
 
-// LinkBase is where the sign-up links an Env mails point.
-const LinkBase = "https://twofold.test/signup/confirm"
+// LinkBase is where the sign-up links an Env mails point, InviteBase its
+// invitations.
+const (
+	LinkBase   = "https://twofold.test/signup/confirm"
+	InviteBase = "https://twofold.test/invite"
+)
 
 // Outbox is where a test reads the messages a service queued: both stores
 // implement it.

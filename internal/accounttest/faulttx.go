@@ -186,3 +186,31 @@ func (t *faultTx) AddNotification(ctx context.Context, n *account.Notification) 
 	}
 	return t.tx.AddNotification(ctx, n)
 }
+
+func (t *faultTx) CreateInvitation(ctx context.Context, inv *account.Invitation) error {
+	if err := t.write("CreateInvitation"); err != nil {
+		return err
+	}
+	return t.tx.CreateInvitation(ctx, inv)
+}
+
+func (t *faultTx) AcceptInvitation(ctx context.Context, id int64, now time.Time) error {
+	if err := t.write("AcceptInvitation"); err != nil {
+		return err
+	}
+	return t.tx.AcceptInvitation(ctx, id, now)
+}
+
+func (t *faultTx) RevokeInvitation(ctx context.Context, id int64, now time.Time) error {
+	if err := t.write("RevokeInvitation"); err != nil {
+		return err
+	}
+	return t.tx.RevokeInvitation(ctx, id, now)
+}
+
+func (t *faultTx) LockAdministrators(ctx context.Context) (int, error) {
+	if err := t.write("LockAdministrators"); err != nil {
+		return 0, err
+	}
+	return t.tx.LockAdministrators(ctx)
+}

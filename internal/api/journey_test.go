@@ -43,7 +43,7 @@ func TestJourney(t *testing.T) {
 	}))
 	var me meResponse
 	wantJSON(t, "confirm sign-up", res, 201, &me)
-	want := meResponse{Email: anaEmail, Name: "Ana Silva"}
+	want := meResponse{Email: anaEmail, Name: "Ana Silva", Role: "member"}
 	if me != want {
 		t.Errorf("confirm sign-up body = %+v; want %+v", me, want)
 	}

@@ -12,6 +12,7 @@ type meResponse struct {
 	Email       string            `json:"email"`
 	Name        string            `json:"name"`
 	MobilePhone string            `json:"mobile_phone"` // E.164, or "" when not set
+	Role        string            `json:"role"`         // member or admin
 	TwoFactor   twoFactorResponse `json:"two_factor"`
 }
 
@@ -25,6 +26,7 @@ func newMeResponse(p *account.Profile) meResponse {
 		Email:       p.User.Email,
 		Name:        p.User.Name,
 		MobilePhone: p.User.MobilePhone,
+		Role:        string(p.User.Role),
 		TwoFactor: twoFactorResponse{
 			Enabled:              p.User.TwoFactorEnabled(),
 			BackupCodesRemaining: p.BackupCodesRemaining,

@@ -148,6 +148,12 @@ func problemFor(err error) *problem {
 		return pr
 
 	// Account state.
+	case errors.Is(err, account.ErrInvitationInvalid):
+		return p(http.StatusGone, "invitation_invalid", "This invitation has expired, was already used or was withdrawn. Ask an administrator for a new one.")
+	case errors.Is(err, account.ErrSignUpDisabled):
+		return p(http.StatusForbidden, "signup_disabled", "Accounts are by invitation: ask an administrator to invite you.")
+	case errors.Is(err, account.ErrForbidden):
+		return p(http.StatusForbidden, "forbidden", "Only administrators may do this.")
 	case errors.Is(err, account.ErrSignUpLinkInvalid):
 		return p(http.StatusGone, "signup_link_invalid",
 			"This sign-up link has expired, was already used, or had too many wrong passwords. Sign up again for a new link, or sign in if you already finished signing up.")

@@ -12,6 +12,7 @@ func (h *handler) routes() *http.ServeMux {
 
 	mux.Handle("POST /api/v1/signup", h.public(h.signUp))
 	mux.Handle("POST /api/v1/signup/confirm", h.public(h.confirmSignUp))
+	mux.Handle("POST /api/v1/invitations/accept", h.public(h.acceptInvitation))
 	mux.Handle("POST /api/v1/session", h.public(h.signIn))
 	mux.Handle("POST /api/v1/session/two-factor", h.public(h.submitSecondFactor))
 	mux.Handle("DELETE /api/v1/session", h.public(h.signOut))
@@ -25,6 +26,11 @@ func (h *handler) routes() *http.ServeMux {
 	mux.Handle("POST /api/v1/me/two-factor/enable", h.authed(h.enableTwoFactor))
 	mux.Handle("POST /api/v1/me/two-factor/disable", h.authed(h.disableTwoFactor))
 	mux.Handle("POST /api/v1/me/backup-codes", h.authed(h.generateBackupCodes))
+
+	// Administrators only (the service refuses anyone else: 403 forbidden).
+	mux.Handle("POST /api/v1/admin/invitations", h.authed(h.invite))
+	mux.Handle("GET /api/v1/admin/invitations", h.authed(h.invitations))
+	mux.Handle("DELETE /api/v1/admin/invitations/{id}", h.authed(h.revokeInvitation))
 
 	return mux
 }

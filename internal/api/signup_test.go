@@ -195,7 +195,7 @@ func TestConfirmSignUp(t *testing.T) {
 				}
 				var me meResponse
 				wantJSON(t, what, res, step.status, &me)
-				if want := (meResponse{Email: anaEmail, Name: "Ana", MobilePhone: "+61412345678"}); me != want {
+				if want := (meResponse{Email: anaEmail, Name: "Ana", MobilePhone: "+61412345678", Role: "member"}); me != want {
 					t.Errorf("%s: body %+v; want %+v", what, me, want)
 				}
 				if loc := res.header.Get("Location"); loc != "/api/v1/me" {

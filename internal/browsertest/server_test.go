@@ -36,7 +36,8 @@ func startServer(t *testing.T) *server {
 	t.Helper()
 	needBrowser(t)
 	s := &server{dataDir: t.TempDir(), logs: &accounttest.LogBuffer{}, started: time.Now()}
-	cmd := exec.Command(binary, "serve", "--addr", "127.0.0.1:0", "--data-dir", s.dataDir, "--log-level", "debug")
+	// The journeys start at sign-up: open sign-up (the default is by invitation).
+	cmd := exec.Command(binary, "serve", "--addr", "127.0.0.1:0", "--data-dir", s.dataDir, "--log-level", "debug", "--signup", "open")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

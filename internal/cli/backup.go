@@ -61,8 +61,7 @@ func backup(ctx context.Context, args []string, getenv func(string) string, stdo
 	if err := checkBackup(ctx, tmp); err != nil {
 		return err
 	}
-	// A hard link fails if target appeared meanwhile: nothing is overwritten.
-	if err := os.Link(tmp, target); err != nil {
+	if err := placeNew(tmp, target); err != nil {
 		return fmt.Errorf("move the backup to %s: %w", target, err)
 	}
 	info, err := os.Stat(target)
@@ -94,4 +93,35 @@ func checkBackup(ctx context.Context, path string) error {
 		return fmt.Errorf("the backup failed its integrity check: %s", verdict)
 	}
 	return nil
+}
+
+// placeNew puts the file at from at to, which must not exist: nothing is
+// ever overwritten. A hard link does it at once; where the filesystem has
+// none (FAT, many network shares) the file is copied into a file created
+// exclusively, and synced.
+func placeNew(from, to string) error {
+	err := os.Link(from, to)
+	if err == nil || errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	src, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	dst, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(dst, src); err != nil {
+		dst.Close()
+		os.Remove(to)
+		return err
+	}
+	if err := dst.Sync(); err != nil {
+		dst.Close()
+		os.Remove(to)
+		return err
+	}
+	return dst.Close()
 }

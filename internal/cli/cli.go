@@ -35,6 +35,9 @@ Usage:
   twofold migrate [flags]            apply database migrations and exit
   twofold bench [flags]              load-test a running server (see twofold bench -h)
   twofold user list [flags]          list accounts and whether 2FA is on
+  twofold user invite EMAIL [--admin] [flags]
+                                     invite someone (an administrator with --admin):
+                                     prints the link and queues the mail
   twofold user reset-2fa EMAIL [flags]
                                      turn 2FA off for a user who lost their phone
                                      and backup codes (recorded in their activity)
@@ -223,10 +226,12 @@ func newApp(ctx context.Context, name string, mode setUp, args []string, getenv 
 	policy.Issuer = cfg.Issuer
 	policy.PhoneRegion = strings.ToUpper(cfg.PhoneRegion)
 	policy.TOTPSkew = cfg.TOTPSkew
+	policy.OpenSignUp = cfg.SignUp == config.SignUpOpen
 	hasher := password.NewHasher(password.OWASP, rand.Reader, cfg.HashConcurrency, 16*cfg.HashConcurrency, 5*time.Second)
 	opts := account.Options{
 		Store: store, Keys: keys, Hasher: hasher, Policy: policy, Logger: log,
-		SignUpLink: web.SignUpLink(strings.TrimRight(cfg.BaseURL, "/")),
+		SignUpLink:     web.SignUpLink(strings.TrimRight(cfg.BaseURL, "/")),
+		InvitationLink: web.InvitationLink(strings.TrimRight(cfg.BaseURL, "/")),
 	}
 	var m *metrics.Metrics
 	if name == "serve" && cfg.MetricsAddr != "" {

@@ -76,6 +76,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		}
 		defer metricsSrv.Close()
 	}
+	// Logged before "listening", once per start: whoever waits for that
+	// line has the link too.
+	setupLink, err := a.service.CreateSetupLink(ctx)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	if setupLink != "" {
+		a.log.Info("no administrator yet: open the setup link to create the first one (it works once, for 24 hours; restart for a new one)", "setup_url", setupLink)
+	}
 	a.log.Info("twofold is listening", "addr", ln.Addr().String(), "base_url", a.cfg.BaseURL, "database", a.cfg.DatabaseForDisplay())
 	if !a.cfg.BaseURLReachable() {
 		a.log.Warn("the base URL is not an address users can open, and sign-up links point at it: set TWOFOLD_BASE_URL to the URL users reach", "base_url", a.cfg.BaseURL)

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -35,12 +36,22 @@ type Config struct {
 	LogLevel        string
 	LogFormat       string // text or json
 	MetricsAddr     string // listen address of the metrics; "" = no metrics listener
-	ShutdownTimeout time.Duration
+	SignUp          string // SignUpInvite or SignUpOpen
+	// databaseFromDataDir: Database is <data-dir>/twofold.db, a path
+	// whatever the directory is called.
+	databaseFromDataDir bool
+	ShutdownTimeout     time.Duration
 	// TrustedProxies are the load balancers or reverse proxies whose
 	// X-Forwarded-For names the real client; without it every request
 	// seems to come from the proxy, and per-IP throttles count everyone as one.
 	TrustedProxies []netip.Prefix
 }
+
+// The sign-up modes.
+const (
+	SignUpInvite = "invite"
+	SignUpOpen   = "open"
+)
 
 // Default returns the defaults: SQLite in ./data on 127.0.0.1:8080.
 func Default() Config {
@@ -52,6 +63,7 @@ func Default() Config {
 		HashConcurrency: runtime.NumCPU(),
 		LogLevel:        "info",
 		LogFormat:       "text",
+		SignUp:          SignUpInvite,
 		ShutdownTimeout: 20 * time.Second,
 	}
 }
@@ -63,6 +75,7 @@ const (
 	storageFlags flagGroup = 1 << iota // --database, --data-dir
 	loggingFlags                       // --log-level, --log-format
 	serveFlags                         // what only a running server uses
+	linkFlags                          // --base-url, for commands that make links
 )
 
 // command says what one command takes: its usage line, its flag groups,
@@ -79,10 +92,11 @@ var (
 )
 
 var commands = map[string]command{
-	"serve":          {"twofold serve [flags]", storageFlags | loggingFlags | serveFlags, append(append([]string{}, keyEnv...), smtpEnv...)},
+	"serve":          {"twofold serve [flags]", storageFlags | loggingFlags | serveFlags | linkFlags, append(append([]string{}, keyEnv...), smtpEnv...)},
 	"migrate":        {"twofold migrate [flags]", storageFlags | loggingFlags, nil},
 	"user list":      {"twofold user list [flags]", storageFlags | loggingFlags, keyEnv},
 	"user reset-2fa": {"twofold user reset-2fa EMAIL [flags]", storageFlags | loggingFlags, keyEnv},
+	"user invite":    {"twofold user invite EMAIL [--admin] [flags]", storageFlags | loggingFlags | linkFlags, keyEnv},
 	"outbox list":    {"twofold outbox list [flags]", storageFlags | loggingFlags, nil},
 	"outbox show":    {"twofold outbox show ID [flags]", storageFlags | loggingFlags, nil},
 	"backup":         {"twofold backup FILE [flags]", storageFlags | loggingFlags, nil},
@@ -104,7 +118,7 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 	c := Default()
 	cmd, ok := commands[name]
 	if !ok {
-		cmd = command{usage: "twofold " + name + " [flags]", flags: storageFlags | loggingFlags | serveFlags}
+		cmd = command{usage: "twofold " + name + " [flags]", flags: storageFlags | loggingFlags | serveFlags | linkFlags}
 	}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -144,13 +158,14 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 	str(serveFlags, &c.Addr, "addr", "TWOFOLD_ADDR", "listen address")
 	str(storageFlags, &c.Database, "database", "TWOFOLD_DATABASE", "a SQLite file path (default <data-dir>/twofold.db), or a PostgreSQL URL: postgres://user:pass@host:5432/db or postgresql://…")
 	str(storageFlags, &c.DataDir, "data-dir", "TWOFOLD_DATA_DIR", "directory for the database and the key file")
-	str(serveFlags, &c.BaseURL, "base-url", "TWOFOLD_BASE_URL", "public URL of the service (default http://<addr>)")
+	str(linkFlags, &c.BaseURL, "base-url", "TWOFOLD_BASE_URL", "public URL of the service (default http://<addr>)")
 	str(serveFlags, &c.Issuer, "issuer", "TWOFOLD_ISSUER", "name shown in authenticator apps")
 	str(serveFlags, &c.PhoneRegion, "phone-region", "TWOFOLD_PHONE_REGION", "region (e.g. AU) for phone numbers typed without a country code")
 	num(serveFlags, &c.TOTPSkew, "totp-skew", "TWOFOLD_TOTP_SKEW", "30-second steps accepted before and after now")
 	num(serveFlags, &c.HashConcurrency, "hash-concurrency", "TWOFOLD_HASH_CONCURRENCY", "password hashes run at once")
 	var proxies string
 	str(serveFlags, &proxies, "trusted-proxies", "TWOFOLD_TRUSTED_PROXIES", "comma-separated IPs or CIDR ranges of reverse proxies whose X-Forwarded-For is believed")
+	str(serveFlags, &c.SignUp, "signup", "TWOFOLD_SIGNUP", "who may create an account: invite (administrators invite people) or open (anyone, with a confirmed email)")
 	str(serveFlags, &c.MetricsAddr, "metrics-addr", "TWOFOLD_METRICS_ADDR", "listen address of the Prometheus metrics, e.g. 127.0.0.1:9464 (default: off); keep it off the public network")
 	str(loggingFlags, &c.LogLevel, "log-level", "TWOFOLD_LOG_LEVEL", "debug, info, warn or error")
 	str(loggingFlags, &c.LogFormat, "log-format", "TWOFOLD_LOG_FORMAT", "text or json")
@@ -194,6 +209,7 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 	}
 	if c.Database == "" {
 		c.Database = filepath.Join(c.DataDir, "twofold.db")
+		c.databaseFromDataDir = true
 	}
 	if c.BaseURL == "" {
 		c.BaseURL = "http://" + c.Addr
@@ -218,12 +234,15 @@ func (c Config) Validate() error {
 		if _, err := url.Parse(c.Database); err != nil {
 			problems = append(problems, errors.New("database: not a valid postgres:// URL"))
 		}
-	case strings.ContainsAny(c.Database, ":=") || strings.ContainsFunc(c.Database, unicode.IsControl) || strings.TrimSpace(c.Database) == "":
+	case !c.databaseFromDataDir && !plainPath(c.Database):
 		// Not a plain file path: a mistyped URL ("postgress://…", "not a
 		// url:/"), a SQLite "file:" URI or a key=value connection string,
 		// which would otherwise be opened, and logged, as a SQLite file
 		// name in the current directory, perhaps with a password in it.
-		problems = append(problems, errors.New("database: want a SQLite file path (without \":\" or \"=\") or a postgres:// or postgresql:// URL (the value is not shown: it may hold a password)"))
+		problems = append(problems, errors.New("database: want a SQLite file path or a postgres:// or postgresql:// URL (the value is not shown: it may hold a password)"))
+	}
+	if c.SignUp != SignUpInvite && c.SignUp != SignUpOpen {
+		problems = append(problems, fmt.Errorf("signup %q: want invite or open", c.SignUp))
 	}
 	if c.MetricsAddr != "" {
 		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil {
@@ -286,4 +305,20 @@ func (c Config) BaseURLReachable() bool {
 		return false
 	}
 	return port != "0"
+}
+
+// keyValue is the start of a key=value connection string ("host=db …").
+var keyValue = regexp.MustCompile(`^\s*[A-Za-z_]+\s*=`)
+
+// plainPath reports whether a --database value is a file path: not empty,
+// no control characters, not "key=value …", and no ":" in its first
+// element, where a URL's scheme or a "file:" URI would be. Directories
+// further down may have a ":" or "=" (/srv/tf:prod/twofold.db).
+func plainPath(p string) bool {
+	if strings.TrimSpace(p) == "" || strings.ContainsFunc(p, unicode.IsControl) || keyValue.MatchString(p) ||
+		strings.Contains(p, "://") || strings.Contains(p, "password=") {
+		return false
+	}
+	first, _, _ := strings.Cut(p, "/")
+	return !strings.Contains(first, ":")
 }

@@ -101,6 +101,8 @@ func TestDatabaseForms(t *testing.T) {
 		"/var/lib/twofold/twofold.db":                     false,
 		"data/twofold.db":                                 false,
 		"twofold test.db":                                 false,
+		"/srv/tf:prod/twofold.db":                         false,
+		"data/a=b/twofold.db":                             false,
 	} {
 		c, err := Load("serve", []string{"--database", db}, env(nil), io.Discard)
 		if err != nil || c.UsesPostgres() != postgres {
@@ -133,5 +135,14 @@ func TestCommandsTakeOnlyTheirFlags(t *testing.T) {
 	}
 	if _, err := Load("migrate", []string{"--data-dir", "x", "--log-level", "debug"}, env(nil), io.Discard); err != nil {
 		t.Errorf("migrate --data-dir --log-level = %v; want accepted", err)
+	}
+}
+
+// A --data-dir with ":" or "=" in it is a directory like any other.
+func TestDataDirWithColonOrEquals(t *testing.T) {
+	for _, dir := range []string{"/tmp/tf:prod", "/tmp/a=b", "2026-12-01T10:00", "host=db"} {
+		if _, err := Load("migrate", []string{"--data-dir", dir}, env(nil), io.Discard); err != nil {
+			t.Errorf("--data-dir %q = %v; want accepted", dir, err)
+		}
 	}
 }

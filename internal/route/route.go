@@ -27,9 +27,13 @@ func Track(r *http.Request) (*http.Request, func() string) {
 // wins: the root mux's "/api/" never hides the API's own route.
 func Recorded(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Deferred: a handler that panics (recovered further out) is
+		// still counted under its route.
+		defer func() {
+			if h, ok := r.Context().Value(key{}).(*holder); ok && h.pattern == "" {
+				h.pattern = r.Pattern
+			}
+		}()
 		mux.ServeHTTP(w, r) // sets r.Pattern on this request
-		if h, ok := r.Context().Value(key{}).(*holder); ok && h.pattern == "" {
-			h.pattern = r.Pattern
-		}
 	})
 }

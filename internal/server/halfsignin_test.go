@@ -88,6 +88,7 @@ var (
 		"GET /static/": true, "/": true,
 		"GET /signup/confirm": true, "POST /signup/confirm": true,
 		"POST /api/v1/signup": true, "POST /api/v1/signup/confirm": true, "POST /api/v1/session": true,
+		"POST /api/v1/invitations/accept": true, "GET /invite": true, "POST /invite": true,
 	}
 	pendingRoutes = map[string]bool{
 		"GET /signin/two-factor": true, "POST /signin/two-factor": true, "POST /signout": true,

@@ -12,3 +12,14 @@ func SignUpLink(baseURL string) func(token string) string {
 		return baseURL + signUpConfirmPath + "?" + url.Values{"token": {token}}.Encode()
 	}
 }
+
+// invitationPath is the page an invitation or setup link opens.
+const invitationPath = "/invite"
+
+// InvitationLink returns how the account service writes the link of an
+// invitation (or the first administrator's setup link).
+func InvitationLink(baseURL string) func(token string) string {
+	return func(token string) string {
+		return baseURL + invitationPath + "?" + url.Values{"token": {token}}.Encode()
+	}
+}

@@ -169,3 +169,25 @@ func (a Store) AddEvent(ctx context.Context, e *account.Event) error {
 func (a Store) AddNotification(ctx context.Context, n *account.Notification) error {
 	return a.InTx(ctx, func(ctx context.Context, tx account.Tx) error { return tx.AddNotification(ctx, n) })
 }
+
+func (a Store) CreateInvitation(ctx context.Context, inv *account.Invitation) error {
+	return a.InTx(ctx, func(ctx context.Context, tx account.Tx) error { return tx.CreateInvitation(ctx, inv) })
+}
+
+func (a Store) AcceptInvitation(ctx context.Context, id int64, now time.Time) error {
+	return a.InTx(ctx, func(ctx context.Context, tx account.Tx) error { return tx.AcceptInvitation(ctx, id, now) })
+}
+
+func (a Store) RevokeInvitation(ctx context.Context, id int64, now time.Time) error {
+	return a.InTx(ctx, func(ctx context.Context, tx account.Tx) error { return tx.RevokeInvitation(ctx, id, now) })
+}
+
+func (a Store) LockAdministrators(ctx context.Context) (int, error) {
+	var n int
+	err := a.InTx(ctx, func(ctx context.Context, tx account.Tx) error {
+		var err error
+		n, err = tx.LockAdministrators(ctx)
+		return err
+	})
+	return n, err
+}

@@ -68,9 +68,12 @@ func (t *tx) exec(ctx context.Context, what, query string, args ...any) error {
 }
 
 func (t *tx) CreateUser(ctx context.Context, u *account.User) error {
+	if u.Role == "" {
+		u.Role = account.RoleMember
+	}
 	err := t.tx.QueryRow(ctx,
-		`INSERT INTO users (email, name, mobile_phone, password_hash, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-		u.Email, u.Name, u.MobilePhone, u.PasswordHash, millis(u.CreatedAt)).Scan(&u.ID)
+		`INSERT INTO users (email, name, mobile_phone, password_hash, created_at, role) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+		u.Email, u.Name, u.MobilePhone, u.PasswordHash, millis(u.CreatedAt), string(u.Role)).Scan(&u.ID)
 	if isUniqueViolation(err) {
 		return account.ErrEmailTaken
 	}

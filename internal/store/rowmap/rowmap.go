@@ -26,7 +26,7 @@ func FromMillis(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
 // UserColumns are the columns ScanUser reads, in its order.
 const UserColumns = `id, email, name, mobile_phone, password_hash, created_at,
 	totp_key_id, totp_secret, totp_last_step, totp_enabled_at, totp_pending_key_id, totp_pending_secret,
-	totp_failures, totp_suspended_at, security_version`
+	totp_failures, totp_suspended_at, security_version, role, deactivated_at`
 
 // SessionColumns are the columns of a session, in ScanSession's order.
 const SessionColumns = `token_hash, user_id, stage, created_at, last_seen_at, authenticated_at, expires_at, ip, user_agent`
@@ -57,17 +57,23 @@ type userDest struct {
 	enabledAt             *int64
 	failures              int
 	suspendedAt           *int64
+	role                  string
+	deactivatedAt         *int64
 }
 
 func (d *userDest) targets() []any {
 	return []any{&d.u.ID, &d.u.Email, &d.u.Name, &d.u.MobilePhone, &d.u.PasswordHash, &d.createdAt,
 		&d.keyID, &d.secret, &d.lastStep, &d.enabledAt, &d.pendingKeyID, &d.pendingSecret, &d.failures, &d.suspendedAt,
-		&d.u.SecurityVersion}
+		&d.u.SecurityVersion, &d.role, &d.deactivatedAt}
 }
 
 func (d *userDest) user() *account.User {
 	u := d.u
 	u.CreatedAt = FromMillis(d.createdAt)
+	u.Role = account.Role(d.role)
+	if d.deactivatedAt != nil {
+		u.DeactivatedAt = FromMillis(*d.deactivatedAt)
+	}
 	if d.enabledAt != nil && d.keyID != nil {
 		u.TOTP = &account.TOTPState{
 			Secret:    account.SealedSecret{KeyID: *d.keyID, Ciphertext: d.secret},
@@ -196,6 +202,29 @@ func ScanPendingSignUp(row Scanner) (*account.PendingSignUp, error) {
 	return &p, nil
 }
 
+// InvitationColumns are the columns of an invitation, in ScanInvitation's order.
+const InvitationColumns = `id, token_hash, email, role, COALESCE(invited_by, 0), created_at, expires_at, accepted_at, revoked_at`
+
+// ScanInvitation reads a row of InvitationColumns.
+func ScanInvitation(row Scanner) (*account.Invitation, error) {
+	var inv account.Invitation
+	var role string
+	var created, expires int64
+	var accepted, revoked *int64
+	if err := row.Scan(&inv.ID, &inv.TokenHash, &inv.Email, &role, &inv.InvitedBy, &created, &expires, &accepted, &revoked); err != nil {
+		return nil, err
+	}
+	inv.Role = account.Role(role)
+	inv.CreatedAt, inv.ExpiresAt = FromMillis(created), FromMillis(expires)
+	if accepted != nil {
+		inv.AcceptedAt = FromMillis(*accepted)
+	}
+	if revoked != nil {
+		inv.RevokedAt = FromMillis(*revoked)
+	}
+	return &inv, nil
+}
+
 // Rows is a result set of either driver.
 type Rows interface {
 	Scanner
@@ -225,5 +254,6 @@ var CountQueries = map[string]string{
 	"backup_codes":    `SELECT count(*) FROM backup_codes WHERE used_at IS NULL`,
 	"security_events": `SELECT count(*) FROM security_events`,
 	"outbox":          `SELECT count(*) FROM outbox`,
+	"invitations":     `SELECT count(*) FROM invitations WHERE accepted_at IS NULL AND revoked_at IS NULL`,
 	"pending_signups": `SELECT count(*) FROM pending_signups`,
 }

@@ -16,7 +16,7 @@ import (
 // one connection is held by the transaction that runs them, so none can
 // be prepared from inside one (see stmtCache).
 const (
-	insertUserSQL      = `INSERT INTO users (email, name, mobile_phone, password_hash, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id`
+	insertUserSQL      = `INSERT INTO users (email, name, mobile_phone, password_hash, created_at, role) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`
 	securityVersionSQL = `SELECT security_version FROM users WHERE id = ?`
 	updateProfileSQL   = `UPDATE users SET name = COALESCE(?1, name), mobile_phone = COALESCE(?2, mobile_phone), security_version = security_version + CASE WHEN ?2 IS NOT NULL AND mobile_phone <> ?2 THEN 1 ELSE 0 END WHERE id = ?3 AND (?2 IS NULL OR ?2 <> '' OR totp_enabled_at IS NULL)`
 	changePasswordSQL  = `UPDATE users SET password_hash = ?, security_version = security_version + 1 WHERE id = ? AND security_version = ?`
@@ -68,6 +68,7 @@ var txStatements = []string{
 	setAuthenticatedSQL, holdSessionSQL, deleteUserSessSQL, releaseAttemptSQL, insertPendingSQL, takePendingSQL,
 	deletePendingSQL, countSignUpFailSQL, spendPendingSQL, insertEventSQL, insertNotifySQL, countAttemptsSQL,
 	insertAttemptSQL, touchSessionSQL, markLinkUsedSQL,
+	insertInvitationSQL, acceptInvitationSQL, revokeInvitationSQL, countAdminsSQL,
 }
 
 // InTx implements account.Store: fn runs in one write transaction of the
@@ -114,7 +115,10 @@ func (t *tx) one(ctx context.Context, what string, ifNone error, query string, a
 }
 
 func (t *tx) CreateUser(ctx context.Context, u *account.User) error {
-	err := t.row(ctx, insertUserSQL, u.Email, u.Name, u.MobilePhone, u.PasswordHash, millis(u.CreatedAt)).Scan(&u.ID)
+	if u.Role == "" {
+		u.Role = account.RoleMember
+	}
+	err := t.row(ctx, insertUserSQL, u.Email, u.Name, u.MobilePhone, u.PasswordHash, millis(u.CreatedAt), string(u.Role)).Scan(&u.ID)
 	if err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed: users.email") {
 		return account.ErrEmailTaken
 	}

@@ -1,0 +1,244 @@
+package account_test
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twofold/twofold/internal/account"
+	"github.com/twofold/twofold/internal/accounttest"
+)
+
+func inviteOnly(p *account.Policy) { p.OpenSignUp = false }
+
+// tokenOf is the token of an invitation link.
+func tokenOf(t *testing.T, link string) string {
+	t.Helper()
+	u, err := url.Parse(link)
+	if err != nil || u.Query().Get("token") == "" {
+		t.Fatalf("link %q has no token", link)
+	}
+	return u.Query().Get("token")
+}
+
+// firstAdmin accepts a fresh setup link as ada@example.com and returns her
+// session.
+func firstAdmin(t *testing.T, env *accounttest.Env) *account.Session {
+	t.Helper()
+	link, err := env.Service.CreateSetupLink(ctx)
+	if err != nil || link == "" {
+		t.Fatalf("CreateSetupLink = %q, %v; want a link on a database without administrators", link, err)
+	}
+	u, token, err := env.Service.AcceptInvitation(ctx, account.AcceptInput{Token: tokenOf(t, link), Email: "Ada@Example.com", Name: "Ada", Password: pw}, client)
+	if err != nil || u.Role != account.RoleAdmin || u.Email != "ada@example.com" {
+		t.Fatalf("accept setup link = %+v, %v; want the administrator ada@example.com", u, err)
+	}
+	sess, err := env.Service.Authenticate(ctx, token)
+	if err != nil {
+		t.Fatalf("the setup link's session: %v", err)
+	}
+	return sess
+}
+
+// The first run's setup link makes the first administrator once; while an
+// administrator exists no new link is made, and a link made before does
+// nothing.
+func TestSetupLinkMakesTheFirstAdministratorOnce(t *testing.T) {
+	env := accounttest.New(t, inviteOnly)
+	older, err := env.Service.CreateSetupLink(ctx)
+	if err != nil || older == "" {
+		t.Fatalf("CreateSetupLink = %q, %v", older, err)
+	}
+	firstAdmin(t, env)
+	if link, err := env.Service.CreateSetupLink(ctx); err != nil || link != "" {
+		t.Errorf("CreateSetupLink with an administrator = %q, %v; want none", link, err)
+	}
+	_, _, err = env.Service.AcceptInvitation(ctx, account.AcceptInput{Token: tokenOf(t, older), Email: "eve@example.com", Name: "Eve", Password: pw}, client)
+	if !errors.Is(err, account.ErrInvitationInvalid) {
+		t.Errorf("an earlier setup link once an administrator exists = %v; want ErrInvitationInvalid", err)
+	}
+	if _, err := env.Store.UserByEmail(ctx, "eve@example.com"); !errors.Is(err, account.ErrNotFound) {
+		t.Errorf("the refused setup link made an account: %v", err)
+	}
+}
+
+// Two setup links accepted at the same moment make one administrator, on
+// each store (the count is taken under LockAdministrators).
+func TestConcurrentSetupLinksMakeOneAdministrator(t *testing.T) {
+	for name, newEnv := range map[string]func(testing.TB, ...func(*account.Policy)) *accounttest.Env{
+		"sqlite": accounttest.New, "postgres": accounttest.NewPostgres,
+	} {
+		t.Run(name, func(t *testing.T) {
+			env := newEnv(t, inviteOnly)
+			const n = 8
+			tokens := make([]string, n)
+			for i := range tokens {
+				link, err := env.Service.CreateSetupLink(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tokens[i] = tokenOf(t, link)
+			}
+			var wg sync.WaitGroup
+			errs := make([]error, n)
+			for i := range tokens {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, _, errs[i] = env.Service.AcceptInvitation(ctx, account.AcceptInput{Token: tokens[i], Email: fmt.Sprintf("admin%d@example.com", i), Name: "A", Password: pw}, client)
+				}()
+			}
+			wg.Wait()
+			made := 0
+			for i, err := range errs {
+				switch {
+				case err == nil:
+					made++
+				case !errors.Is(err, account.ErrInvitationInvalid):
+					t.Errorf("setup link %d = %v; want success or ErrInvitationInvalid", i, err)
+				}
+			}
+			n2, err := env.Store.CountAdministrators(ctx)
+			if made != 1 || n2 != 1 || err != nil {
+				t.Errorf("%d concurrent setup links made %d accounts and %d administrators (%v); want 1 and 1", n, made, n2, err)
+			}
+		})
+	}
+}
+
+// An administrator invites by email; the mailed link makes that account
+// (the email fixed by the invitation) once; a used, revoked or expired
+// link makes nothing; only administrators invite.
+func TestInvitation(t *testing.T) {
+	env := accounttest.New(t, inviteOnly)
+	admin := firstAdmin(t, env)
+
+	inv, link, err := env.Service.Invite(ctx, admin, account.InviteInput{Email: "Bo@Example.com", Role: account.RoleMember}, client)
+	if err != nil || inv.Email != "bo@example.com" || !inv.ExpiresAt.Equal(env.Clock.Now().Add(7*24*time.Hour)) {
+		t.Fatalf("Invite = %+v, %v; want bo@example.com for 7 days", inv, err)
+	}
+	messages, err := env.Store.Notifications(ctx, 10)
+	if err != nil || len(messages) == 0 || messages[0].Recipient != "bo@example.com" || messages[0].Kind != account.NotificationInvitation ||
+		!strings.Contains(messages[0].Body, link) {
+		t.Errorf("newest message = %+v, %v; want the invitation to bo with the link Invite returned", messages[0], err)
+	}
+	// The email is the invitation's, whatever is sent.
+	u, token, err := env.Service.AcceptInvitation(ctx, account.AcceptInput{Token: tokenOf(t, link), Email: "mallory@example.com", Name: "Bo", Password: pw}, client)
+	if err != nil || u.Email != "bo@example.com" || u.Role != account.RoleMember || token == "" {
+		t.Fatalf("AcceptInvitation = %+v, %v; want bo@example.com, a member, signed in", u, err)
+	}
+	if _, _, err := env.Service.AcceptInvitation(ctx, account.AcceptInput{Token: tokenOf(t, link), Name: "Bo", Password: pw}, client); !errors.Is(err, account.ErrInvitationInvalid) {
+		t.Errorf("the same invitation again = %v; want ErrInvitationInvalid", err)
+	}
+	if _, _, err := env.Service.SignIn(ctx, account.SignInInput{Email: "bo@example.com", Password: pw}, client); err != nil {
+		t.Errorf("bo signs in with the password chosen at the invitation: %v", err)
+	}
+
+	// Only administrators invite; a member is refused before anything is written.
+	bo, _ := env.Service.Authenticate(ctx, token)
+	if _, _, err := env.Service.Invite(ctx, bo, account.InviteInput{Email: "cy@example.com", Role: account.RoleAdmin}, client); !errors.Is(err, account.ErrForbidden) {
+		t.Errorf("a member's Invite = %v; want ErrForbidden", err)
+	}
+
+	// Revoked and expired invitations make nothing.
+	revoked, revokedLink, err := env.Service.Invite(ctx, admin, account.InviteInput{Email: "cy@example.com", Role: account.RoleMember}, client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Service.RevokeInvitation(ctx, admin, revoked.ID); err != nil {
+		t.Fatalf("RevokeInvitation = %v", err)
+	}
+	if err := env.Service.RevokeInvitation(ctx, admin, revoked.ID); !errors.Is(err, account.ErrNotFound) {
+		t.Errorf("revoking it twice = %v; want ErrNotFound", err)
+	}
+	if _, _, err := env.Service.AcceptInvitation(ctx, account.AcceptInput{Token: tokenOf(t, revokedLink), Name: "Cy", Password: pw}, client); !errors.Is(err, account.ErrInvitationInvalid) {
+		t.Errorf("a revoked invitation = %v; want ErrInvitationInvalid", err)
+	}
+	_, expiring, err := env.Service.Invite(ctx, admin, account.InviteInput{Email: "di@example.com", Role: account.RoleMember}, client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Clock.Advance(7*24*time.Hour + time.Second)
+	if _, _, err := env.Service.AcceptInvitation(ctx, account.AcceptInput{Token: tokenOf(t, expiring), Name: "Di", Password: pw}, client); !errors.Is(err, account.ErrInvitationInvalid) {
+		t.Errorf("an invitation after 7 days = %v; want ErrInvitationInvalid", err)
+	}
+}
+
+// Inviting an email that has an account answers exactly as a new one
+// does; its owner is told, and the link makes nothing.
+func TestInvitingAnExistingEmailAnswersAlike(t *testing.T) {
+	env := accounttest.New(t) // open sign-up, to make the account
+	env.SignUp(t, account.SignUpInput{Email: "ana@example.com", Password: pw, Name: "Ana"}, client)
+	admin := firstAdmin(t, env)
+	existing, existingLink, errExisting := env.Service.Invite(ctx, admin, account.InviteInput{Email: "ana@example.com", Role: account.RoleAdmin}, client)
+	fresh, _, errNew := env.Service.Invite(ctx, admin, account.InviteInput{Email: "bo@example.com", Role: account.RoleAdmin}, client)
+	if errExisting != nil || errNew != nil || existing.ID == 0 || fresh.ID == 0 || existing.ExpiresAt != fresh.ExpiresAt {
+		t.Fatalf("Invite existing = %+v, %v; new = %+v, %v; want the same kind of answer", existing, errExisting, fresh, errNew)
+	}
+	messages, _ := env.Store.Notifications(ctx, 10)
+	kinds := map[string]account.EventKind{}
+	for _, n := range messages {
+		if _, seen := kinds[n.Recipient]; !seen {
+			kinds[n.Recipient] = n.Kind
+		}
+	}
+	if kinds["ana@example.com"] != account.EventInvitationAttempt || kinds["bo@example.com"] != account.NotificationInvitation {
+		t.Errorf("newest messages = %v; want a notice to ana and an invitation to bo", kinds)
+	}
+	if _, _, err := env.Service.AcceptInvitation(ctx, account.AcceptInput{Token: tokenOf(t, existingLink), Name: "Mallory", Password: "another password"}, client); !errors.Is(err, account.ErrInvitationInvalid) {
+		t.Errorf("the link made for an existing email = %v; want ErrInvitationInvalid", err)
+	}
+	u, err := env.Store.UserByEmail(ctx, "ana@example.com")
+	if err != nil || u.Role != account.RoleMember || u.Name != "Ana" {
+		t.Errorf("ana after the invitation = %+v, %v; want her account unchanged", u, err)
+	}
+}
+
+// One invitation accepted from many requests at once makes one account.
+func TestConcurrentAcceptsMakeOneAccount(t *testing.T) {
+	env := accounttest.New(t, inviteOnly)
+	admin := firstAdmin(t, env)
+	_, link, err := env.Service.Invite(ctx, admin, account.InviteInput{Email: "bo@example.com", Role: account.RoleMember}, client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	made := 0
+	for i := range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _, err := env.Service.AcceptInvitation(ctx, account.AcceptInput{Token: tokenOf(t, link), Name: fmt.Sprint("Bo ", i), Password: pw}, client)
+			switch {
+			case err == nil:
+				mu.Lock()
+				made++
+				mu.Unlock()
+			case !errors.Is(err, account.ErrInvitationInvalid):
+				t.Errorf("accept #%d = %v", i, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if made != 1 {
+		t.Errorf("10 concurrent accepts made %d accounts; want 1", made)
+	}
+}
+
+// With sign-up by invitation, the sign-up use case is refused before
+// anything is written.
+func TestSignUpByInvitationOnly(t *testing.T) {
+	env := accounttest.New(t, inviteOnly)
+	err := env.Service.StartSignUp(ctx, account.SignUpInput{Email: "bo@example.com", Password: pw, Name: "Bo"}, client)
+	if !errors.Is(err, account.ErrSignUpDisabled) {
+		t.Errorf("StartSignUp by invitation only = %v; want ErrSignUpDisabled", err)
+	}
+	if messages, _ := env.Store.Notifications(ctx, 10); len(messages) != 0 {
+		t.Errorf("a refused sign-up queued %d messages", len(messages))
+	}
+}

@@ -1,0 +1,80 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/twofold/twofold/internal/account"
+	"github.com/twofold/twofold/internal/store/rowmap"
+)
+
+const (
+	insertInvitationSQL = `INSERT INTO invitations (token_hash, email, role, invited_by, created_at, expires_at)
+			VALUES (?, ?, ?, NULLIF(?, 0), ?, ?) RETURNING id`
+	acceptInvitationSQL = `UPDATE invitations SET accepted_at = ?1
+		WHERE id = ?2 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > ?1`
+	revokeInvitationSQL = `UPDATE invitations SET revoked_at = ? WHERE id = ? AND accepted_at IS NULL AND revoked_at IS NULL`
+	countAdminsSQL      = `SELECT count(*) FROM users WHERE role = 'admin' AND deactivated_at IS NULL`
+)
+
+// InvitationByTokenHash implements account.Store.
+func (s *Store) InvitationByTokenHash(ctx context.Context, tokenHash string) (*account.Invitation, error) {
+	inv, err := rowmap.ScanInvitation(s.queryRow(ctx,
+		`SELECT `+rowmap.InvitationColumns+` FROM invitations WHERE token_hash = ?`, tokenHash))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: invitation: %w", notFound(err))
+	}
+	return inv, nil
+}
+
+// Invitations implements account.Store.
+func (s *Store) Invitations(ctx context.Context, limit int) ([]*account.Invitation, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT `+rowmap.InvitationColumns+` FROM invitations ORDER BY id DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: invitations: %w", err)
+	}
+	defer rows.Close()
+	out, err := rowmap.ScanAll(rows, rowmap.ScanInvitation)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: invitations: %w", err)
+	}
+	return out, nil
+}
+
+// CountAdministrators implements account.Store.
+func (s *Store) CountAdministrators(ctx context.Context) (int, error) {
+	var n int
+	if err := s.queryRow(ctx, countAdminsSQL).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlite: count administrators: %w", err)
+	}
+	return n, nil
+}
+
+func (t *tx) CreateInvitation(ctx context.Context, inv *account.Invitation) error {
+	err := t.row(ctx, insertInvitationSQL, inv.TokenHash, inv.Email, string(inv.Role), inv.InvitedBy,
+		millis(inv.CreatedAt), millis(inv.ExpiresAt)).Scan(&inv.ID)
+	if err != nil {
+		return fmt.Errorf("sqlite: create invitation: %w", err)
+	}
+	return nil
+}
+
+func (t *tx) AcceptInvitation(ctx context.Context, id int64, now time.Time) error {
+	return t.one(ctx, "accept invitation", account.ErrNotFound, acceptInvitationSQL, millis(now), id)
+}
+
+func (t *tx) RevokeInvitation(ctx context.Context, id int64, now time.Time) error {
+	return t.one(ctx, "revoke invitation", account.ErrNotFound, revokeInvitationSQL, millis(now), id)
+}
+
+// LockAdministrators implements account.Tx: SQLite runs one write
+// transaction at a time, for every process on the file, so the count
+// cannot change before this transaction ends.
+func (t *tx) LockAdministrators(ctx context.Context) (int, error) {
+	var n int
+	if err := t.row(ctx, countAdminsSQL).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlite: count administrators: %w", err)
+	}
+	return n, nil
+}
