@@ -106,7 +106,8 @@ func TestJourney(t *testing.T) {
 	res = c.send("POST", "/api/v1/me/two-factor/enable", jsonBody(t, map[string]string{"code": env.WrongCode(t, secret)}))
 	wantProblem(t, "enable with a wrong code", res, 401, "invalid_code")
 	var enabled enabledResponse
-	res = c.send("POST", "/api/v1/me/two-factor/enable", jsonBody(t, map[string]string{"code": env.Code(t, secret)}))
+	enableCode := env.Code(t, secret)
+	res = c.send("POST", "/api/v1/me/two-factor/enable", jsonBody(t, map[string]string{"code": enableCode}))
 	wantJSON(t, "enable", res, 200, &enabled)
 	if !enabled.Enabled {
 		t.Errorf("enable body enabled = false; want true")
@@ -170,6 +171,10 @@ func TestJourney(t *testing.T) {
 	} {
 		wantProblem(t, "half-signed-in "+tc.method+" "+tc.path, c.send(tc.method, tc.path, tc.body), 401, "two_factor_required")
 	}
+
+	// The code that enabled 2FA is used up, even in the same 30-second step
+	// (docs/api.md says to wait for the next one).
+	wantProblem(t, "the enabling code again", c.send("POST", "/api/v1/session/two-factor", jsonBody(t, map[string]string{"code": enableCode})), 401, "invalid_code")
 
 	// The code completes sign-in, under a new session id.
 	env.Clock.Advance(30 * time.Second)

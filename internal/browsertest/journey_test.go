@@ -138,7 +138,8 @@ func TestJourney(t *testing.T) {
 	// Generate backup codes: shown once, with Print, Download and Copy.
 	first := b.generateBackupCodes()
 	b.wantFlash("Backup codes generated")
-	b.wantText(userEmail, "It is very, very important that you store these codes somewhere!")
+	b.wantText(userEmail, "Put these codes somewhere safe before you leave this page",
+		"Print them, save the file, or add them to your password manager.")
 	b.findByText("Print") // shown once the script has run
 	copied := b.copyButton("Copy")
 	for _, c := range first {

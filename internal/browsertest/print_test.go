@@ -62,7 +62,7 @@ func TestBackupCodesPrintOnePage(t *testing.T) {
 			t.Errorf("printed sheet does not show %q; it reads:\n%s", s, printed)
 		}
 	}
-	for _, s := range []string{"Sign out", "My info", "Backup codes generated", "It is very, very important", "Download", "Print", "Copy", "Back to My info"} {
+	for _, s := range []string{"Sign out", "My info", "Backup codes generated", "Put these codes somewhere safe", "password manager", "Download", "Print", "Copy", "Back to My info"} {
 		if strings.Contains(printed, s) {
 			t.Errorf("printed sheet shows %q; want the codes only. It reads:\n%s", s, printed)
 		}

@@ -112,9 +112,12 @@ func TestJourney(t *testing.T) {
 	if got := codesPage.header.Get("Cache-Control"); got != "no-store" {
 		t.Errorf("backup codes Cache-Control %q; want %q", got, "no-store")
 	}
-	wantText(t, codesPage, "It is very, very important that you store these codes somewhere!",
-		"print them, take a screenshot, write them out by hand", "replaces all of these codes",
+	wantText(t, codesPage, "Put these codes somewhere safe before you leave this page: it is the only time they are shown.",
+		"Print them, save the file, or add them to your password manager. Each code signs you in once.",
+		"If you lose your phone and these codes too, you cannot sign in.", "replaces all of these codes",
 		">Print</button>", ">Download (.txt)</a>", ">Copy</button>", testEmail)
+	// In the product's own words, not the brief's.
+	wantNoText(t, codesPage, "very, very important", "take a screenshot", "write them out by hand")
 	var codes []string
 	for _, m := range codePattern.FindAllStringSubmatch(codesPage.body, -1) {
 		codes = append(codes, html.UnescapeString(m[1]))

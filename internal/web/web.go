@@ -139,6 +139,8 @@ func (h *handler) templateFuncs() template.FuncMap {
 		"utc":    func(t time.Time) string { return t.UTC().Format("2 Jan 2006, 15:04 UTC") },
 		"iso":    func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"plural": plural,
+		// field builds the data of the "field" partial (field.go).
+		"field": newField,
 	}
 }
 

@@ -11,11 +11,26 @@ import (
 	"github.com/makiuchi-d/gozxing/qrcode"
 )
 
+// Reading is what the decoder found in a QR code.
+type Reading struct {
+	Text string
+	// ErrorCorrection is the level in the code's format information:
+	// "L", "M", "Q" or "H".
+	ErrorCorrection string
+}
+
 // Decode returns the text of the QR code in the PNG, failing the test when
-// there is none. It tells the decoder the image is a pure, unrotated code
-// (which ours is): without that hint gozxing's finder-pattern search misreads
-// about one random otpauth code in 200, which says nothing about the image.
+// there is none.
 func Decode(t testing.TB, raw []byte) string {
+	t.Helper()
+	return Read(t, raw).Text
+}
+
+// Read decodes the QR code in the PNG, failing the test when there is none.
+// It tells the decoder the image is a pure, unrotated code (which ours is):
+// without that hint gozxing's finder-pattern search misreads about one
+// random otpauth code in 200, which says nothing about the image.
+func Read(t testing.TB, raw []byte) Reading {
 	t.Helper()
 	img, err := png.Decode(bytes.NewReader(raw))
 	if err != nil {
@@ -29,5 +44,6 @@ func Decode(t testing.TB, raw []byte) string {
 	if err != nil {
 		t.Fatalf("QR decode: %v", err)
 	}
-	return res.GetText()
+	level, _ := res.GetResultMetadata()[gozxing.ResultMetadataType_ERROR_CORRECTION_LEVEL].(string)
+	return Reading{Text: res.GetText(), ErrorCorrection: level}
 }
