@@ -52,6 +52,7 @@ type process struct {
 	done     chan error
 	database string // the SQLite file or PostgreSQL URL it serves from
 	metrics  string // http://host:port of its metrics listener, when it has one
+	setupURL string // the first administrator's setup link, when it logged one
 }
 
 // databases maps each started instance's base URL to its database, where
@@ -126,8 +127,9 @@ func mustSignUp(t *testing.T, c *http.Client, base string, form map[string]strin
 }
 
 var (
-	listening     = regexp.MustCompile(`twofold is listening"? addr=(\S+)`)
-	metricsServed = regexp.MustCompile(`metrics are served"? addr=(\S+)`)
+	listening      = regexp.MustCompile(`twofold is listening"? addr=(\S+)`)
+	metricsServed  = regexp.MustCompile(`metrics are served"? addr=(\S+)`)
+	setupLinkShown = regexp.MustCompile(`setup_url="?([^"\s]+)`)
 )
 
 // start runs `twofold serve` on a free loopback port with dataDir.
@@ -162,6 +164,9 @@ func startBuild(t *testing.T, bin, dataDir string, extraEnv ...string) *process 
 		for sc.Scan() {
 			line := sc.Text()
 			p.logs.WriteString(line + "\n")
+			if m := setupLinkShown.FindStringSubmatch(line); m != nil {
+				p.setupURL = m[1] // logged before listening, too
+			}
 			if m := metricsServed.FindStringSubmatch(line); m != nil {
 				p.metrics = "http://" + m[1] // logged before listening: read after addr
 			}

@@ -95,6 +95,21 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error, rec re
 		h.retry(w, r, rec, http.StatusConflict, nil, "Something changed at the same time. Try again.")
 	case errors.Is(err, account.ErrSignUpLinkInvalid):
 		h.linkExpired(w, r)
+	case errors.Is(err, account.ErrInvitationInvalid):
+		h.render(w, r, http.StatusGone, pageMessage, &view{Title: "This invitation cannot be used", Data: message{
+			Heading: "This invitation cannot be used",
+			Text: "An invitation works once, for " + h.invitationLifetime + ", and an administrator can withdraw it. " +
+				"Ask the administrator who invited you for a new one; if you already accepted it, sign in.",
+			Links: []link{{Href: "/signin", Label: "Sign in"}},
+		}})
+	case errors.Is(err, account.ErrSignUpDisabled):
+		h.render(w, r, http.StatusForbidden, pageSignUp, &view{Title: "Sign up", Data: signUpData{InviteOnly: true}})
+	case errors.Is(err, account.ErrForbidden):
+		h.render(w, r, http.StatusForbidden, pageMessage, &view{Title: "For administrators only", Data: message{
+			Heading: "For administrators only",
+			Text:    "This page is for the administrators of this server.",
+			Links:   []link{{Href: "/me", Label: "My info"}},
+		}})
 
 	case errors.Is(err, account.ErrUnauthenticated), errors.Is(err, account.ErrNotFound):
 		// No session, an expired one, or an account that no longer exists.

@@ -20,6 +20,10 @@ func (h *handler) routes() http.Handler {
 	// the two together); literal here for the server's route test.
 	mux.HandleFunc("GET /signup/confirm", h.showSignUpConfirm)
 	mux.HandleFunc("POST /signup/confirm", h.confirmSignUp)
+	// Where an invitation (or the first administrator's setup link)
+	// lands; public (no session yet). The path is invitationPath.
+	mux.HandleFunc("GET /invite", h.showInvite)
+	mux.HandleFunc("POST /invite", h.acceptInvite)
 	mux.HandleFunc("GET /signin", h.showSignIn)
 	mux.HandleFunc("POST /signin", h.signIn)
 	// The only pages a half-signed-in session (password done, code not yet)

@@ -49,7 +49,9 @@ type handler struct {
 	// linkLifetime is how long a mailed sign-up link works, in words
 	// ("1 hour"), for the pages that mention it.
 	linkLifetime string
-	sendsEmail   bool
+	// invitationLifetime is how long an invitation works, in words.
+	invitationLifetime string
+	sendsEmail         bool
 }
 
 // New parses every template and returns the handler for all pages, to be
@@ -59,12 +61,13 @@ func New(svc *account.Service, opts Options) (http.Handler, error) {
 		return nil, errors.New("web: nil account service")
 	}
 	h := &handler{
-		svc:          svc,
-		secure:       opts.Secure,
-		log:          opts.Logger,
-		issuer:       svc.Policy().Issuer,
-		linkLifetime: account.DescribeDuration(svc.Policy().SignUpLinkTTL),
-		sendsEmail:   opts.SendsEmail,
+		svc:                svc,
+		secure:             opts.Secure,
+		log:                opts.Logger,
+		issuer:             svc.Policy().Issuer,
+		linkLifetime:       account.DescribeDuration(svc.Policy().SignUpLinkTTL),
+		invitationLifetime: account.DescribeDuration(svc.Policy().InvitationTTL),
+		sendsEmail:         opts.SendsEmail,
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -127,9 +130,10 @@ const (
 	pageConfirmPassword = "confirm_password"
 	pageChangePassword  = "change_password"
 	pageMessage         = "message"
+	pageInvite          = "invite"
 )
 
-var pageNames = []string{pageSignUp, pageSignUpSent, pageSignUpConfirm, pageSignIn, pageTwoFactor, pageMe, pageEnable, pageDisable, pageBackupCodes, pageConfirmPassword, pageChangePassword, pageMessage}
+var pageNames = []string{pageSignUp, pageSignUpSent, pageSignUpConfirm, pageSignIn, pageTwoFactor, pageMe, pageEnable, pageDisable, pageBackupCodes, pageConfirmPassword, pageChangePassword, pageMessage, pageInvite}
 
 func (h *handler) templateFuncs() template.FuncMap {
 	return template.FuncMap{
@@ -164,6 +168,7 @@ type view struct {
 var fieldOrder = map[string][]string{
 	pageSignUp:          {"name", "email", "password", "mobile_phone"},
 	pageSignUpConfirm:   {"password"},
+	pageInvite:          {"email", "name", "password"},
 	pageSignIn:          {"email", "password"},
 	pageMe:              {"name", "mobile_phone"},
 	pageTwoFactor:       {"code"},
