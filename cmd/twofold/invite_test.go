@@ -86,6 +86,52 @@ func TestFirstRunSetupLinkAndInvitations(t *testing.T) {
 			if status, _, _, err := send(c, p.base, "DELETE", "/admin/invitations/"+toJSON(id), admin, nil); err != nil || status != 204 {
 				t.Errorf("withdraw cy's invitation = %d %v; want 204", status, err)
 			}
+
+			// Users: the last administrator stays; a deactivated member's
+			// session ends at once on every instance of the database, and
+			// their right password answers 403, a wrong one 401.
+			other := p
+			if backend == "postgres" {
+				other = start(t, data, env...)
+				defer other.stop(t)
+			}
+			status, body, _, err = send(c, p.base, "GET", "/admin/users", admin, nil)
+			users, _ := body["users"].([]any)
+			if err != nil || status != 200 || len(users) != 2 {
+				t.Fatalf("admin users = %d %v %v; want ada and bo", status, body, err)
+			}
+			ids := map[string]string{}
+			for _, u := range users {
+				m := u.(map[string]any)
+				ids[m["email"].(string)] = toJSON(m["id"])
+				if m["email"] == "bo@example.com" && (m["role"] != "member" || m["active"] != true || m["two_factor_status"] != "not_required") {
+					t.Errorf("bo in the users list = %v", m)
+				}
+			}
+			status, body, _, err = send(c, p.base, "PATCH", "/admin/users/"+ids["ada@example.com"], admin, map[string]any{"role": "member"})
+			if err != nil || status != 409 || body["code"] != "last_administrator" {
+				t.Errorf("demote the last administrator = %d %v %v; want 409 last_administrator", status, body, err)
+			}
+			if status, _, _, _ := send(c, other.base, "GET", "/me", bo, nil); status != 200 {
+				t.Fatalf("bo's session on the other instance = %d; want 200 before deactivation", status)
+			}
+			status, body, _, err = send(c, p.base, "PATCH", "/admin/users/"+ids["bo@example.com"], admin, map[string]any{"active": false})
+			if err != nil || status != 200 || body["active"] != false {
+				t.Fatalf("deactivate bo = %d %v %v; want 200, inactive", status, body, err)
+			}
+			for _, inst := range []*process{p, other} {
+				if status, body, _, _ := send(c, inst.base, "GET", "/me", bo, nil); status != 401 {
+					t.Errorf("bo's session on %s after deactivation = %d %v; want 401", inst.base, status, body)
+				}
+			}
+			status, body, _, err = send(c, other.base, "POST", "/session", "", map[string]string{"email": "bo@example.com", "password": crashPassword})
+			if err != nil || status != 403 || body["code"] != "account_deactivated" {
+				t.Errorf("bo's right password after deactivation = %d %v %v; want 403 account_deactivated", status, body, err)
+			}
+			status, body, _, err = send(c, other.base, "POST", "/session", "", map[string]string{"email": "bo@example.com", "password": "not the password"})
+			if err != nil || status != 401 || body["code"] != "invalid_credentials" {
+				t.Errorf("a wrong password for bo = %d %v %v; want 401 invalid_credentials", status, body, err)
+			}
 			p.stop(t)
 
 			q := start(t, data, env...)

@@ -133,6 +133,9 @@ const (
 	EventPasswordChanged      EventKind = "password_changed"
 	EventInvitationSent       EventKind = "invitation_sent"
 	EventInvitationAttempt    EventKind = "invitation_attempt"
+	EventRoleChanged          EventKind = "role_changed"
+	EventDeactivated          EventKind = "account_deactivated"
+	EventReactivated          EventKind = "account_reactivated"
 )
 
 // Describe is the sentence shown for the event on the My info page.
@@ -172,6 +175,12 @@ func (k EventKind) Describe() string {
 		return "Invitation sent"
 	case EventInvitationAttempt:
 		return "An administrator invited this email, which already has this account"
+	case EventRoleChanged:
+		return "Role changed by an administrator"
+	case EventDeactivated:
+		return "Account deactivated by an administrator"
+	case EventReactivated:
+		return "Account reactivated by an administrator"
 	}
 	return string(k)
 }
@@ -212,6 +221,8 @@ var (
 	ErrInvitationInvalid      = errors.New("account: this invitation has expired, was already used or was withdrawn")
 	ErrSignUpDisabled         = errors.New("account: accounts are by invitation")
 	ErrForbidden              = errors.New("account: only administrators may do this")
+	ErrAccountDeactivated     = errors.New("account: this account is deactivated")
+	ErrLastAdministrator      = errors.New("account: the last active administrator cannot be demoted or deactivated")
 	ErrSignUpLinkInvalid      = errors.New("account: this sign-up link has expired or was already used; sign up again")
 	// ErrAuthenticatorSuspended: too many wrong codes in a row; only a backup
 	// code (or an operator's reset) gets the user in now.

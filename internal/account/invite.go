@@ -29,6 +29,13 @@ func ParseRole(s string) (Role, bool) {
 // IsAdmin reports whether u is an active administrator.
 func (u *User) IsAdmin() bool { return u.Role == RoleAdmin && u.DeactivatedAt.IsZero() }
 
+// UserSummary is an account as the administrators' Users page shows it.
+type UserSummary struct {
+	User                 *User
+	BackupCodesRemaining int       // 0 while 2FA is off
+	LastSignInAt         time.Time // zero when never signed in
+}
+
 // Invitation is a single-use link that makes one account with Role. A
 // setup link (Email "") makes the first administrator, and the person who
 // opens it chooses the email; any other invitation fixes the email.

@@ -76,6 +76,12 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput, c Client) (token s
 		}
 		return "", "", ErrInvalidCredentials
 	}
+	if !u.DeactivatedAt.IsZero() {
+		// The right password of a deactivated account: said plainly (the
+		// person knows the password), and nothing is written.
+		s.giveBack(ctx, reserved)
+		return "", "", ErrAccountDeactivated
+	}
 	rehash := s.rehash(ctx, u, in.Password)
 	stage = StageComplete
 	if u.TwoFactorEnabled() {
@@ -178,6 +184,11 @@ func (s *Service) Session(ctx context.Context, token string) (*Session, error) {
 		return nil, fmt.Errorf("account: session: %w", err)
 	}
 	now := s.now()
+	if sess.Profile != nil && sess.Profile.User != nil && !sess.Profile.User.DeactivatedAt.IsZero() {
+		// Deactivation deletes the account's sessions in its transaction;
+		// this is the same rule on the read, in case one slipped in.
+		return nil, ErrUnauthenticated
+	}
 	if !now.Before(sess.ExpiresAt) || (sess.Stage == StageComplete && !now.Before(sess.LastSeenAt.Add(s.policy.SessionIdle))) {
 		// Deleted at once, so it answers as unknown from now on.
 		err := s.write(ctx, func(ctx context.Context, tx Tx) error {

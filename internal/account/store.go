@@ -34,6 +34,9 @@ type Store interface {
 	InvitationByTokenHash(ctx context.Context, tokenHash string) (*Invitation, error)
 	// Invitations lists the newest invitations first, setup links included.
 	Invitations(ctx context.Context, limit int) ([]*Invitation, error)
+	// UserSummaries lists every account with its unused backup codes and
+	// its last sign-in, for the administrators' Users page, oldest first.
+	UserSummaries(ctx context.Context) ([]*UserSummary, error)
 	// CountAdministrators counts the active administrators.
 	CountAdministrators(ctx context.Context) (int, error)
 	Events(ctx context.Context, userID int64, limit int) ([]*Event, error)
@@ -186,6 +189,11 @@ type Tx interface {
 	// RevokeInvitation marks invitation id revoked at now, only while it
 	// is neither accepted nor revoked; ErrNotFound otherwise.
 	RevokeInvitation(ctx context.Context, id int64, now time.Time) error
+	// SetRole gives user userID role and bumps their security version.
+	SetRole(ctx context.Context, userID int64, role Role) error
+	// SetDeactivated deactivates user userID at at (zero: reactivates) and
+	// bumps their security version.
+	SetDeactivated(ctx context.Context, userID int64, at time.Time) error
 	// LockAdministrators serializes, across instances, every transaction
 	// that depends on who the administrators are (the first one, the
 	// last one), until this one ends, and returns how many are active.

@@ -214,3 +214,17 @@ func (t *faultTx) LockAdministrators(ctx context.Context) (int, error) {
 	}
 	return t.tx.LockAdministrators(ctx)
 }
+
+func (t *faultTx) SetRole(ctx context.Context, userID int64, role account.Role) error {
+	if err := t.write("SetRole"); err != nil {
+		return err
+	}
+	return t.tx.SetRole(ctx, userID, role)
+}
+
+func (t *faultTx) SetDeactivated(ctx context.Context, userID int64, at time.Time) error {
+	if err := t.write("SetDeactivated"); err != nil {
+		return err
+	}
+	return t.tx.SetDeactivated(ctx, userID, at)
+}

@@ -152,6 +152,10 @@ func problemFor(err error) *problem {
 		return p(http.StatusGone, "invitation_invalid", "This invitation has expired, was already used or was withdrawn. Ask an administrator for a new one.")
 	case errors.Is(err, account.ErrSignUpDisabled):
 		return p(http.StatusForbidden, "signup_disabled", "Accounts are by invitation: ask an administrator to invite you.")
+	case errors.Is(err, account.ErrAccountDeactivated):
+		return p(http.StatusForbidden, "account_deactivated", "This account is deactivated. Ask an administrator to reactivate it.")
+	case errors.Is(err, account.ErrLastAdministrator):
+		return p(http.StatusConflict, "last_administrator", "This is the last active administrator: make another administrator first.")
 	case errors.Is(err, account.ErrForbidden):
 		return p(http.StatusForbidden, "forbidden", "Only administrators may do this.")
 	case errors.Is(err, account.ErrSignUpLinkInvalid):

@@ -102,6 +102,8 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error, rec re
 				"Ask the administrator who invited you for a new one; if you already accepted it, sign in.",
 			Links: []link{{Href: "/signin", Label: "Sign in"}},
 		}})
+	case errors.Is(err, account.ErrAccountDeactivated):
+		h.retry(w, r, rec, http.StatusForbidden, nil, "This account is deactivated. Ask an administrator to reactivate it.")
 	case errors.Is(err, account.ErrSignUpDisabled):
 		h.render(w, r, http.StatusForbidden, pageSignUp, &view{Title: "Sign up", Data: signUpData{InviteOnly: true}})
 	case errors.Is(err, account.ErrForbidden):

@@ -26,6 +26,9 @@ const (
 	flashAlreadyOn       = "already-on"
 	flashNotOn           = "not-on"
 	flashPasswordChanged = "password-changed"
+	flashUserUpdated     = "user-updated"
+	flashUserDeactivated = "user-deactivated"
+	flashRevoked         = "invitation-revoked"
 )
 
 var flashes = map[string]flash{
@@ -40,6 +43,9 @@ var flashes = map[string]flash{
 	flashAlreadyOn:       {Kind: "info", Title: "2 factor authentication is already on."},
 	flashNotOn:           {Kind: "info", Title: "2 factor authentication is off.", Text: "Enable it first."},
 	flashPasswordChanged: {Kind: "success", Title: "Your password is changed.", Text: "Your other sessions were signed out."},
+	flashUserUpdated:     {Kind: "success", Title: "The account is updated."},
+	flashUserDeactivated: {Kind: "success", Title: "The account is deactivated.", Text: "Its sessions were ended everywhere; its password no longer signs in."},
+	flashRevoked:         {Kind: "success", Title: "The invitation is withdrawn.", Text: "Its link no longer works."},
 }
 
 func (h *handler) setFlash(w http.ResponseWriter, key string) {

@@ -45,6 +45,12 @@ func (h *handler) routes() http.Handler {
 	mux.HandleFunc("GET /confirm-password", h.showConfirmPassword)
 	mux.HandleFunc("POST /confirm-password", h.confirmPassword)
 
+	// Administrators only: the account service refuses anyone else.
+	mux.HandleFunc("GET /admin/users", h.showUsers)
+	mux.HandleFunc("POST /admin/users/{id}", h.updateFromPage)
+	mux.HandleFunc("POST /admin/invitations", h.inviteFromPage)
+	mux.HandleFunc("POST /admin/invitations/{id}/revoke", h.revokeFromPage)
+
 	mux.Handle("GET /static/", h.static)
 	mux.HandleFunc("/", h.notFound)
 	return route.Recorded(mux)

@@ -131,9 +131,10 @@ const (
 	pageChangePassword  = "change_password"
 	pageMessage         = "message"
 	pageInvite          = "invite"
+	pageUsers           = "users"
 )
 
-var pageNames = []string{pageSignUp, pageSignUpSent, pageSignUpConfirm, pageSignIn, pageTwoFactor, pageMe, pageEnable, pageDisable, pageBackupCodes, pageConfirmPassword, pageChangePassword, pageMessage, pageInvite}
+var pageNames = []string{pageSignUp, pageSignUpSent, pageSignUpConfirm, pageSignIn, pageTwoFactor, pageMe, pageEnable, pageDisable, pageBackupCodes, pageConfirmPassword, pageChangePassword, pageMessage, pageInvite, pageUsers}
 
 func (h *handler) templateFuncs() template.FuncMap {
 	return template.FuncMap{
@@ -169,6 +170,7 @@ var fieldOrder = map[string][]string{
 	pageSignUp:          {"name", "email", "password", "mobile_phone"},
 	pageSignUpConfirm:   {"password"},
 	pageInvite:          {"email", "name", "password"},
+	pageUsers:           {"email"},
 	pageSignIn:          {"email", "password"},
 	pageMe:              {"name", "mobile_phone"},
 	pageTwoFactor:       {"code"},

@@ -191,3 +191,11 @@ func (a Store) LockAdministrators(ctx context.Context) (int, error) {
 	})
 	return n, err
 }
+
+func (a Store) SetRole(ctx context.Context, userID int64, role account.Role) error {
+	return a.InTx(ctx, func(ctx context.Context, tx account.Tx) error { return tx.SetRole(ctx, userID, role) })
+}
+
+func (a Store) SetDeactivated(ctx context.Context, userID int64, at time.Time) error {
+	return a.InTx(ctx, func(ctx context.Context, tx account.Tx) error { return tx.SetDeactivated(ctx, userID, at) })
+}

@@ -87,3 +87,32 @@ func (t *tx) LockAdministrators(ctx context.Context) (int, error) {
 	}
 	return n, nil
 }
+
+// UserSummaries implements account.Store.
+func (s *Store) UserSummaries(ctx context.Context) ([]*account.UserSummary, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+rowmap.UserSummaryColumns+` FROM users u ORDER BY u.id`)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: user summaries: %w", err)
+	}
+	defer rows.Close()
+	out, err := rowmap.ScanAll(rows, rowmap.ScanUserSummary)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: user summaries: %w", err)
+	}
+	return out, nil
+}
+
+func (t *tx) SetRole(ctx context.Context, userID int64, role account.Role) error {
+	return t.one(ctx, "set role", account.ErrNotFound,
+		`UPDATE users SET role = $1, security_version = security_version + 1 WHERE id = $2`, string(role), userID)
+}
+
+func (t *tx) SetDeactivated(ctx context.Context, userID int64, at time.Time) error {
+	var v *int64
+	if !at.IsZero() {
+		ms := millis(at)
+		v = &ms
+	}
+	return t.one(ctx, "set deactivated", account.ErrNotFound,
+		`UPDATE users SET deactivated_at = $1, security_version = security_version + 1 WHERE id = $2`, v, userID)
+}

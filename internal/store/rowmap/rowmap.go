@@ -202,6 +202,27 @@ func ScanPendingSignUp(row Scanner) (*account.PendingSignUp, error) {
 	return &p, nil
 }
 
+// UserSummaryColumns are the columns of a user (alias u) with their unused
+// backup codes and last sign-in, in ScanUserSummary's order.
+var UserSummaryColumns = Qualified("u", UserColumns) +
+	", (SELECT count(*) FROM backup_codes b WHERE b.user_id = u.id AND b.used_at IS NULL)" +
+	", (SELECT max(e.created_at) FROM security_events e WHERE e.user_id = u.id AND e.kind = 'sign_in')"
+
+// ScanUserSummary reads a row of UserSummaryColumns.
+func ScanUserSummary(row Scanner) (*account.UserSummary, error) {
+	var ud userDest
+	var codes int
+	var last *int64
+	if err := row.Scan(append(ud.targets(), &codes, &last)...); err != nil {
+		return nil, err
+	}
+	sum := &account.UserSummary{User: ud.user(), BackupCodesRemaining: codes}
+	if last != nil {
+		sum.LastSignInAt = FromMillis(*last)
+	}
+	return sum, nil
+}
+
 // InvitationColumns are the columns of an invitation, in ScanInvitation's order.
 const InvitationColumns = `id, token_hash, email, role, COALESCE(invited_by, 0), created_at, expires_at, accepted_at, revoked_at`
 

@@ -78,3 +78,34 @@ func (t *tx) LockAdministrators(ctx context.Context) (int, error) {
 	}
 	return n, nil
 }
+
+const (
+	setRoleSQL        = `UPDATE users SET role = ?, security_version = security_version + 1 WHERE id = ?`
+	setDeactivatedSQL = `UPDATE users SET deactivated_at = ?, security_version = security_version + 1 WHERE id = ?`
+)
+
+// UserSummaries implements account.Store.
+func (s *Store) UserSummaries(ctx context.Context) ([]*account.UserSummary, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT `+rowmap.UserSummaryColumns+` FROM users u ORDER BY u.id`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: user summaries: %w", err)
+	}
+	defer rows.Close()
+	out, err := rowmap.ScanAll(rows, rowmap.ScanUserSummary)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: user summaries: %w", err)
+	}
+	return out, nil
+}
+
+func (t *tx) SetRole(ctx context.Context, userID int64, role account.Role) error {
+	return t.one(ctx, "set role", account.ErrNotFound, setRoleSQL, string(role), userID)
+}
+
+func (t *tx) SetDeactivated(ctx context.Context, userID int64, at time.Time) error {
+	var v any
+	if !at.IsZero() {
+		v = millis(at)
+	}
+	return t.one(ctx, "set deactivated", account.ErrNotFound, setDeactivatedSQL, v, userID)
+}

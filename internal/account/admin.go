@@ -1,0 +1,124 @@
+package account
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// AdminUsers lists every account for the administrators' Users page.
+func (s *Service) AdminUsers(ctx context.Context, by *Session) ([]*UserSummary, error) {
+	if _, err := s.requireAdmin(ctx, by); err != nil {
+		return nil, err
+	}
+	list, err := s.store.UserSummaries(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("account: users: %w", err)
+	}
+	return list, nil
+}
+
+// UserUpdate is an administrator's change to an account: a member left nil
+// is left as it is.
+type UserUpdate struct {
+	Role   *Role
+	Active *bool
+}
+
+// UpdateUser changes an account's role and whether it is active, for
+// administrators. Deactivation ends the account's sessions at once, in the
+// same transaction. The last active administrator can be neither demoted
+// nor deactivated (ErrLastAdministrator): the count is taken under
+// LockAdministrators, so two administrators demoting each other at once
+// cannot leave none. What was read about the administrator and the account
+// is re-checked where it is written (their security versions, which a
+// role change or deactivation bumps): a concurrent change answers
+// ErrConflict.
+func (s *Service) UpdateUser(ctx context.Context, by *Session, id int64, in UserUpdate, c Client) (*User, error) {
+	admin, err := s.requireAdmin(ctx, by)
+	if err != nil {
+		return nil, err
+	}
+	if in.Role != nil {
+		if _, ok := ParseRole(string(*in.Role)); !ok {
+			return nil, &ValidationError{Fields: map[string]string{"role": "Choose member or admin."}}
+		}
+	}
+	target, err := s.store.UserByID(ctx, id)
+	if err != nil {
+		return nil, err // ErrNotFound: no such account
+	}
+	role := target.Role
+	if in.Role != nil {
+		role = *in.Role
+	}
+	active := target.DeactivatedAt.IsZero()
+	if in.Active != nil {
+		active = *in.Active
+	}
+	roleChanged := role != target.Role
+	activeChanged := active != target.DeactivatedAt.IsZero()
+	if !roleChanged && !activeChanged {
+		return target, nil
+	}
+	losesAdmin := target.IsAdmin() && (role != RoleAdmin || !active)
+	now := s.now()
+	err = s.write(ctx, func(ctx context.Context, tx Tx) error {
+		admins, err := tx.LockAdministrators(ctx)
+		if err != nil {
+			return err
+		}
+		if losesAdmin && admins <= 1 {
+			return ErrLastAdministrator
+		}
+		if err := tx.RequireSecurityVersion(ctx, admin.ID, admin.SecurityVersion); err != nil {
+			return err
+		}
+		if target.ID != admin.ID {
+			if err := tx.RequireSecurityVersion(ctx, target.ID, target.SecurityVersion); err != nil {
+				return err
+			}
+		}
+		if err := holdSession(ctx, tx, by); err != nil {
+			return err
+		}
+		by := "by " + admin.Email
+		if roleChanged {
+			if err := tx.SetRole(ctx, target.ID, role); err != nil {
+				return err
+			}
+			if err := s.record(ctx, tx, target.ID, EventRoleChanged, string(role)+" "+by, c); err != nil {
+				return err
+			}
+		}
+		if activeChanged {
+			kind := EventReactivated
+			var at time.Time // zero: active again
+			if !active {
+				kind, at = EventDeactivated, now
+			}
+			if err := tx.SetDeactivated(ctx, target.ID, at); err != nil {
+				return err
+			}
+			if !active {
+				if err := tx.DeleteUserSessions(ctx, target.ID, ""); err != nil {
+					return err
+				}
+			}
+			if err := s.record(ctx, tx, target.ID, kind, by, c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	switch {
+	case errors.Is(err, ErrLastAdministrator):
+		return nil, ErrLastAdministrator
+	case errors.Is(err, ErrStale):
+		return nil, ErrConflict
+	case err != nil:
+		return nil, s.fault(ctx, "update user", err, nil)
+	}
+	return s.store.UserByID(ctx, id)
+}

@@ -1,0 +1,162 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/twofold/twofold/internal/account"
+	"github.com/twofold/twofold/internal/httpauth"
+)
+
+const usersPath = "/admin/users"
+
+// usersData is the data of the administrators' Users page.
+type usersData struct {
+	Users       []*account.UserSummary
+	Invitations []*account.Invitation
+	Self        int64 // the administrator looking at the page
+	// NewLink is the link of the invitation just made, shown once for
+	// servers without mail.
+	NewLink  string
+	NewEmail string
+	Low      int // backup codes at or below which the page warns
+}
+
+// showUsers lists every account and the pending invitations, with the
+// actions an administrator takes on them.
+func (h *handler) showUsers(w http.ResponseWriter, r *http.Request) {
+	sess, p, ok := h.signedIn(w, r)
+	if !ok {
+		return
+	}
+	v, err := h.usersView(r, sess, p, nil)
+	if err != nil {
+		h.fail(w, r, err, recovery{})
+		return
+	}
+	h.render(w, r, http.StatusOK, pageUsers, v)
+}
+
+func (h *handler) usersView(r *http.Request, sess *account.Session, p *account.Profile, form map[string]string) (*view, error) {
+	users, err := h.svc.AdminUsers(r.Context(), sess)
+	if err != nil {
+		return nil, err
+	}
+	invitations, err := h.svc.Invitations(r.Context(), sess)
+	if err != nil {
+		return nil, err
+	}
+	now := h.svc.Now()
+	var pending []*account.Invitation
+	for _, inv := range invitations {
+		if !inv.IsSetupLink() && inv.Usable(now) {
+			pending = append(pending, inv)
+		}
+	}
+	if form == nil {
+		form = map[string]string{}
+	}
+	return &view{Title: "Users", User: p.User, Form: form, Data: &usersData{
+		Users: users, Invitations: pending, Self: p.User.ID, Low: lowBackupCodes,
+	}}, nil
+}
+
+// lowBackupCodes is where My info and the Users page start warning.
+const lowBackupCodes = 2
+
+// invite makes an invitation from the Users page and shows its link.
+func (h *handler) inviteFromPage(w http.ResponseWriter, r *http.Request) {
+	sess, p, ok := h.signedIn(w, r)
+	if !ok {
+		return
+	}
+	in := account.InviteInput{Email: r.PostFormValue("email"), Role: account.Role(r.PostFormValue("role"))}
+	inv, link, err := h.svc.Invite(r.Context(), sess, in, httpauth.Client(r))
+	if err != nil {
+		v, verr := h.usersView(r, sess, p, map[string]string{"email": in.Email, "role": string(in.Role)})
+		if verr != nil {
+			h.fail(w, r, verr, recovery{back: usersPath})
+			return
+		}
+		h.fail(w, r, err, recovery{page: pageUsers, view: v, back: usersPath})
+		return
+	}
+	v, err := h.usersView(r, sess, p, nil)
+	if err != nil {
+		h.fail(w, r, err, recovery{back: usersPath})
+		return
+	}
+	d := v.Data.(*usersData)
+	d.NewLink, d.NewEmail = link, inv.Email
+	v.Flash = &flash{Kind: "success", Title: "Invitation sent to " + inv.Email}
+	if !h.sendsEmail {
+		v.Flash.Text = "This server sends no email: copy the link below and pass it on yourself."
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	h.render(w, r, http.StatusOK, pageUsers, v)
+}
+
+// revokeFromPage withdraws a pending invitation.
+func (h *handler) revokeFromPage(w http.ResponseWriter, r *http.Request) {
+	sess, _, ok := h.signedIn(w, r)
+	if !ok {
+		return
+	}
+	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err := h.svc.RevokeInvitation(r.Context(), sess, id); err != nil && !errors.Is(err, account.ErrNotFound) {
+		h.fail(w, r, err, recovery{back: usersPath})
+		return
+	}
+	h.setFlash(w, flashRevoked)
+	redirect(w, r, usersPath)
+}
+
+// updateFromPage promotes, demotes, deactivates or reactivates an account.
+func (h *handler) updateFromPage(w http.ResponseWriter, r *http.Request) {
+	sess, p, ok := h.signedIn(w, r)
+	if !ok {
+		return
+	}
+	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	var update account.UserUpdate
+	done := flashUserUpdated
+	switch r.PostFormValue("action") {
+	case "promote":
+		role := account.RoleAdmin
+		update.Role = &role
+	case "demote":
+		role := account.RoleMember
+		update.Role = &role
+	case "deactivate":
+		no := false
+		update.Active, done = &no, flashUserDeactivated
+	case "reactivate":
+		yes := true
+		update.Active = &yes
+	default:
+		redirect(w, r, usersPath)
+		return
+	}
+	u, err := h.svc.UpdateUser(r.Context(), sess, id, update, httpauth.Client(r))
+	if err != nil {
+		v, verr := h.usersView(r, sess, p, nil)
+		if verr != nil {
+			h.fail(w, r, verr, recovery{back: usersPath})
+			return
+		}
+		if errors.Is(err, account.ErrLastAdministrator) {
+			v.Message = "This is the last active administrator. Make someone else an administrator first."
+			h.render(w, r, http.StatusConflict, pageUsers, v)
+			return
+		}
+		h.fail(w, r, err, recovery{page: pageUsers, view: v, back: usersPath})
+		return
+	}
+	h.setFlash(w, done)
+	if u.ID == p.User.ID && update.Role != nil && *update.Role != account.RoleAdmin {
+		redirect(w, r, "/me") // no longer an administrator: the page is not theirs
+		return
+	}
+	redirect(w, r, usersPath)
+}

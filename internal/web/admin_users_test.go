@@ -1,0 +1,102 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// adminBrowser makes the first administrator through the setup link.
+func adminBrowser(t *testing.T, s *site) *browser {
+	t.Helper()
+	link, err := s.env.Service.CreateSetupLink(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := s.browser(t)
+	token := hiddenToken(t, b.page(linkPath(t, link)))
+	wantRedirect(t, b.post("/invite", url.Values{"token": {token}, "email": {"ada@example.com"}, "name": {"Ada"}, "password": {testPassword}}), "/me")
+	return b
+}
+
+var invitationLink = regexp.MustCompile(`value="(http[^"]+/invite\?token=[^"]+)"`)
+
+// The Users page: an administrator invites from it (the link is shown for
+// servers without mail), the invited person joins, and the administrator
+// deactivates them, which ends their session at once; the last
+// administrator cannot be demoted; members get the 403 page, and there is
+// no Users link in their header.
+func TestUsersPage(t *testing.T) {
+	s := newInviteOnlySite(t)
+	ada := adminBrowser(t, s)
+	page := ada.page("/me")
+	wantText(t, page, `href="/admin/users"`)
+	page = ada.page("/admin/users")
+	wantText(t, page, "Users", "Invite someone", "ada@example.com", "Administrator")
+
+	res := ada.post("/admin/invitations", url.Values{"email": {"bo@example.com"}, "role": {"member"}})
+	wantStatus(t, res, http.StatusOK)
+	wantText(t, res, "Invitation sent to bo@example.com", "copy the link", "Pending invitations")
+	m := invitationLink.FindStringSubmatch(res.body)
+	if m == nil {
+		t.Fatalf("the invitation's link is not shown:\n%s", excerpt(res.body))
+	}
+	bo := s.browser(t)
+	invite := bo.page(linkPath(t, m[1]))
+	wantRedirect(t, bo.post("/invite", url.Values{"token": {hiddenToken(t, invite)}, "name": {"Bo"}, "password": {testPassword}}), "/me")
+	wantNoText(t, bo.page("/me"), `href="/admin/users"`)
+	wantStatus(t, bo.get("/admin/users"), http.StatusForbidden)
+
+	// A bad email is a message next to the field.
+	res = ada.post("/admin/invitations", url.Values{"email": {"not an email"}, "role": {"member"}})
+	wantStatus(t, res, http.StatusUnprocessableEntity)
+	if fieldError(t, res, "email") == "" {
+		t.Errorf("a bad email on the Users page: no message next to the field\n%s", excerpt(res.body))
+	}
+
+	boUser, err := s.env.Store.UserByEmail(t.Context(), "bo@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	adaUser, _ := s.env.Store.UserByEmail(t.Context(), "ada@example.com")
+	res = ada.post("/admin/users/"+strconv.FormatInt(adaUser.ID, 10), url.Values{"action": {"demote"}})
+	wantStatus(t, res, http.StatusConflict)
+	wantText(t, res, "last active administrator")
+
+	wantRedirect(t, ada.post("/admin/users/"+strconv.FormatInt(boUser.ID, 10), url.Values{"action": {"deactivate"}}), "/admin/users")
+	wantText(t, ada.page("/admin/users"), "The account is deactivated.", "Deactivated", "Reactivate")
+	wantRedirect(t, bo.get("/me"), "/signin")
+
+	// After 10 minutes an administrator's action asks for the password again.
+	s.env.Clock.Advance(11 * time.Minute)
+	wantRedirect(t, ada.post("/admin/users/"+strconv.FormatInt(boUser.ID, 10), url.Values{"action": {"reactivate"}}), "/confirm-password?next=%2Fadmin%2Fusers")
+	if u, _ := s.env.Store.UserByEmail(t.Context(), "bo@example.com"); u.DeactivatedAt.IsZero() {
+		t.Error("the action without a recent password was carried out")
+	}
+}
+
+// A deactivated account's right password gets a plain message on the
+// sign-in page (403); a wrong one the usual one.
+func TestSignInOfADeactivatedAccount(t *testing.T) {
+	s := newInviteOnlySite(t)
+	ada := adminBrowser(t, s)
+	res := ada.post("/admin/invitations", url.Values{"email": {"bo@example.com"}, "role": {"member"}})
+	m := invitationLink.FindStringSubmatch(res.body)
+	if m == nil {
+		t.Fatal("no invitation link shown")
+	}
+	bo := s.browser(t)
+	wantRedirect(t, bo.post("/invite", url.Values{"token": {hiddenToken(t, bo.page(linkPath(t, m[1])))}, "name": {"Bo"}, "password": {testPassword}}), "/me")
+	u, _ := s.env.Store.UserByEmail(t.Context(), "bo@example.com")
+	wantRedirect(t, ada.post("/admin/users/"+strconv.FormatInt(u.ID, 10), url.Values{"action": {"deactivate"}}), "/admin/users")
+	again := s.browser(t)
+	res = again.post("/signin", url.Values{"email": {"bo@example.com"}, "password": {testPassword}})
+	wantStatus(t, res, http.StatusForbidden)
+	wantText(t, res, "This account is deactivated")
+	res = again.post("/signin", url.Values{"email": {"bo@example.com"}, "password": {"not the password"}})
+	wantStatus(t, res, http.StatusUnauthorized)
+	wantNoText(t, res, "deactivated")
+}
