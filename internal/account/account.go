@@ -73,6 +73,8 @@ type Profile struct {
 	// exists, used or not: no codes remaining then means all were used,
 	// and without it none were ever generated since 2FA was enabled.
 	BackupCodesGenerated bool
+	// Settings are the server's, read with the session.
+	Settings Settings
 }
 
 // Stage is how far a session has come through sign-in.
@@ -136,6 +138,8 @@ const (
 	EventRoleChanged          EventKind = "role_changed"
 	EventDeactivated          EventKind = "account_deactivated"
 	EventReactivated          EventKind = "account_reactivated"
+	EventSettingsChanged      EventKind = "settings_changed"
+	EventTwoFactorRequired    EventKind = "two_factor_required"
 )
 
 // Describe is the sentence shown for the event on the My info page.
@@ -181,6 +185,10 @@ func (k EventKind) Describe() string {
 		return "Account deactivated by an administrator"
 	case EventReactivated:
 		return "Account reactivated by an administrator"
+	case EventSettingsChanged:
+		return "Server settings changed"
+	case EventTwoFactorRequired:
+		return "2 factor authentication required for all users"
 	}
 	return string(k)
 }
@@ -222,8 +230,14 @@ var (
 	ErrSignUpDisabled         = errors.New("account: accounts are by invitation")
 	ErrForbidden              = errors.New("account: only administrators may do this")
 	ErrAccountDeactivated     = errors.New("account: this account is deactivated")
-	ErrLastAdministrator      = errors.New("account: the last active administrator cannot be demoted or deactivated")
-	ErrSignUpLinkInvalid      = errors.New("account: this sign-up link has expired or was already used; sign up again")
+	// ErrEnrollmentRequired: 2FA is required, its grace period is over and
+	// the account has not enabled it: only enrolling is allowed.
+	ErrEnrollmentRequired = errors.New("account: 2 factor authentication is required: enable it first")
+	// ErrTwoFactorRequiredByPolicy: 2FA cannot be turned off while it is
+	// required for all users.
+	ErrTwoFactorRequiredByPolicy = errors.New("account: 2 factor authentication is required for all users")
+	ErrLastAdministrator         = errors.New("account: the last active administrator cannot be demoted or deactivated")
+	ErrSignUpLinkInvalid         = errors.New("account: this sign-up link has expired or was already used; sign up again")
 	// ErrAuthenticatorSuspended: too many wrong codes in a row; only a backup
 	// code (or an operator's reset) gets the user in now.
 	ErrAuthenticatorSuspended = errors.New("account: authenticator codes are suspended after too many wrong codes; use a backup code")

@@ -16,6 +16,14 @@ func (s *Service) AdminUsers(ctx context.Context, by *Session) ([]*UserSummary, 
 	if err != nil {
 		return nil, fmt.Errorf("account: users: %w", err)
 	}
+	settings, err := s.store.Settings(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("account: users: %w", err)
+	}
+	now := s.now()
+	for _, sum := range list {
+		sum.TwoFactorStatus, sum.Deadline = settings.StatusOf(sum.User, now)
+	}
 	return list, nil
 }
 

@@ -34,6 +34,8 @@ type UserSummary struct {
 	User                 *User
 	BackupCodesRemaining int       // 0 while 2FA is off
 	LastSignInAt         time.Time // zero when never signed in
+	TwoFactorStatus      TwoFactorStatus
+	Deadline             time.Time // while in grace or overdue
 }
 
 // Invitation is a single-use link that makes one account with Role. A
@@ -187,6 +189,10 @@ func (s *Service) requireAdmin(ctx context.Context, sess *Session) (*User, error
 	}
 	if !u.IsAdmin() {
 		return nil, ErrForbidden
+	}
+	if sess.Profile != nil && sess.Profile.Settings.RequireTwoFactor && !u.TwoFactorEnabled() {
+		// While 2FA is required, administrators act only with it on.
+		return nil, ErrEnrollmentRequired
 	}
 	if err := s.requireRecentAuth(sess); err != nil {
 		return nil, err

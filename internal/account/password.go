@@ -17,6 +17,9 @@ func (s *Service) ChangePassword(ctx context.Context, sess *Session, current, ne
 	if sess.Stage != StageComplete {
 		return ErrSecondFactorRequired
 	}
+	if s.EnrollmentDue(sess) {
+		return ErrEnrollmentRequired
+	}
 	var verr ValidationError
 	if current == "" {
 		verr.add("current_password", "Enter your current password.")

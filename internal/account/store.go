@@ -37,6 +37,8 @@ type Store interface {
 	// UserSummaries lists every account with its unused backup codes and
 	// its last sign-in, for the administrators' Users page, oldest first.
 	UserSummaries(ctx context.Context) ([]*UserSummary, error)
+	// Settings reads the server's settings.
+	Settings(ctx context.Context) (Settings, error)
 	// CountAdministrators counts the active administrators.
 	CountAdministrators(ctx context.Context) (int, error)
 	Events(ctx context.Context, userID int64, limit int) ([]*Event, error)
@@ -194,6 +196,9 @@ type Tx interface {
 	// SetDeactivated deactivates user userID at at (zero: reactivates) and
 	// bumps their security version.
 	SetDeactivated(ctx context.Context, userID int64, at time.Time) error
+	// UpdateSettings writes next over the settings, only while they are
+	// still was (their values as read); ErrStale otherwise.
+	UpdateSettings(ctx context.Context, was, next Settings) error
 	// LockAdministrators serializes, across instances, every transaction
 	// that depends on who the administrators are (the first one, the
 	// last one), until this one ends, and returns how many are active.

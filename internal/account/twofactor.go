@@ -193,6 +193,13 @@ func (s *Service) DisableTOTP(ctx context.Context, sess *Session, pw, code strin
 	if !u.TwoFactorEnabled() {
 		return ErrTwoFactorNotEnabled
 	}
+	settings, err := s.store.Settings(ctx)
+	if err != nil {
+		return fmt.Errorf("account: disable totp: %w", err)
+	}
+	if settings.RequireTwoFactor {
+		return ErrTwoFactorRequiredByPolicy
+	}
 	var verr ValidationError
 	if pw == "" {
 		verr.add("password", "Enter your password.")
@@ -219,6 +226,13 @@ func (s *Service) DisableTOTP(ctx context.Context, sess *Session, pw, code strin
 			return err
 		}
 		if err := setAuthenticatedAt(ctx, tx, sess, now); err != nil {
+			return err
+		}
+		// The settings as read, held: 2FA required meanwhile refuses this.
+		if err := tx.UpdateSettings(ctx, settings, settings); err != nil {
+			if errors.Is(err, ErrStale) {
+				return ErrTwoFactorRequiredByPolicy
+			}
 			return err
 		}
 		if err := tx.DisableTOTP(ctx, u.ID); err != nil {

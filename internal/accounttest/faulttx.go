@@ -228,3 +228,10 @@ func (t *faultTx) SetDeactivated(ctx context.Context, userID int64, at time.Time
 	}
 	return t.tx.SetDeactivated(ctx, userID, at)
 }
+
+func (t *faultTx) UpdateSettings(ctx context.Context, was, next account.Settings) error {
+	if err := t.write("UpdateSettings"); err != nil {
+		return err
+	}
+	return t.tx.UpdateSettings(ctx, was, next)
+}

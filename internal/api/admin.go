@@ -19,22 +19,32 @@ type adminUserResponse struct {
 	TwoFactorEnabled     bool       `json:"two_factor_enabled"`
 	BackupCodesRemaining int        `json:"backup_codes_remaining"`
 	LastSignInAt         *time.Time `json:"last_sign_in_at"` // null when never
-	// TwoFactorStatus is enabled or not_required until "Require 2FA for
-	// all users" exists; then also grace and overdue.
+	// TwoFactorStatus is enabled, grace, overdue or not_required.
 	TwoFactorStatus string `json:"two_factor_status"`
+	// TwoFactorDeadline is set while the status is grace or overdue.
+	TwoFactorDeadline *time.Time `json:"two_factor_deadline,omitempty"`
 }
 
-func newAdminUserResponse(u *account.User, codes int, last time.Time) adminUserResponse {
+func newAdminUserResponse(sum *account.UserSummary) adminUserResponse {
+	u := sum.User
 	r := adminUserResponse{
 		ID: u.ID, Email: u.Email, Name: u.Name, Role: string(u.Role), Active: u.DeactivatedAt.IsZero(),
-		MobilePhoneSet: u.MobilePhone != "", TwoFactorEnabled: u.TwoFactorEnabled(), BackupCodesRemaining: codes,
-		TwoFactorStatus: "not_required",
+		MobilePhoneSet: u.MobilePhone != "", TwoFactorEnabled: u.TwoFactorEnabled(), BackupCodesRemaining: sum.BackupCodesRemaining,
+		TwoFactorStatus: string(sum.TwoFactorStatus),
 	}
-	if u.TwoFactorEnabled() {
-		r.TwoFactorStatus = "enabled"
+	if r.TwoFactorStatus == "" {
+		r.TwoFactorStatus = string(account.TwoFactorNotRequired)
+		if u.TwoFactorEnabled() {
+			r.TwoFactorStatus = string(account.TwoFactorOn)
+		}
 	}
-	if !last.IsZero() {
+	if !sum.LastSignInAt.IsZero() {
+		last := sum.LastSignInAt
 		r.LastSignInAt = &last
+	}
+	if !sum.Deadline.IsZero() {
+		d := sum.Deadline
+		r.TwoFactorDeadline = &d
 	}
 	return r
 }
@@ -50,7 +60,7 @@ func (h *handler) adminUsers(w http.ResponseWriter, r *http.Request, sess *accou
 	}
 	out := adminUsersResponse{Users: []adminUserResponse{}}
 	for _, s := range list {
-		out.Users = append(out.Users, newAdminUserResponse(s.User, s.BackupCodesRemaining, s.LastSignInAt))
+		out.Users = append(out.Users, newAdminUserResponse(s))
 	}
 	return h.writeJSON(w, r, http.StatusOK, out)
 }
@@ -87,9 +97,39 @@ func (h *handler) updateUser(w http.ResponseWriter, r *http.Request, sess *accou
 	if err == nil {
 		for _, s := range list {
 			if s.User.ID == u.ID {
-				return h.writeJSON(w, r, http.StatusOK, newAdminUserResponse(s.User, s.BackupCodesRemaining, s.LastSignInAt))
+				return h.writeJSON(w, r, http.StatusOK, newAdminUserResponse(s))
 			}
 		}
 	}
-	return h.writeJSON(w, r, http.StatusOK, newAdminUserResponse(u, 0, time.Time{}))
+	return h.writeJSON(w, r, http.StatusOK, newAdminUserResponse(&account.UserSummary{User: u}))
+}
+
+type settingsJSON struct {
+	RequireTwoFactor bool `json:"require_two_factor"`
+	GracePeriodDays  int  `json:"grace_period_days"`
+}
+
+type settingsPatch struct {
+	RequireTwoFactor *bool `json:"require_two_factor"`
+	GracePeriodDays  *int  `json:"grace_period_days"`
+}
+
+func (h *handler) settings(w http.ResponseWriter, r *http.Request, sess *account.Session) error {
+	st, err := h.svc.Settings(r.Context(), sess)
+	if err != nil {
+		return err
+	}
+	return h.writeJSON(w, r, http.StatusOK, settingsJSON{RequireTwoFactor: st.RequireTwoFactor, GracePeriodDays: st.GracePeriodDays})
+}
+
+func (h *handler) updateSettings(w http.ResponseWriter, r *http.Request, sess *account.Session) error {
+	var in settingsPatch
+	if err := decodeBody(w, r, &in); err != nil {
+		return err
+	}
+	st, err := h.svc.UpdateSettings(r.Context(), sess, account.SettingsUpdate{RequireTwoFactor: in.RequireTwoFactor, GracePeriodDays: in.GracePeriodDays}, httpauth.Client(r))
+	if err != nil {
+		return err
+	}
+	return h.writeJSON(w, r, http.StatusOK, settingsJSON{RequireTwoFactor: st.RequireTwoFactor, GracePeriodDays: st.GracePeriodDays})
 }

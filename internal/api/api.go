@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"time"
 
 	"github.com/twofold/twofold/internal/account"
 	"github.com/twofold/twofold/internal/httpauth"
@@ -112,12 +113,28 @@ func (h *handler) authed(fn func(http.ResponseWriter, *http.Request, *account.Se
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sess, err := h.svc.Authenticate(r.Context(), httpauth.Token(r))
 		if err == nil {
-			err = fn(w, r, sess)
+			if deadline := h.svc.TwoFactorDeadline(sess); !deadline.IsZero() {
+				w.Header().Set("Twofold-Two-Factor-Deadline", deadline.UTC().Format(time.RFC3339))
+			}
+			if h.svc.EnrollmentDue(sess) && !enrollmentRoutes[r.Pattern] {
+				err = account.ErrEnrollmentRequired
+			} else {
+				err = fn(w, r, sess)
+			}
 		}
 		if err != nil {
 			h.fail(w, r, err)
 		}
 	})
+}
+
+// enrollmentRoutes are what an account that must enable 2FA (required,
+// grace period over) may use; every other signed-in endpoint answers 403
+// two_factor_enrollment_required. Signing out is public.
+var enrollmentRoutes = map[string]bool{
+	"GET /api/v1/me": true, "PATCH /api/v1/me": true, "GET /api/v1/me/events": true,
+	"POST /api/v1/me/two-factor/setup": true, "POST /api/v1/me/two-factor/enable": true,
+	"POST /api/v1/me/backup-codes": true, "POST /api/v1/session/confirm-password": true,
 }
 
 // writeJSON renders v into a buffer first, so an encoding failure is still a

@@ -152,6 +152,10 @@ func problemFor(err error) *problem {
 		return p(http.StatusGone, "invitation_invalid", "This invitation has expired, was already used or was withdrawn. Ask an administrator for a new one.")
 	case errors.Is(err, account.ErrSignUpDisabled):
 		return p(http.StatusForbidden, "signup_disabled", "Accounts are by invitation: ask an administrator to invite you.")
+	case errors.Is(err, account.ErrEnrollmentRequired):
+		return p(http.StatusForbidden, "two_factor_enrollment_required", "2 factor authentication is required for this account: set it up (POST /api/v1/me/two-factor/setup, then enable) before anything else.")
+	case errors.Is(err, account.ErrTwoFactorRequiredByPolicy):
+		return p(http.StatusConflict, "two_factor_required_by_policy", "2 factor authentication is required for all users on this server: it cannot be turned off.")
 	case errors.Is(err, account.ErrAccountDeactivated):
 		return p(http.StatusForbidden, "account_deactivated", "This account is deactivated. Ask an administrator to reactivate it.")
 	case errors.Is(err, account.ErrLastAdministrator):

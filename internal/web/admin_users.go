@@ -21,6 +21,9 @@ type usersData struct {
 	NewLink  string
 	NewEmail string
 	Low      int // backup codes at or below which the page warns
+	Settings account.Settings
+	// Filter is the 2FA status the list is narrowed to ("" for all).
+	Filter string
 }
 
 // showUsers lists every account and the pending invitations, with the
@@ -39,9 +42,26 @@ func (h *handler) showUsers(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) usersView(r *http.Request, sess *account.Session, p *account.Profile, form map[string]string) (*view, error) {
-	users, err := h.svc.AdminUsers(r.Context(), sess)
+	all, err := h.svc.AdminUsers(r.Context(), sess)
 	if err != nil {
 		return nil, err
+	}
+	settings, err := h.svc.Settings(r.Context(), sess)
+	if err != nil {
+		return nil, err
+	}
+	filter := r.URL.Query().Get("status")
+	users := all
+	switch account.TwoFactorStatus(filter) {
+	case account.TwoFactorOn, account.TwoFactorInGrace, account.TwoFactorOverdue:
+		users = nil
+		for _, u := range all {
+			if string(u.TwoFactorStatus) == filter {
+				users = append(users, u)
+			}
+		}
+	default:
+		filter = ""
 	}
 	invitations, err := h.svc.Invitations(r.Context(), sess)
 	if err != nil {
@@ -57,8 +77,11 @@ func (h *handler) usersView(r *http.Request, sess *account.Session, p *account.P
 	if form == nil {
 		form = map[string]string{}
 	}
+	if _, ok := form["grace_period_days"]; !ok {
+		form["grace_period_days"] = strconv.Itoa(settings.GracePeriodDays)
+	}
 	return &view{Title: "Users", User: p.User, Form: form, Data: &usersData{
-		Users: users, Invitations: pending, Self: p.User.ID, Low: lowBackupCodes,
+		Users: users, Invitations: pending, Self: p.User.ID, Low: lowBackupCodes, Settings: settings, Filter: filter,
 	}}, nil
 }
 
@@ -158,5 +181,33 @@ func (h *handler) updateFromPage(w http.ResponseWriter, r *http.Request) {
 		redirect(w, r, "/me") // no longer an administrator: the page is not theirs
 		return
 	}
+	redirect(w, r, usersPath)
+}
+
+// saveSettings switches "Require 2FA for all users" and sets its grace
+// period, from the Users page.
+func (h *handler) saveSettings(w http.ResponseWriter, r *http.Request) {
+	sess, p, ok := h.signedIn(w, r)
+	if !ok {
+		return
+	}
+	require := r.PostFormValue("require_two_factor") == "on"
+	update := account.SettingsUpdate{RequireTwoFactor: &require}
+	grace := r.PostFormValue("grace_period_days")
+	days, err := strconv.Atoi(grace)
+	if err != nil {
+		days = -1 // refused below with the service's message
+	}
+	update.GracePeriodDays = &days
+	if _, err := h.svc.UpdateSettings(r.Context(), sess, update, httpauth.Client(r)); err != nil {
+		v, verr := h.usersView(r, sess, p, map[string]string{"grace_period_days": grace})
+		if verr != nil {
+			h.fail(w, r, verr, recovery{back: usersPath})
+			return
+		}
+		h.fail(w, r, err, recovery{page: pageUsers, view: v, back: usersPath})
+		return
+	}
+	h.setFlash(w, flashSettingsSaved)
 	redirect(w, r, usersPath)
 }

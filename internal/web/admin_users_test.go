@@ -100,3 +100,44 @@ func TestSignInOfADeactivatedAccount(t *testing.T) {
 	wantStatus(t, res, http.StatusUnauthorized)
 	wantNoText(t, res, "deactivated")
 }
+
+// With 2FA required, an invited member without it is led to enrollment
+// from every other page (first the mobile number, then the QR code); with
+// a grace period every page shows the deadline instead.
+func TestRequireTwoFactorPages(t *testing.T) {
+	s := newInviteOnlySite(t)
+	ada := adminBrowser(t, s)
+	// The administrator needs 2FA on to require it.
+	res := ada.post("/admin/settings", url.Values{"require_two_factor": {"on"}, "grace_period_days": {"0"}})
+	wantStatus(t, res, http.StatusUnprocessableEntity)
+	wantText(t, res, "Enable 2 factor authentication for your own account first.")
+	ada.post("/me", url.Values{"name": {"Ada"}, "mobile_phone": {"+61 412 345 678"}})
+	ada.enableTwoFactor()
+	wantRedirect(t, ada.post("/admin/settings", url.Values{"require_two_factor": {"on"}, "grace_period_days": {"0"}}), "/admin/users")
+	wantText(t, ada.page("/admin/users"), "The settings are saved.", `name="require_two_factor" type="checkbox"`, "checked")
+
+	res = ada.post("/admin/invitations", url.Values{"email": {"bo@example.com"}, "role": {"member"}})
+	m := invitationLink.FindStringSubmatch(res.body)
+	if m == nil {
+		t.Fatal("no invitation link shown")
+	}
+	bo := s.browser(t)
+	wantRedirect(t, bo.post("/invite", url.Values{"token": {hiddenToken(t, bo.page(linkPath(t, m[1])))}, "name": {"Bo"}, "password": {testPassword}}), "/me")
+	wantRedirect(t, bo.get("/me/password"), "/me#mobile_phone")
+	wantText(t, bo.page("/me"), "2 factor authentication is required.")
+	bo.post("/me", url.Values{"name": {"Bo"}, "mobile_phone": {"+61 412 345 678"}})
+	wantRedirect(t, bo.get("/me/password"), "/me/two-factor/enable")
+	bo.enableTwoFactor()
+	wantStatus(t, bo.get("/me/password"), http.StatusOK)
+
+	// Grace: the deadline on every page of someone without 2FA.
+	wantRedirect(t, ada.post("/admin/settings", url.Values{"require_two_factor": {"on"}, "grace_period_days": {"7"}}), "/admin/users")
+	res = ada.post("/admin/invitations", url.Values{"email": {"cy@example.com"}, "role": {"member"}})
+	m = invitationLink.FindStringSubmatch(res.body)
+	cy := s.browser(t)
+	wantRedirect(t, cy.post("/invite", url.Values{"token": {hiddenToken(t, cy.page(linkPath(t, m[1])))}, "name": {"Cy"}, "password": {testPassword}}), "/me")
+	wantText(t, cy.page("/me"), "2 factor authentication is required by")
+	wantText(t, cy.page("/me/password"), "2 factor authentication is required by")
+	wantText(t, ada.page("/admin/users?status=grace"), "cy@example.com", "in grace until")
+	wantNoText(t, ada.page("/admin/users?status=grace"), "bo@example.com")
+}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/twofold/twofold/internal/account"
 	"github.com/twofold/twofold/internal/httpauth"
@@ -18,8 +19,40 @@ func (h *handler) signedIn(w http.ResponseWriter, r *http.Request) (sess *accoun
 		h.fail(w, r, err, recovery{})
 		return nil, nil, false
 	}
+	// While 2FA is required and its grace period runs, every page shows
+	// the deadline (render reads this header, which the API sends too).
+	if deadline := h.svc.TwoFactorDeadline(sess); !deadline.IsZero() {
+		w.Header().Set(deadlineHeader, deadline.UTC().Format(time.RFC3339))
+	}
+	// Past it, only enrolling is allowed: every other page leads there.
+	if h.svc.EnrollmentDue(sess) && !enrollmentPages[r.URL.Path] {
+		h.toEnrollment(w, r, sess.Profile)
+		return nil, nil, false
+	}
 	// The profile was read with the session: one read per page.
 	return sess, sess.Profile, true
+}
+
+// deadlineHeader carries the 2FA deadline of an account in its grace period.
+const deadlineHeader = "Twofold-Two-Factor-Deadline"
+
+// enrollmentPages are the pages an account that must enable 2FA may use:
+// My info (for the mobile number), enabling, backup codes and the password
+// confirmation they need.
+var enrollmentPages = map[string]bool{
+	"/me": true, "/me/two-factor/enable": true, "/me/backup-codes": true, "/confirm-password": true,
+}
+
+// toEnrollment sends an account that must enable 2FA to the next step: its
+// mobile number when it has none, else the page that enables 2FA.
+func (h *handler) toEnrollment(w http.ResponseWriter, r *http.Request, p *account.Profile) {
+	if p.User.MobilePhone == "" {
+		h.setFlash(w, flashEnrollNumber)
+		redirect(w, r, "/me#mobile_phone")
+		return
+	}
+	h.setFlash(w, flashEnroll)
+	redirect(w, r, "/me/two-factor/enable")
 }
 
 // safeNext returns next if it is a path on this site, else "/me": only a

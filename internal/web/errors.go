@@ -102,6 +102,11 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error, rec re
 				"Ask the administrator who invited you for a new one; if you already accepted it, sign in.",
 			Links: []link{{Href: "/signin", Label: "Sign in"}},
 		}})
+	case errors.Is(err, account.ErrEnrollmentRequired):
+		h.setFlash(w, flashEnroll)
+		redirect(w, r, "/me/two-factor/enable")
+	case errors.Is(err, account.ErrTwoFactorRequiredByPolicy):
+		h.retry(w, r, rec, http.StatusConflict, nil, "2 factor authentication is required for every account on this server, so it cannot be turned off.")
 	case errors.Is(err, account.ErrAccountDeactivated):
 		h.retry(w, r, rec, http.StatusForbidden, nil, "This account is deactivated. Ask an administrator to reactivate it.")
 	case errors.Is(err, account.ErrSignUpDisabled):

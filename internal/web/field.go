@@ -23,6 +23,7 @@ type formField struct {
 	Trim                       string // data-trim: how app.js tidies a paste ("code", "space")
 	MinLength, MaxLength       int
 	Required, ReadOnly         bool
+	Checked                    bool // a checkbox that is ticked
 	// Countdown adds the hint, filled in by app.js, that says when the
 	// authenticator's code changes.
 	Countdown bool
@@ -92,6 +93,8 @@ func newField(v *view, pairs ...any) (formField, error) {
 			err = setBool(&f.Required, key, value)
 		case "readonly":
 			err = setBool(&f.ReadOnly, key, value)
+		case "checked":
+			err = setBool(&f.Checked, key, value)
 		case "countdown":
 			err = setBool(&f.Countdown, key, value)
 		default:

@@ -29,6 +29,9 @@ const (
 	flashUserUpdated     = "user-updated"
 	flashUserDeactivated = "user-deactivated"
 	flashRevoked         = "invitation-revoked"
+	flashEnroll          = "enroll"
+	flashEnrollNumber    = "enroll-number"
+	flashSettingsSaved   = "settings-saved"
 )
 
 var flashes = map[string]flash{
@@ -46,6 +49,11 @@ var flashes = map[string]flash{
 	flashUserUpdated:     {Kind: "success", Title: "The account is updated."},
 	flashUserDeactivated: {Kind: "success", Title: "The account is deactivated.", Text: "Its sessions were ended everywhere; its password no longer signs in."},
 	flashRevoked:         {Kind: "success", Title: "The invitation is withdrawn.", Text: "Its link no longer works."},
+	flashEnroll: {Kind: "warning", Title: "2 factor authentication is required.",
+		Text: "Your administrator requires it for every account. Enable it to continue."},
+	flashEnrollNumber: {Kind: "warning", Title: "2 factor authentication is required.",
+		Text: "Your administrator requires it for every account. Add your mobile phone number and save, then enable 2 factor authentication."},
+	flashSettingsSaved: {Kind: "success", Title: "The settings are saved."},
 }
 
 func (h *handler) setFlash(w http.ResponseWriter, key string) {

@@ -49,6 +49,7 @@ func (h *handler) routes() http.Handler {
 	mux.HandleFunc("GET /admin/users", h.showUsers)
 	mux.HandleFunc("POST /admin/users/{id}", h.updateFromPage)
 	mux.HandleFunc("POST /admin/invitations", h.inviteFromPage)
+	mux.HandleFunc("POST /admin/settings", h.saveSettings)
 	mux.HandleFunc("POST /admin/invitations/{id}/revoke", h.revokeFromPage)
 
 	mux.Handle("GET /static/", h.static)

@@ -162,6 +162,9 @@ type view struct {
 	// by render; templates compare it with each field's name.
 	Focus string
 	Data  any
+	// TwoFactorDeadline is when the signed-in account must have 2FA on,
+	// while 2FA is required and the grace period runs: every page shows it.
+	TwoFactorDeadline time.Time
 }
 
 // fieldOrder lists the fields of each form from top to bottom, so that focus
@@ -170,7 +173,7 @@ var fieldOrder = map[string][]string{
 	pageSignUp:          {"name", "email", "password", "mobile_phone"},
 	pageSignUpConfirm:   {"password"},
 	pageInvite:          {"email", "name", "password"},
-	pageUsers:           {"email"},
+	pageUsers:           {"require_two_factor", "grace_period_days", "email"},
 	pageSignIn:          {"email", "password"},
 	pageMe:              {"name", "mobile_phone"},
 	pageTwoFactor:       {"code"},
@@ -214,6 +217,11 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, pag
 	}
 	if v.Focus == "" {
 		v.Focus = focusField(page, v)
+	}
+	if d := w.Header().Get(deadlineHeader); d != "" && v.User != nil && !v.User.TwoFactorEnabled() {
+		if t, err := time.Parse(time.RFC3339, d); err == nil {
+			v.TwoFactorDeadline = t
+		}
 	}
 	var buf bytes.Buffer
 	if err := h.pages[page].ExecuteTemplate(&buf, "layout", v); err != nil {

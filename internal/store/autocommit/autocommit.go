@@ -199,3 +199,7 @@ func (a Store) SetRole(ctx context.Context, userID int64, role account.Role) err
 func (a Store) SetDeactivated(ctx context.Context, userID int64, at time.Time) error {
 	return a.InTx(ctx, func(ctx context.Context, tx account.Tx) error { return tx.SetDeactivated(ctx, userID, at) })
 }
+
+func (a Store) UpdateSettings(ctx context.Context, was, next account.Settings) error {
+	return a.InTx(ctx, func(ctx context.Context, tx account.Tx) error { return tx.UpdateSettings(ctx, was, next) })
+}

@@ -116,3 +116,34 @@ func (t *tx) SetDeactivated(ctx context.Context, userID int64, at time.Time) err
 	return t.one(ctx, "set deactivated", account.ErrNotFound,
 		`UPDATE users SET deactivated_at = $1, security_version = security_version + 1 WHERE id = $2`, v, userID)
 }
+
+// Settings implements account.Store.
+func (s *Store) Settings(ctx context.Context) (account.Settings, error) {
+	st, err := rowmap.ScanSettings(s.pool.QueryRow(ctx, `SELECT `+rowmap.SettingsColumns("st")+` FROM settings st WHERE st.id = 1`))
+	if err != nil {
+		return st, fmt.Errorf("postgres: settings: %w", err)
+	}
+	return st, nil
+}
+
+// UpdateSettings implements account.Tx. Under READ COMMITTED a concurrent
+// update waits for this one's row lock and then re-checks its condition
+// on the new values: it changes nothing.
+func (t *tx) UpdateSettings(ctx context.Context, was, next account.Settings) error {
+	var since *int64
+	if !next.RequiredSince.IsZero() {
+		ms := millis(next.RequiredSince)
+		since = &ms
+	}
+	return t.one(ctx, "update settings", account.ErrStale,
+		`UPDATE settings SET require_two_factor = $1, grace_period_days = $2, required_since = $3
+		WHERE id = 1 AND require_two_factor = $4 AND grace_period_days = $5`,
+		boolInt(next.RequireTwoFactor), next.GracePeriodDays, since, boolInt(was.RequireTwoFactor), was.GracePeriodDays)
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

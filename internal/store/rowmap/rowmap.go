@@ -134,7 +134,38 @@ func ScanSession(row Scanner) (*account.Session, error) {
 // (disabling 2FA deletes them all), in ScanSessionProfile's order.
 var SessionProfileColumns = Qualified("s", SessionColumns) + ", " + Qualified("u", UserColumns) +
 	", (SELECT count(*) FROM backup_codes b WHERE b.user_id = u.id AND b.used_at IS NULL)" +
-	", EXISTS (SELECT 1 FROM backup_codes b WHERE b.user_id = u.id)"
+	", EXISTS (SELECT 1 FROM backup_codes b WHERE b.user_id = u.id)" +
+	", " + SettingsColumns("st")
+
+// SettingsColumns are the server-wide settings of the settings row alias,
+// in scanSettings' order; a missing row reads as the defaults.
+func SettingsColumns(alias string) string {
+	return "COALESCE(" + alias + ".require_two_factor, 0), COALESCE(" + alias + ".grace_period_days, 0), " + alias + ".required_since"
+}
+
+type settingsDest struct {
+	require, grace int
+	since          *int64
+}
+
+func (d *settingsDest) targets() []any { return []any{&d.require, &d.grace, &d.since} }
+
+func (d *settingsDest) settings() account.Settings {
+	st := account.Settings{RequireTwoFactor: d.require != 0, GracePeriodDays: d.grace}
+	if d.since != nil {
+		st.RequiredSince = FromMillis(*d.since)
+	}
+	return st
+}
+
+// ScanSettings reads a row of SettingsColumns.
+func ScanSettings(row Scanner) (account.Settings, error) {
+	var d settingsDest
+	if err := row.Scan(d.targets()...); err != nil {
+		return account.Settings{}, err
+	}
+	return d.settings(), nil
+}
 
 // ScanSessionProfile reads a row of SessionProfileColumns into a session
 // whose Profile is set.
@@ -143,12 +174,13 @@ func ScanSessionProfile(row Scanner) (*account.Session, error) {
 	var ud userDest
 	var codes int
 	var generated bool
-	if err := row.Scan(append(append(sd.targets(), ud.targets()...), &codes, &generated)...); err != nil {
+	var st settingsDest
+	if err := row.Scan(append(append(append(sd.targets(), ud.targets()...), &codes, &generated), st.targets()...)...); err != nil {
 		return nil, err
 	}
 	s := sd.session()
 	u := ud.user()
-	s.Profile = &account.Profile{User: u}
+	s.Profile = &account.Profile{User: u, Settings: st.settings()}
 	if u.TwoFactorEnabled() {
 		s.Profile.BackupCodesRemaining = codes
 		s.Profile.BackupCodesGenerated = generated

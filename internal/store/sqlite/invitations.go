@@ -109,3 +109,31 @@ func (t *tx) SetDeactivated(ctx context.Context, userID int64, at time.Time) err
 	}
 	return t.one(ctx, "set deactivated", account.ErrNotFound, setDeactivatedSQL, v, userID)
 }
+
+const updateSettingsSQL = `UPDATE settings SET require_two_factor = ?, grace_period_days = ?, required_since = ?
+	WHERE id = 1 AND require_two_factor = ? AND grace_period_days = ?`
+
+// Settings implements account.Store.
+func (s *Store) Settings(ctx context.Context) (account.Settings, error) {
+	st, err := rowmap.ScanSettings(s.queryRow(ctx, `SELECT `+rowmap.SettingsColumns("st")+` FROM settings st WHERE st.id = 1`))
+	if err != nil {
+		return st, fmt.Errorf("sqlite: settings: %w", err)
+	}
+	return st, nil
+}
+
+func (t *tx) UpdateSettings(ctx context.Context, was, next account.Settings) error {
+	var since any
+	if !next.RequiredSince.IsZero() {
+		since = millis(next.RequiredSince)
+	}
+	return t.one(ctx, "update settings", account.ErrStale, updateSettingsSQL,
+		boolInt(next.RequireTwoFactor), next.GracePeriodDays, since, boolInt(was.RequireTwoFactor), was.GracePeriodDays)
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

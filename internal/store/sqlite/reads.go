@@ -25,7 +25,7 @@ const (
 
 // sessionProfileSQL is the one read behind every authenticated request.
 var sessionProfileSQL = `SELECT ` + rowmap.SessionProfileColumns + `
-	FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`
+	FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN settings st ON st.id = 1 WHERE s.token_hash = ?`
 
 // UserByID implements account.Store.
 func (s *Store) UserByID(ctx context.Context, id int64) (*account.User, error) {
