@@ -87,6 +87,14 @@ func TestFirstRunSetupLinkAndInvitations(t *testing.T) {
 				t.Errorf("withdraw cy's invitation = %d %v; want 204", status, err)
 			}
 
+			status, body, _, err = send(c, p.base, "GET", "/admin/audit", admin, nil)
+			entries, _ := body["entries"].([]any)
+			if err != nil || status != 200 || len(entries) != 3 {
+				t.Errorf("audit log = %d %v %v; want the CLI's invitation, the API's and the withdrawal", status, body, err)
+			} else if first := entries[2].(map[string]any); first["actor"] != "operator (CLI)" || first["action"] != "invite" || first["target"] != "bo@example.com" {
+				t.Errorf("oldest audit entry = %v; want the operator inviting bo", first)
+			}
+
 			// Users: the last administrator stays; a deactivated member's
 			// session ends at once on every instance of the database, and
 			// their right password answers 403, a wrong one 401.

@@ -99,6 +99,9 @@ func (s *Service) UpdateUser(ctx context.Context, by *Session, id int64, in User
 			if err := s.record(ctx, tx, target.ID, EventRoleChanged, string(role)+" "+by, c); err != nil {
 				return err
 			}
+			if err := s.audit(ctx, tx, admin, AuditRoleChange, target.Email, string(target.Role)+" to "+string(role), c); err != nil {
+				return err
+			}
 		}
 		if activeChanged {
 			kind := EventReactivated
@@ -115,6 +118,13 @@ func (s *Service) UpdateUser(ctx context.Context, by *Session, id int64, in User
 				}
 			}
 			if err := s.record(ctx, tx, target.ID, kind, by, c); err != nil {
+				return err
+			}
+			action := AuditReactivate
+			if !active {
+				action = AuditDeactivate
+			}
+			if err := s.audit(ctx, tx, admin, action, target.Email, "", c); err != nil {
 				return err
 			}
 		}

@@ -127,3 +127,50 @@ func TestDeactivation(t *testing.T) {
 		t.Errorf("bo's activity = %v; want the deactivation and the reactivation", kinds)
 	}
 }
+
+// Every administrative action is in the audit log, with who did it, on
+// whom and what; the operator's CLI actions too.
+func TestAuditLog(t *testing.T) {
+	env := accounttest.New(t, inviteOnly)
+	ada := firstAdmin(t, env)
+	bo := invited(t, env, ada, "bo@example.com", account.RoleMember)
+	if _, err := env.Service.UpdateUser(ctx, ada, bo.UserID, account.UserUpdate{Role: role(account.RoleAdmin)}, client); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Service.UpdateUser(ctx, ada, bo.UserID, account.UserUpdate{Active: active(false)}, client); err != nil {
+		t.Fatal(err)
+	}
+	inv, _, err := env.Service.Invite(ctx, nil, account.InviteInput{Email: "cy@example.com", Role: account.RoleMember}, account.Client{IP: "cli"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Service.RevokeInvitation(ctx, ada, inv.ID); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := env.Service.AuditLog(ctx, ada, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range entries {
+		got = append(got, e.Actor+" "+string(e.Action)+" "+e.Target)
+	}
+	want := []string{
+		"ada@example.com revoke_invitation ",
+		"operator (CLI) invite cy@example.com",
+		"ada@example.com deactivate bo@example.com",
+		"ada@example.com role_change bo@example.com",
+		"ada@example.com invite bo@example.com",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("audit log = %q; want %q", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("audit entry %d = %q; want %q", i, got[i], want[i])
+		}
+	}
+	if _, err := env.Service.AuditLog(ctx, bo, 10); err == nil {
+		t.Error("a deactivated account read the audit log")
+	}
+}

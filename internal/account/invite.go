@@ -153,6 +153,9 @@ func (s *Service) Invite(ctx context.Context, by *Session, in InviteInput, c Cli
 				return err
 			}
 		}
+		if err := s.audit(ctx, tx, inviter, AuditInvite, email, "as "+string(in.Role), c); err != nil {
+			return err
+		}
 		if owner != nil {
 			return s.recordAndNotify(ctx, tx, owner, EventInvitationAttempt, "", c)
 		}
@@ -343,7 +346,7 @@ func (s *Service) RevokeInvitation(ctx context.Context, by *Session, id int64) e
 			}
 			return err
 		}
-		return nil
+		return s.audit(ctx, tx, admin, AuditRevoke, "", fmt.Sprintf("invitation %d", id), Client{})
 	})
 	if errors.Is(err, errNoSuchInvitation) {
 		return ErrNotFound

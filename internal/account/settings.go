@@ -120,6 +120,9 @@ func (s *Service) UpdateSettings(ctx context.Context, by *Session, in SettingsUp
 		if err := s.record(ctx, tx, admin.ID, EventSettingsChanged, detail, c); err != nil {
 			return err
 		}
+		if err := s.audit(ctx, tx, admin, AuditSettings, "", fmt.Sprintf("require 2FA %s, grace period %d days", onOff(next.RequireTwoFactor), next.GracePeriodDays), c); err != nil {
+			return err
+		}
 		for _, u := range users {
 			if !u.DeactivatedAt.IsZero() {
 				continue
@@ -193,4 +196,51 @@ func (s *Service) TwoFactorDeadline(sess *Session) time.Time {
 		return time.Time{}
 	}
 	return deadline
+}
+
+// AuditEntry is one administrative action.
+type AuditEntry struct {
+	ID        int64
+	ActorID   int64  // 0 for the operator at the command line
+	Actor     string // the administrator's email, or "operator (CLI)"
+	Action    AuditAction
+	Target    string // the account's or invitation's email; "" for settings
+	Detail    string // what changed, and the reason when one is asked
+	IP        string
+	CreatedAt time.Time
+}
+
+// AuditAction names an administrative action.
+type AuditAction string
+
+// The administrative actions.
+const (
+	AuditInvite     AuditAction = "invite"
+	AuditRevoke     AuditAction = "revoke_invitation"
+	AuditRoleChange AuditAction = "role_change"
+	AuditDeactivate AuditAction = "deactivate"
+	AuditReactivate AuditAction = "reactivate"
+	AuditResetTwoFA AuditAction = "reset_two_factor"
+	AuditSettings   AuditAction = "settings_change"
+	operatorActor               = "operator (CLI)"
+)
+
+// audit records an administrative action in tx.
+func (s *Service) audit(ctx context.Context, tx Tx, actor *User, action AuditAction, target, detail string, c Client) error {
+	e := &AuditEntry{Actor: operatorActor, Action: action, Target: target, Detail: truncate(detail, 500), IP: truncate(c.IP, 64), CreatedAt: s.now()}
+	if actor != nil {
+		e.ActorID, e.Actor = actor.ID, actor.Email
+	}
+	if err := tx.AddAudit(ctx, e); err != nil {
+		return fmt.Errorf("account: audit %s: %w", action, err)
+	}
+	return nil
+}
+
+// AuditLog returns the newest administrative actions, for administrators.
+func (s *Service) AuditLog(ctx context.Context, by *Session, limit int) ([]*AuditEntry, error) {
+	if _, err := s.requireAdmin(ctx, by); err != nil {
+		return nil, err
+	}
+	return s.store.AuditLog(ctx, limit)
 }

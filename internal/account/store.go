@@ -37,6 +37,8 @@ type Store interface {
 	// UserSummaries lists every account with its unused backup codes and
 	// its last sign-in, for the administrators' Users page, oldest first.
 	UserSummaries(ctx context.Context) ([]*UserSummary, error)
+	// AuditLog lists the newest administrative actions first.
+	AuditLog(ctx context.Context, limit int) ([]*AuditEntry, error)
 	// Settings reads the server's settings.
 	Settings(ctx context.Context) (Settings, error)
 	// CountAdministrators counts the active administrators.
@@ -196,6 +198,8 @@ type Tx interface {
 	// SetDeactivated deactivates user userID at at (zero: reactivates) and
 	// bumps their security version.
 	SetDeactivated(ctx context.Context, userID int64, at time.Time) error
+	// AddAudit records an administrative action and sets e.ID.
+	AddAudit(ctx context.Context, e *AuditEntry) error
 	// UpdateSettings writes next over the settings, only while they are
 	// still was (their values as read); ErrStale otherwise.
 	UpdateSettings(ctx context.Context, was, next Settings) error

@@ -235,3 +235,10 @@ func (t *faultTx) UpdateSettings(ctx context.Context, was, next account.Settings
 	}
 	return t.tx.UpdateSettings(ctx, was, next)
 }
+
+func (t *faultTx) AddAudit(ctx context.Context, e *account.AuditEntry) error {
+	if err := t.write("AddAudit"); err != nil {
+		return err
+	}
+	return t.tx.AddAudit(ctx, e)
+}

@@ -133,3 +133,30 @@ func (h *handler) updateSettings(w http.ResponseWriter, r *http.Request, sess *a
 	}
 	return h.writeJSON(w, r, http.StatusOK, settingsJSON{RequireTwoFactor: st.RequireTwoFactor, GracePeriodDays: st.GracePeriodDays})
 }
+
+type auditEntryResponse struct {
+	ID     int64     `json:"id"`
+	At     time.Time `json:"at"`
+	Actor  string    `json:"actor"`
+	Action string    `json:"action"`
+	Target string    `json:"target"`
+	Detail string    `json:"detail"`
+	IP     string    `json:"ip"`
+}
+
+type auditResponse struct {
+	Entries []auditEntryResponse `json:"entries"`
+}
+
+// auditLog lists the newest 100 administrative actions.
+func (h *handler) auditLog(w http.ResponseWriter, r *http.Request, sess *account.Session) error {
+	entries, err := h.svc.AuditLog(r.Context(), sess, 100)
+	if err != nil {
+		return err
+	}
+	out := auditResponse{Entries: []auditEntryResponse{}}
+	for _, e := range entries {
+		out.Entries = append(out.Entries, auditEntryResponse{ID: e.ID, At: e.CreatedAt, Actor: e.Actor, Action: string(e.Action), Target: e.Target, Detail: e.Detail, IP: e.IP})
+	}
+	return h.writeJSON(w, r, http.StatusOK, out)
+}

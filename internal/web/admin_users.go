@@ -24,6 +24,7 @@ type usersData struct {
 	Settings account.Settings
 	// Filter is the 2FA status the list is narrowed to ("" for all).
 	Filter string
+	Audit  []*account.AuditEntry
 }
 
 // showUsers lists every account and the pending invitations, with the
@@ -47,6 +48,10 @@ func (h *handler) usersView(r *http.Request, sess *account.Session, p *account.P
 		return nil, err
 	}
 	settings, err := h.svc.Settings(r.Context(), sess)
+	if err != nil {
+		return nil, err
+	}
+	audit, err := h.svc.AuditLog(r.Context(), sess, 20)
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +86,7 @@ func (h *handler) usersView(r *http.Request, sess *account.Session, p *account.P
 		form["grace_period_days"] = strconv.Itoa(settings.GracePeriodDays)
 	}
 	return &view{Title: "Users", User: p.User, Form: form, Data: &usersData{
-		Users: users, Invitations: pending, Self: p.User.ID, Low: lowBackupCodes, Settings: settings, Filter: filter,
+		Users: users, Invitations: pending, Self: p.User.ID, Low: lowBackupCodes, Settings: settings, Filter: filter, Audit: audit,
 	}}, nil
 }
 

@@ -203,3 +203,7 @@ func (a Store) SetDeactivated(ctx context.Context, userID int64, at time.Time) e
 func (a Store) UpdateSettings(ctx context.Context, was, next account.Settings) error {
 	return a.InTx(ctx, func(ctx context.Context, tx account.Tx) error { return tx.UpdateSettings(ctx, was, next) })
 }
+
+func (a Store) AddAudit(ctx context.Context, e *account.AuditEntry) error {
+	return a.InTx(ctx, func(ctx context.Context, tx account.Tx) error { return tx.AddAudit(ctx, e) })
+}

@@ -147,3 +147,27 @@ func boolInt(b bool) int {
 	}
 	return 0
 }
+
+// AuditLog implements account.Store.
+func (s *Store) AuditLog(ctx context.Context, limit int) ([]*account.AuditEntry, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+rowmap.AuditColumns+` FROM audit_log ORDER BY id DESC LIMIT $1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: audit log: %w", err)
+	}
+	defer rows.Close()
+	out, err := rowmap.ScanAll(rows, rowmap.ScanAudit)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: audit log: %w", err)
+	}
+	return out, nil
+}
+
+func (t *tx) AddAudit(ctx context.Context, e *account.AuditEntry) error {
+	err := t.tx.QueryRow(ctx,
+		`INSERT INTO audit_log (actor_id, actor, action, target, detail, ip, created_at) VALUES (NULLIF($1::bigint, 0), $2, $3, $4, $5, $6, $7) RETURNING id`,
+		e.ActorID, e.Actor, string(e.Action), e.Target, e.Detail, e.IP, millis(e.CreatedAt)).Scan(&e.ID)
+	if err != nil {
+		return fmt.Errorf("postgres: add audit entry: %w", err)
+	}
+	return nil
+}

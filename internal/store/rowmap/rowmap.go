@@ -255,6 +255,21 @@ func ScanUserSummary(row Scanner) (*account.UserSummary, error) {
 	return sum, nil
 }
 
+// AuditColumns are the columns of an audit entry, in ScanAudit's order.
+const AuditColumns = `id, COALESCE(actor_id, 0), actor, action, target, detail, ip, created_at`
+
+// ScanAudit reads a row of AuditColumns.
+func ScanAudit(row Scanner) (*account.AuditEntry, error) {
+	var e account.AuditEntry
+	var action string
+	var created int64
+	if err := row.Scan(&e.ID, &e.ActorID, &e.Actor, &action, &e.Target, &e.Detail, &e.IP, &created); err != nil {
+		return nil, err
+	}
+	e.Action, e.CreatedAt = account.AuditAction(action), FromMillis(created)
+	return &e, nil
+}
+
 // InvitationColumns are the columns of an invitation, in ScanInvitation's order.
 const InvitationColumns = `id, token_hash, email, role, COALESCE(invited_by, 0), created_at, expires_at, accepted_at, revoked_at`
 
@@ -308,5 +323,6 @@ var CountQueries = map[string]string{
 	"security_events": `SELECT count(*) FROM security_events`,
 	"outbox":          `SELECT count(*) FROM outbox`,
 	"invitations":     `SELECT count(*) FROM invitations WHERE accepted_at IS NULL AND revoked_at IS NULL`,
+	"audit_log":       `SELECT count(*) FROM audit_log`,
 	"pending_signups": `SELECT count(*) FROM pending_signups`,
 }

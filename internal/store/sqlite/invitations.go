@@ -137,3 +137,27 @@ func boolInt(b bool) int {
 	}
 	return 0
 }
+
+const insertAuditSQL = `INSERT INTO audit_log (actor_id, actor, action, target, detail, ip, created_at) VALUES (NULLIF(?, 0), ?, ?, ?, ?, ?, ?) RETURNING id`
+
+// AuditLog implements account.Store.
+func (s *Store) AuditLog(ctx context.Context, limit int) ([]*account.AuditEntry, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT `+rowmap.AuditColumns+` FROM audit_log ORDER BY id DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: audit log: %w", err)
+	}
+	defer rows.Close()
+	out, err := rowmap.ScanAll(rows, rowmap.ScanAudit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: audit log: %w", err)
+	}
+	return out, nil
+}
+
+func (t *tx) AddAudit(ctx context.Context, e *account.AuditEntry) error {
+	err := t.row(ctx, insertAuditSQL, e.ActorID, e.Actor, string(e.Action), e.Target, e.Detail, e.IP, millis(e.CreatedAt)).Scan(&e.ID)
+	if err != nil {
+		return fmt.Errorf("sqlite: add audit entry: %w", err)
+	}
+	return nil
+}

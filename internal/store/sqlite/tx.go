@@ -68,7 +68,7 @@ var txStatements = []string{
 	setAuthenticatedSQL, holdSessionSQL, deleteUserSessSQL, releaseAttemptSQL, insertPendingSQL, takePendingSQL,
 	deletePendingSQL, countSignUpFailSQL, spendPendingSQL, insertEventSQL, insertNotifySQL, countAttemptsSQL,
 	insertAttemptSQL, touchSessionSQL, markLinkUsedSQL,
-	insertInvitationSQL, acceptInvitationSQL, revokeInvitationSQL, countAdminsSQL, setRoleSQL, setDeactivatedSQL, updateSettingsSQL,
+	insertInvitationSQL, acceptInvitationSQL, revokeInvitationSQL, countAdminsSQL, setRoleSQL, setDeactivatedSQL, updateSettingsSQL, insertAuditSQL,
 }
 
 // InTx implements account.Store: fn runs in one write transaction of the
