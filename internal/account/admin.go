@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // AdminUsers lists every account for the administrators' Users page.
@@ -137,6 +139,64 @@ func (s *Service) UpdateUser(ctx context.Context, by *Session, id int64, in User
 		return nil, ErrConflict
 	case err != nil:
 		return nil, s.fault(ctx, "update user", err, nil)
+	}
+	return s.store.UserByID(ctx, id)
+}
+
+// ResetTwoFactorFor turns 2FA off for an account whose owner lost their
+// phone and backup codes, for administrators, and ends the account's
+// sessions; while 2FA is required the owner is led back into enrollment at
+// the next sign-in. The administrator gives the reason (how the person's
+// identity was checked), recorded in the audit log and the account's
+// activity, and the owner is emailed.
+func (s *Service) ResetTwoFactorFor(ctx context.Context, by *Session, id int64, reason string, c Client) (*User, error) {
+	admin, err := s.requireAdmin(ctx, by)
+	if err != nil {
+		return nil, err
+	}
+	reason = strings.TrimSpace(reason)
+	if n := utf8.RuneCountInString(reason); n < 3 || n > 500 {
+		return nil, &ValidationError{Fields: map[string]string{"reason": "Say why, in 3 to 500 characters: how you checked that this is the account's owner."}}
+	}
+	target, err := s.store.UserByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !target.TwoFactorEnabled() {
+		return nil, ErrTwoFactorNotEnabled
+	}
+	err = s.write(ctx, func(ctx context.Context, tx Tx) error {
+		if err := tx.RequireSecurityVersion(ctx, admin.ID, admin.SecurityVersion); err != nil {
+			return err
+		}
+		if target.ID != admin.ID {
+			if err := tx.RequireSecurityVersion(ctx, target.ID, target.SecurityVersion); err != nil {
+				return err
+			}
+		}
+		if err := holdSession(ctx, tx, by); err != nil {
+			return err
+		}
+		if err := tx.DisableTOTP(ctx, target.ID); err != nil {
+			return err
+		}
+		keep := ""
+		if target.ID == admin.ID {
+			keep = by.TokenHash
+		}
+		if err := tx.DeleteUserSessions(ctx, target.ID, keep); err != nil {
+			return err
+		}
+		if err := s.audit(ctx, tx, admin, AuditResetTwoFA, target.Email, reason, c); err != nil {
+			return err
+		}
+		return s.recordAndNotify(ctx, tx, target, EventTwoFactorReset, "by "+admin.Email+": "+reason, c)
+	})
+	switch {
+	case errors.Is(err, ErrStale):
+		return nil, ErrConflict
+	case err != nil:
+		return nil, s.fault(ctx, "reset 2fa", err, nil)
 	}
 	return s.store.UserByID(ctx, id)
 }

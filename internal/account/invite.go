@@ -104,6 +104,32 @@ type InviteInput struct {
 // its owner is told instead and the link makes nothing, but the answer is
 // the same, so an invitation never tells whether an account exists.
 func (s *Service) Invite(ctx context.Context, by *Session, in InviteInput, c Client) (*Invitation, string, error) {
+	return s.invite(ctx, by, in, 0, c)
+}
+
+// ResendInvitation replaces pending invitation id with a new one to the
+// same email and role, mailed again: only a hash of a link is kept, so the
+// old link cannot be sent twice. The old link stops working in the same
+// transaction.
+func (s *Service) ResendInvitation(ctx context.Context, by *Session, id int64, c Client) (*Invitation, string, error) {
+	if _, err := s.requireAdmin(ctx, by); err != nil {
+		return nil, "", err
+	}
+	list, err := s.store.Invitations(ctx, 500)
+	if err != nil {
+		return nil, "", fmt.Errorf("account: resend invitation: %w", err)
+	}
+	for _, inv := range list {
+		if inv.ID == id && !inv.IsSetupLink() && inv.Usable(s.now()) {
+			return s.invite(ctx, by, InviteInput{Email: inv.Email, Role: inv.Role}, id, c)
+		}
+	}
+	return nil, "", ErrNotFound
+}
+
+// invite is Invite; replaces, when not 0, is a pending invitation that the
+// new one replaces (withdrawn in the same transaction).
+func (s *Service) invite(ctx context.Context, by *Session, in InviteInput, replaces int64, c Client) (*Invitation, string, error) {
 	var inviter *User
 	if by != nil {
 		admin, err := s.requireAdmin(ctx, by)
@@ -145,6 +171,14 @@ func (s *Service) Invite(ctx context.Context, by *Session, in InviteInput, c Cli
 				return err
 			}
 		}
+		if replaces != 0 {
+			if err := tx.RevokeInvitation(ctx, replaces, now); err != nil {
+				if errors.Is(err, ErrNotFound) {
+					return errNoSuchInvitation // accepted or withdrawn meanwhile
+				}
+				return err
+			}
+		}
 		if err := tx.CreateInvitation(ctx, inv); err != nil {
 			return err
 		}
@@ -153,7 +187,11 @@ func (s *Service) Invite(ctx context.Context, by *Session, in InviteInput, c Cli
 				return err
 			}
 		}
-		if err := s.audit(ctx, tx, inviter, AuditInvite, email, "as "+string(in.Role), c); err != nil {
+		detail := "as " + string(in.Role)
+		if replaces != 0 {
+			detail += fmt.Sprintf(", again (replaces invitation %d)", replaces)
+		}
+		if err := s.audit(ctx, tx, inviter, AuditInvite, email, detail, c); err != nil {
 			return err
 		}
 		if owner != nil {
@@ -166,6 +204,9 @@ func (s *Service) Invite(ctx context.Context, by *Session, in InviteInput, c Cli
 				from, s.policy.Issuer, DescribeDuration(s.policy.InvitationTTL), link, s.policy.Issuer),
 		})
 	})
+	if errors.Is(err, errNoSuchInvitation) {
+		return nil, "", ErrNotFound
+	}
 	if err != nil {
 		return nil, "", s.fault(ctx, "invite", err, nil)
 	}

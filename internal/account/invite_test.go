@@ -242,3 +242,27 @@ func TestSignUpByInvitationOnly(t *testing.T) {
 		t.Errorf("a refused sign-up queued %d messages", len(messages))
 	}
 }
+
+// Sending an invitation again makes a new link and stops the old one, in
+// one transaction; an accepted one cannot be sent again.
+func TestResendInvitation(t *testing.T) {
+	env := accounttest.New(t, inviteOnly)
+	admin := firstAdmin(t, env)
+	inv, first, err := env.Service.Invite(ctx, admin, account.InviteInput{Email: "bo@example.com", Role: account.RoleAdmin}, client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, second, err := env.Service.ResendInvitation(ctx, admin, inv.ID, client)
+	if err != nil || again.Email != "bo@example.com" || again.Role != account.RoleAdmin || second == first {
+		t.Fatalf("ResendInvitation = %+v, %q, %v; want a new link to bo as admin", again, second, err)
+	}
+	if _, _, err := env.Service.AcceptInvitation(ctx, account.AcceptInput{Token: tokenOf(t, first), Name: "Bo", Password: pw}, client); !errors.Is(err, account.ErrInvitationInvalid) {
+		t.Errorf("the first link after sending again = %v; want ErrInvitationInvalid", err)
+	}
+	if _, _, err := env.Service.AcceptInvitation(ctx, account.AcceptInput{Token: tokenOf(t, second), Name: "Bo", Password: pw}, client); err != nil {
+		t.Errorf("the new link = %v", err)
+	}
+	if _, _, err := env.Service.ResendInvitation(ctx, admin, again.ID, client); !errors.Is(err, account.ErrNotFound) {
+		t.Errorf("sending an accepted invitation again = %v; want ErrNotFound", err)
+	}
+}

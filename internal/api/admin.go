@@ -160,3 +160,24 @@ func (h *handler) auditLog(w http.ResponseWriter, r *http.Request, sess *account
 	}
 	return h.writeJSON(w, r, http.StatusOK, out)
 }
+
+type resetRequest struct {
+	Reason string `json:"reason"`
+}
+
+// resetUserTwoFactor turns an account's 2FA off, with a reason.
+func (h *handler) resetUserTwoFactor(w http.ResponseWriter, r *http.Request, sess *account.Session) error {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return errRouteNotFound
+	}
+	var in resetRequest
+	if err := decodeBody(w, r, &in); err != nil {
+		return err
+	}
+	u, err := h.svc.ResetTwoFactorFor(r.Context(), sess, id, in.Reason, httpauth.Client(r))
+	if err != nil {
+		return err
+	}
+	return h.writeJSON(w, r, http.StatusOK, newAdminUserResponse(&account.UserSummary{User: u}))
+}

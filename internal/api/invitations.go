@@ -117,3 +117,22 @@ func (h *handler) revokeInvitation(w http.ResponseWriter, r *http.Request, sess 
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
+
+// resendInvitation replaces a pending invitation with a new link to the
+// same email and role: 201 with the new invitation and its link.
+func (h *handler) resendInvitation(w http.ResponseWriter, r *http.Request, sess *account.Session) error {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return errRouteNotFound
+	}
+	if err := decodeEmptyBody(w, r); err != nil {
+		return err
+	}
+	inv, link, err := h.svc.ResendInvitation(r.Context(), sess, id, httpauth.Client(r))
+	if err != nil {
+		return err
+	}
+	resp := newInvitationResponse(inv, h.svc.Now())
+	resp.URL = link
+	return h.writeJSON(w, r, http.StatusCreated, resp)
+}

@@ -30,12 +30,14 @@ func (h *handler) routes() *http.ServeMux {
 	// Administrators only (the service refuses anyone else: 403 forbidden).
 	mux.Handle("GET /api/v1/admin/users", h.authed(h.adminUsers))
 	mux.Handle("PATCH /api/v1/admin/users/{id}", h.authed(h.updateUser))
+	mux.Handle("POST /api/v1/admin/users/{id}/two-factor/reset", h.authed(h.resetUserTwoFactor))
 	mux.Handle("GET /api/v1/admin/audit", h.authed(h.auditLog))
 	mux.Handle("GET /api/v1/admin/settings", h.authed(h.settings))
 	mux.Handle("PATCH /api/v1/admin/settings", h.authed(h.updateSettings))
 	mux.Handle("POST /api/v1/admin/invitations", h.authed(h.invite))
 	mux.Handle("GET /api/v1/admin/invitations", h.authed(h.invitations))
 	mux.Handle("DELETE /api/v1/admin/invitations/{id}", h.authed(h.revokeInvitation))
+	mux.Handle("POST /api/v1/admin/invitations/{id}/resend", h.authed(h.resendInvitation))
 
 	return mux
 }

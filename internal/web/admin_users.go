@@ -216,3 +216,60 @@ func (h *handler) saveSettings(w http.ResponseWriter, r *http.Request) {
 	h.setFlash(w, flashSettingsSaved)
 	redirect(w, r, usersPath)
 }
+
+// resetFromPage turns an account's 2FA off, with the reason typed next to
+// the button.
+func (h *handler) resetFromPage(w http.ResponseWriter, r *http.Request) {
+	sess, p, ok := h.signedIn(w, r)
+	if !ok {
+		return
+	}
+	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	reason := r.PostFormValue("reason")
+	if _, err := h.svc.ResetTwoFactorFor(r.Context(), sess, id, reason, httpauth.Client(r)); err != nil {
+		v, verr := h.usersView(r, sess, p, nil)
+		if verr != nil {
+			h.fail(w, r, verr, recovery{back: usersPath})
+			return
+		}
+		var invalid *account.ValidationError
+		if errors.As(err, &invalid) {
+			v.Message = invalid.Fields["reason"]
+			h.render(w, r, http.StatusUnprocessableEntity, pageUsers, v)
+			return
+		}
+		h.fail(w, r, err, recovery{page: pageUsers, view: v, back: usersPath})
+		return
+	}
+	h.setFlash(w, flashUserReset)
+	redirect(w, r, usersPath)
+}
+
+// resendFromPage replaces a pending invitation with a new link, mailed
+// again and shown.
+func (h *handler) resendFromPage(w http.ResponseWriter, r *http.Request) {
+	sess, p, ok := h.signedIn(w, r)
+	if !ok {
+		return
+	}
+	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	inv, link, err := h.svc.ResendInvitation(r.Context(), sess, id, httpauth.Client(r))
+	if errors.Is(err, account.ErrNotFound) {
+		redirect(w, r, usersPath) // accepted or withdrawn meanwhile: the list says which
+		return
+	}
+	if err != nil {
+		h.fail(w, r, err, recovery{back: usersPath})
+		return
+	}
+	v, err := h.usersView(r, sess, p, nil)
+	if err != nil {
+		h.fail(w, r, err, recovery{back: usersPath})
+		return
+	}
+	d := v.Data.(*usersData)
+	d.NewLink, d.NewEmail = link, inv.Email
+	v.Flash = &flash{Kind: "success", Title: "Invitation sent again to " + inv.Email, Text: "The earlier link no longer works."}
+	w.Header().Set("Cache-Control", "no-store")
+	h.render(w, r, http.StatusOK, pageUsers, v)
+}

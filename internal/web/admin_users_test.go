@@ -146,3 +146,36 @@ func TestRequireTwoFactorPages(t *testing.T) {
 		t.Errorf("the accounts in grace list bo (who has 2FA) or miss cy:\n%s", accounts)
 	}
 }
+
+// An administrator resets a member's 2FA with a reason (none: a message,
+// nothing changes); the member's sessions end, and the reason is in the
+// audit log and the member's activity.
+func TestResetTwoFactorFromUsersPage(t *testing.T) {
+	s := newInviteOnlySite(t)
+	ada := adminBrowser(t, s)
+	res := ada.post("/admin/invitations", url.Values{"email": {"bo@example.com"}, "role": {"member"}})
+	m := invitationLink.FindStringSubmatch(res.body)
+	if m == nil {
+		t.Fatal("no invitation link shown")
+	}
+	bo := s.browser(t)
+	wantRedirect(t, bo.post("/invite", url.Values{"token": {hiddenToken(t, bo.page(linkPath(t, m[1])))}, "name": {"Bo"}, "password": {testPassword}}), "/me")
+	bo.post("/me", url.Values{"name": {"Bo"}, "mobile_phone": {"+61 412 345 678"}})
+	bo.enableTwoFactor()
+	u, _ := s.env.Store.UserByEmail(t.Context(), "bo@example.com")
+	path := "/admin/users/" + strconv.FormatInt(u.ID, 10) + "/reset-two-factor"
+	wantText(t, ada.page("/admin/users"), `action="`+path+`"`, `id="reason-`+strconv.FormatInt(u.ID, 10)+`"`)
+
+	res = ada.post(path, url.Values{"reason": {""}})
+	wantStatus(t, res, http.StatusUnprocessableEntity)
+	wantText(t, res, "how you checked")
+	if u, _ := s.env.Store.UserByEmail(t.Context(), "bo@example.com"); !u.TwoFactorEnabled() {
+		t.Fatal("a reset without a reason turned 2FA off")
+	}
+	wantRedirect(t, ada.post(path, url.Values{"reason": {"Called back on the number on file"}}), "/admin/users")
+	if u, _ := s.env.Store.UserByEmail(t.Context(), "bo@example.com"); u.TwoFactorEnabled() {
+		t.Error("2FA is still on after the reset")
+	}
+	wantRedirect(t, bo.get("/me"), "/signin")
+	wantText(t, ada.page("/admin/users"), "reset_two_factor: Called back on the number on file")
+}

@@ -32,6 +32,7 @@ const (
 	flashEnroll          = "enroll"
 	flashEnrollNumber    = "enroll-number"
 	flashSettingsSaved   = "settings-saved"
+	flashUserReset       = "user-reset"
 )
 
 var flashes = map[string]flash{
@@ -54,6 +55,8 @@ var flashes = map[string]flash{
 	flashEnrollNumber: {Kind: "warning", Title: "2 factor authentication is required.",
 		Text: "Your administrator requires it for every account. Add your mobile phone number and save, then enable 2 factor authentication."},
 	flashSettingsSaved: {Kind: "success", Title: "The settings are saved."},
+	flashUserReset: {Kind: "success", Title: "2 factor authentication is reset for the account.",
+		Text: "Its sessions were ended and its owner was emailed. They sign in with their password and enable it again."},
 }
 
 func (h *handler) setFlash(w http.ResponseWriter, key string) {

@@ -48,9 +48,11 @@ func (h *handler) routes() http.Handler {
 	// Administrators only: the account service refuses anyone else.
 	mux.HandleFunc("GET /admin/users", h.showUsers)
 	mux.HandleFunc("POST /admin/users/{id}", h.updateFromPage)
+	mux.HandleFunc("POST /admin/users/{id}/reset-two-factor", h.resetFromPage)
 	mux.HandleFunc("POST /admin/invitations", h.inviteFromPage)
 	mux.HandleFunc("POST /admin/settings", h.saveSettings)
 	mux.HandleFunc("POST /admin/invitations/{id}/revoke", h.revokeFromPage)
+	mux.HandleFunc("POST /admin/invitations/{id}/resend", h.resendFromPage)
 
 	mux.Handle("GET /static/", h.static)
 	mux.HandleFunc("/", h.notFound)
