@@ -186,6 +186,7 @@ func TestScreenshots(t *testing.T) {
 type camera struct {
 	t         *testing.T
 	dir       string
+	prefix    string // before the number of each file: one camera per test
 	n         int
 	axeSource string // axe.min.js
 	seen      sync.Map
@@ -193,13 +194,20 @@ type camera struct {
 
 func newCamera(t *testing.T) *camera {
 	t.Helper()
+	return newCameraNamed(t, "")
+}
+
+// newCameraNamed is newCamera for another test running at the same time:
+// its files start with prefix, and only those are replaced.
+func newCameraNamed(t *testing.T, prefix string) *camera {
+	t.Helper()
 	dir := filepath.Join(repoRoot(t), "screenshots")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	// Screenshots of an earlier run go, so that a page renamed or removed
 	// leaves no stale picture behind.
-	old, err := filepath.Glob(filepath.Join(dir, "[0-9][0-9]-*.png"))
+	old, err := filepath.Glob(filepath.Join(dir, prefix+"[0-9][0-9]-*.png"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +220,7 @@ func newCamera(t *testing.T) *camera {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &camera{t: t, dir: dir, axeSource: string(axe)}
+	return &camera{t: t, dir: dir, prefix: prefix, axeSource: string(axe)}
 }
 
 // repoRoot is the directory of go.mod, above this package.
@@ -253,7 +261,7 @@ func (c *camera) visit(b *tab, name string) {
 		b.do("resize to "+vp.name, chromedp.EmulateViewport(vp.width, vp.height, vp.opts...))
 		b.settle()
 		shot := run(b, "screenshot "+name, chromedp.FullScreenshot(100))
-		file := filepath.Join(c.dir, fmt.Sprintf("%02d-%s-%s.png", c.n, name, vp.name))
+		file := filepath.Join(c.dir, fmt.Sprintf("%s%02d-%s-%s.png", c.prefix, c.n, name, vp.name))
 		if err := os.WriteFile(file, shot, 0o644); err != nil {
 			b.t.Fatal(err)
 		}

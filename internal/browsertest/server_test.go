@@ -27,17 +27,33 @@ type server struct {
 	started time.Time
 }
 
-var listening = regexp.MustCompile(`twofold is listening"? addr=(\S+)`)
+var (
+	listening = regexp.MustCompile(`twofold is listening"? addr=(\S+)`)
+	setupLink = regexp.MustCompile(`setup_url="?[^"\s]*(/invite\?token=[^"\s]+)`)
+)
+
+// setupPath is the path of the first administrator's setup link the
+// server logged at start.
+func (s *server) setupPath(t *testing.T) string {
+	t.Helper()
+	m := setupLink.FindStringSubmatch(s.logs.String())
+	if m == nil {
+		t.Fatalf("the server logged no setup link:\n%s", s.logs.String())
+	}
+	return m[1]
+}
 
 // startServer runs the real binary on a free loopback port with a fresh data
 // directory, and stops it when the test ends. Its log is printed if the test
 // fails.
-func startServer(t *testing.T) *server {
+func startServer(t *testing.T, extraArgs ...string) *server {
 	t.Helper()
 	needBrowser(t)
 	s := &server{dataDir: t.TempDir(), logs: &accounttest.LogBuffer{}, started: time.Now()}
-	// The journeys start at sign-up: open sign-up (the default is by invitation).
-	cmd := exec.Command(binary, "serve", "--addr", "127.0.0.1:0", "--data-dir", s.dataDir, "--log-level", "debug", "--signup", "open")
+	// The journeys start at sign-up: open sign-up (the default is by
+	// invitation), unless extraArgs say otherwise (the last flag wins).
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", s.dataDir, "--log-level", "debug", "--signup", "open"}, extraArgs...)
+	cmd := exec.Command(binary, args...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

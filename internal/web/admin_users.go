@@ -85,7 +85,7 @@ func (h *handler) usersView(r *http.Request, sess *account.Session, p *account.P
 	if _, ok := form["grace_period_days"]; !ok {
 		form["grace_period_days"] = strconv.Itoa(settings.GracePeriodDays)
 	}
-	return &view{Title: "Users", User: p.User, Form: form, Data: &usersData{
+	return &view{Title: "Users", User: p.User, Form: form, Wide: true, Data: &usersData{
 		Users: users, Invitations: pending, Self: p.User.ID, Low: lowBackupCodes, Settings: settings, Filter: filter, Audit: audit,
 	}}, nil
 }

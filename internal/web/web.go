@@ -165,6 +165,8 @@ type view struct {
 	// TwoFactorDeadline is when the signed-in account must have 2FA on,
 	// while 2FA is required and the grace period runs: every page shows it.
 	TwoFactorDeadline time.Time
+	// Wide pages (the Users table) get more of a large screen.
+	Wide bool
 }
 
 // fieldOrder lists the fields of each form from top to bottom, so that focus

@@ -238,7 +238,7 @@ func ScanPendingSignUp(row Scanner) (*account.PendingSignUp, error) {
 // backup codes and last sign-in, in ScanUserSummary's order.
 var UserSummaryColumns = Qualified("u", UserColumns) +
 	", (SELECT count(*) FROM backup_codes b WHERE b.user_id = u.id AND b.used_at IS NULL)" +
-	", (SELECT max(e.created_at) FROM security_events e WHERE e.user_id = u.id AND e.kind = 'sign_in')"
+	", (SELECT max(e.created_at) FROM security_events e WHERE e.user_id = u.id AND e.kind IN ('sign_in', 'sign_up'))"
 
 // ScanUserSummary reads a row of UserSummaryColumns.
 func ScanUserSummary(row Scanner) (*account.UserSummary, error) {
