@@ -16,7 +16,6 @@ import (
 	"github.com/twofold/twofold/internal/accounttest"
 	"github.com/twofold/twofold/internal/store/postgres"
 	"github.com/twofold/twofold/internal/store/postgres/pgtest"
-	"github.com/twofold/twofold/internal/store/sqlite"
 )
 
 // backends give a test fresh, empty stores of each kind it runs on: SQLite
@@ -29,7 +28,7 @@ var backends = []struct {
 }{
 	{"sqlite", func(*testing.T) func(t *testing.T) accounttest.Store {
 		return func(t *testing.T) accounttest.Store {
-			s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "twofold.db"))
+			s, err := accounttest.OpenSQLite(filepath.Join(t.TempDir(), "twofold.db"))
 			if err != nil {
 				t.Fatal(err)
 			}
