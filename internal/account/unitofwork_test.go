@@ -292,9 +292,14 @@ func prepare(t *testing.T, open func(*testing.T) accounttest.Store, uc useCase) 
 // fails leaves the database as it was before or as the run without faults
 // left it, never in between; and a run that answers success left it as
 // the run without faults did.
+//
+// It is the slowest test of the package (every fault gets a fresh
+// fixture), so it runs beside the others, each backend beside the other.
 func TestEveryUseCaseCommitsAllOrNothing(t *testing.T) {
+	t.Parallel()
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
 			fresh := b.open(t)
 			for _, uc := range useCases {
 				t.Run(uc.name, func(t *testing.T) {
