@@ -58,9 +58,10 @@ func TestJourneyAgainstRealProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Codes are single-use per 30-second step: wait for a fresh step between uses.
-	waitNextStep := func() { time.Sleep(time.Until(time.Unix((totp.Step(time.Now())+1)*30, 0)) + 50*time.Millisecond) }
-	if resp, body := postJSON(t, c, api+"/me/two-factor/enable", map[string]string{"code": totp.Code(secret, time.Now())}); resp.StatusCode != 200 {
+	// Codes are single-use per 30-second step: the sign-in below sends the
+	// step after the one enable used (freshCode), as the ±1 step skew allows.
+	enabledAt := time.Now()
+	if resp, body := postJSON(t, c, api+"/me/two-factor/enable", map[string]string{"code": totp.Code(secret, enabledAt)}); resp.StatusCode != 200 {
 		t.Fatalf("enable = %d %v", resp.StatusCode, body)
 	}
 	resp, backup := postJSON(t, c, api+"/me/backup-codes", nil)
@@ -78,8 +79,7 @@ func TestJourneyAgainstRealProcess(t *testing.T) {
 		}
 		return c
 	}
-	waitNextStep()
-	code := totp.Code(secret, time.Now())
+	code, _ := freshCode(secret, totp.Step(enabledAt))
 	if resp, body := postJSON(t, signIn(), api+"/session/two-factor", map[string]string{"code": code}); resp.StatusCode != 200 {
 		t.Fatalf("code step = %d %v", resp.StatusCode, body)
 	}
