@@ -25,6 +25,7 @@ import (
 // upgrades the users' cheap hashes to the real cost as they sign in (one
 // argon2id hash each, 200 took 25 s here).
 func TestBenchSmoke(t *testing.T) {
+	t.Parallel()
 	for _, backend := range []string{"sqlite", "postgres"} {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()

@@ -23,6 +23,7 @@ import (
 // The brief's journey against the real binary through the JSON API: enroll,
 // sign in with a code, then with a backup code; neither works twice.
 func TestJourneyAgainstRealProcess(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	p := start(t, data)
 	defer p.stop(t)
@@ -107,6 +108,7 @@ func TestJourneyAgainstRealProcess(t *testing.T) {
 // server key (issue 10: a mistyped --data-dir used to get a fresh empty
 // database, a new key and an empty answer).
 func TestReadOnlyCommandsCreateNothing(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	for _, args := range [][]string{
 		{"user", "list"},
@@ -129,6 +131,7 @@ func TestReadOnlyCommandsCreateNothing(t *testing.T) {
 // The same on an empty PostgreSQL database: refused, and nothing created
 // in it (not even goose's version table).
 func TestReadOnlyCommandsCreateNothingOnPostgres(t *testing.T) {
+	t.Parallel()
 	dsn := pgtest.Database(t)
 	cmd := exec.Command(binary, "user", "list")
 	cmd.Env = append(os.Environ(), "TWOFOLD_DATABASE="+dsn, "TWOFOLD_DATA_DIR="+t.TempDir())
@@ -153,6 +156,7 @@ func TestReadOnlyCommandsCreateNothingOnPostgres(t *testing.T) {
 // A database at another schema version is refused by those commands, and
 // left as it is: only migrate (or serve) upgrades it.
 func TestReadOnlyCommandsRefuseAnotherSchemaVersion(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	if out, err := exec.Command(binary, "migrate", "--data-dir", data).CombinedOutput(); err != nil {
 		t.Fatalf("migrate = %s, %v", out, err)

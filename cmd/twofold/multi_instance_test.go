@@ -176,6 +176,7 @@ func freshCode(secret []byte, used int64) (string, int64) {
 }
 
 func TestTwoInstancesOneDatabase(t *testing.T) {
+	t.Parallel()
 	for _, backend := range []string{"sqlite", "postgres"} {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()

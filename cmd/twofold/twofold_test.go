@@ -1,6 +1,11 @@
 package main_test
 
 // Whole-system tests: the real binary, a real SQLite file, real HTTP.
+//
+// Every test but the timing one (enumeration_test.go) calls t.Parallel:
+// each starts its own servers, on their own ports and databases, and
+// plays its clients from its own loopback addresses where throttles count
+// them.
 
 import (
 	"bufio"
@@ -226,6 +231,7 @@ func postJSON(t *testing.T, c *http.Client, url string, body any) (*http.Respons
 }
 
 func TestServeSurvivesRestartAndStopsGracefully(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	// A data directory the operator made readable by everyone: the files
 	// in it must not be.
@@ -291,6 +297,7 @@ func TestServeSurvivesRestartAndStopsGracefully(t *testing.T) {
 // Asking for help is not an error: each command's --help prints its flags
 // and exits 0.
 func TestHelpExitsZero(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{{"serve", "--help"}, {"migrate", "-h"}, {"user", "list", "--help"}, {"outbox", "list", "--help"}, {"bench", "--help"}, {"help"}} {
 		out, err := exec.Command(binary, args...).CombinedOutput()
 		if err != nil || !strings.Contains(string(out), "-") {
@@ -300,6 +307,7 @@ func TestHelpExitsZero(t *testing.T) {
 }
 
 func TestServeRejectsBadConfig(t *testing.T) {
+	t.Parallel()
 	out, err := exec.Command(binary, "serve", "--addr", "nonsense", "--base-url", "ftp://x").CombinedOutput()
 	if err == nil {
 		t.Fatal("serve with a bad config succeeded")
