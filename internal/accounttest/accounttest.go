@@ -401,3 +401,21 @@ func (e *Env) WrongCode(t testing.TB, secretBase32 string) string {
 	t.Fatal("no wrong code found")
 	return ""
 }
+
+// ChildGORACE returns the GORACE options for the race-built twofold
+// processes a test starts: gorace (the test's own GORACE) plus two that
+// change how fast the race detector works, never what it finds.
+//
+//   - atexit_sleep_ms=50: before exiting, a race-built process sleeps (1 s
+//     by default) in case another thread is still writing a race report.
+//     50 ms is ample for that, and a race found still makes the process
+//     exit 66; the tests wait for dozens of servers and commands to exit.
+//   - clear_shadow_mmap_threshold=64 MiB: the detector resets the shadow
+//     of a range larger than this (64 KiB by default) by mapping its pages
+//     afresh, so they fault in again on the next use. Every password hash
+//     allocates and frees a 19 MiB argon2id array, which made each hash
+//     spend as long in the kernel as in the hash itself; below the
+//     threshold the shadow is cleared with memset instead.
+func ChildGORACE(gorace string) string {
+	return strings.TrimSpace(gorace + " atexit_sleep_ms=50 clear_shadow_mmap_threshold=67108864")
+}

@@ -23,7 +23,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -84,12 +83,10 @@ func runSuite(m *testing.M) int {
 		startErr = fmt.Errorf("go build twofold: %v\n%s", err, out)
 		return m.Run()
 	}
-	// A race-built server sleeps for a second as it exits, by default, in
-	// case another thread is still writing a race report (GORACE
-	// atexit_sleep_ms=1000); each test waits for its server to exit. 50 ms
-	// is ample for a report to be written, and one found still makes the
-	// server exit 66, which the test reports.
-	os.Setenv("GORACE", strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=50"))
+	// Under go test -race the server is the race build: see ChildGORACE
+	// for the two options that make it faster (a race found still makes it
+	// exit 66, which the test reports).
+	os.Setenv("GORACE", accounttest.ChildGORACE(os.Getenv("GORACE")))
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium),
