@@ -215,6 +215,7 @@ func (l *crashLedger) accept(list *[]usedCode, u usedCode) {
 // survives. A power cut is what synchronous(FULL) is for; no test here
 // proves that.
 func TestSIGKILLLosesNothing(t *testing.T) {
+	t.Parallel()
 	if runtime.GOOS != "linux" {
 		t.Skip("needs loopback source addresses beyond 127.0.0.1")
 	}
@@ -496,6 +497,7 @@ func checkIntegrity(t *testing.T, path, when string) {
 // queued: every request that was sent gets its whole answer and the process
 // exits 0.
 func TestSIGTERMFinishesRequestsInFlight(t *testing.T) {
+	t.Parallel()
 	p := start(t, t.TempDir(), "TWOFOLD_HASH_CONCURRENCY=1") // 1 hash at a time, 16 may wait: sign-ins queue
 	c := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{}}
 	if status, body, _, err := signUp(c, p.base, map[string]string{"email": "ana@example.com", "password": crashPassword, "name": "Ana"}); err != nil || status != 201 {

@@ -17,6 +17,10 @@ import (
 // told by email instead). Measured against the real binary with the real
 // (OWASP) password cost, samples interleaved in alternating order so that
 // machine load (CI runs every package at once) affects both sides alike.
+//
+// It is the one test of the package that does not call t.Parallel: it runs
+// before the others start, so its timings do not share the machine with
+// this package's floods and races.
 func TestSignInAndSignUpDoNotRevealWhichEmailsExist(t *testing.T) {
 	p := start(t, t.TempDir())
 	defer p.stop(t)

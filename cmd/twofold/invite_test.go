@@ -17,6 +17,7 @@ import (
 // accounts; members cannot use the administrators' API; a restart logs no
 // new setup link once there is an administrator.
 func TestFirstRunSetupLinkAndInvitations(t *testing.T) {
+	t.Parallel()
 	for _, backend := range []string{"sqlite", "postgres"} {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()

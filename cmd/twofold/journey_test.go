@@ -25,6 +25,7 @@ import (
 // The brief's journey against the real binary through the JSON API: enroll,
 // sign in with a code, then with a backup code; neither works twice.
 func TestJourneyAgainstRealProcess(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	p := start(t, data)
 	defer p.stop(t)
@@ -60,9 +61,10 @@ func TestJourneyAgainstRealProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Codes are single-use per 30-second step: wait for a fresh step between uses.
-	waitNextStep := func() { time.Sleep(time.Until(time.Unix((totp.Step(time.Now())+1)*30, 0)) + 50*time.Millisecond) }
-	if resp, body := postJSON(t, c, api+"/me/two-factor/enable", map[string]string{"code": totp.Code(secret, time.Now())}); resp.StatusCode != 200 {
+	// Codes are single-use per 30-second step: the sign-in below sends the
+	// step after the one enable used (freshCode), as the ±1 step skew allows.
+	enabledAt := time.Now()
+	if resp, body := postJSON(t, c, api+"/me/two-factor/enable", map[string]string{"code": totp.Code(secret, enabledAt)}); resp.StatusCode != 200 {
 		t.Fatalf("enable = %d %v", resp.StatusCode, body)
 	}
 	resp, backup := postJSON(t, c, api+"/me/backup-codes", nil)
@@ -80,8 +82,7 @@ func TestJourneyAgainstRealProcess(t *testing.T) {
 		}
 		return c
 	}
-	waitNextStep()
-	code := totp.Code(secret, time.Now())
+	code, _ := freshCode(secret, totp.Step(enabledAt))
 	if resp, body := postJSON(t, signIn(), api+"/session/two-factor", map[string]string{"code": code}); resp.StatusCode != 200 {
 		t.Fatalf("code step = %d %v", resp.StatusCode, body)
 	}
@@ -109,6 +110,7 @@ func TestJourneyAgainstRealProcess(t *testing.T) {
 // server key (issue 10: a mistyped --data-dir used to get a fresh empty
 // database, a new key and an empty answer).
 func TestReadOnlyCommandsCreateNothing(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	for _, args := range [][]string{
 		{"user", "list"},
@@ -131,6 +133,7 @@ func TestReadOnlyCommandsCreateNothing(t *testing.T) {
 // The same on an empty PostgreSQL database: refused, and nothing created
 // in it (not even goose's version table).
 func TestReadOnlyCommandsCreateNothingOnPostgres(t *testing.T) {
+	t.Parallel()
 	dsn := pgtest.Database(t)
 	cmd := exec.Command(binary, "user", "list")
 	cmd.Env = append(os.Environ(), "TWOFOLD_DATABASE="+dsn, "TWOFOLD_DATA_DIR="+t.TempDir())
@@ -155,6 +158,7 @@ func TestReadOnlyCommandsCreateNothingOnPostgres(t *testing.T) {
 // A database at another schema version is refused by those commands, and
 // left as it is: only migrate (or serve) upgrades it.
 func TestReadOnlyCommandsRefuseAnotherSchemaVersion(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	if out, err := exec.Command(binary, "migrate", "--data-dir", data).CombinedOutput(); err != nil {
 		t.Fatalf("migrate = %s, %v", out, err)

@@ -90,9 +90,9 @@ func startCluster(t *testing.T, backend string) cluster {
 
 const clusterPassword = "correct horse battery"
 
-// enroll signs up email on instance A with 2FA on and returns the secret
-// and the session token.
-func enroll(t *testing.T, c cluster, email string) ([]byte, string) {
+// enroll signs up email on instance A with 2FA on and returns the secret,
+// the time step of the code that enabled it and the session token.
+func enroll(t *testing.T, c cluster, email string) ([]byte, int64, string) {
 	t.Helper()
 	token := mustSignUp(t, apiClient, c.a, map[string]string{"email": email, "password": clusterPassword, "name": "N", "mobile_phone": "+61412345678"})
 	status, setup, _ := call(t, c.a, "POST", "/me/two-factor/setup", token, nil)
@@ -103,10 +103,11 @@ func enroll(t *testing.T, c cluster, email string) ([]byte, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if status, body, _ := call(t, c.a, "POST", "/me/two-factor/enable", token, map[string]string{"code": totp.Code(secret, time.Now())}); status != 200 {
+	now := time.Now()
+	if status, body, _ := call(t, c.a, "POST", "/me/two-factor/enable", token, map[string]string{"code": totp.Code(secret, now)}); status != 200 {
 		t.Fatalf("enable = %d %v", status, body)
 	}
-	return secret, token
+	return secret, totp.Step(now), token
 }
 
 // pendingOn does the password step on base and returns the pending token.
@@ -120,13 +121,15 @@ func pendingOn(t *testing.T, base, email string) string {
 }
 
 // race sends the same code from n pending sign-ins, alternating instances,
-// all at once, and returns how many were accepted.
-func race(t *testing.T, c cluster, email, code string, n int) int {
+// all at once, and returns how many were accepted. The code is asked for
+// once every sign-in is pending, just before they are sent.
+func race(t *testing.T, c cluster, email string, code func() string, n int) int {
 	t.Helper()
 	pending := make([]string, n)
 	for i := range pending {
 		pending[i] = pendingOn(t, c.pick(i+1), email) // made on one instance, used on the other
 	}
+	sent := code()
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	accepted := 0
@@ -136,7 +139,7 @@ func race(t *testing.T, c cluster, email, code string, n int) int {
 		go func() {
 			defer wg.Done()
 			<-start
-			status, body, _ := call(t, c.pick(i), "POST", "/session/two-factor", token, map[string]string{"code": code})
+			status, body, _ := call(t, c.pick(i), "POST", "/session/two-factor", token, map[string]string{"code": sent})
 			switch status {
 			case 200:
 				mu.Lock()
@@ -153,20 +156,36 @@ func race(t *testing.T, c cluster, email, code string, n int) int {
 	return accepted
 }
 
-func waitForNextStep() {
-	time.Sleep(time.Until(time.Unix((totp.Step(time.Now())+1)*30, 0)) + 50*time.Millisecond)
+// freshCode returns the code of the earliest time step after used (the
+// step of the last code the server accepted for secret) that the server
+// accepts now, and that step. Each step's code is accepted once, and steps
+// at or before the last one used never again; the server also accepts one
+// step either side of its clock (--totp-skew 1, the default), so instead of
+// sleeping for the next 30-second step, a test that has just used the
+// current step's code sends the next one's: a code for step s is accepted
+// while the clock is in s-1, s or s+1. Only if used is itself ahead of the
+// clock (the code just used was a next step's) does freshCode wait, until
+// the step before its answer begins. The answer stays good for at least
+// 30 s, near a step boundary too.
+func freshCode(secret []byte, used int64) (string, int64) {
+	step := max(used+1, totp.Step(time.Now()))
+	if begins := time.Unix((step-1)*int64(totp.Period/time.Second), 0); time.Now().Before(begins) {
+		time.Sleep(time.Until(begins) + 10*time.Millisecond)
+	}
+	return totp.HOTP(secret, step, totp.Digits), step
 }
 
 func TestTwoInstancesOneDatabase(t *testing.T) {
+	t.Parallel()
 	for _, backend := range []string{"sqlite", "postgres"} {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
 			c := startCluster(t, backend)
 
 			// Enroll on A; B sees it at once: the password step on B asks for a code.
-			totpSecret, _ := enroll(t, c, "totp@example.com")
-			_, backupToken := enroll(t, c, "backup@example.com")
-			throttleSecret, _ := enroll(t, c, "throttle@example.com")
+			totpSecret, totpUsed, _ := enroll(t, c, "totp@example.com")
+			_, _, backupToken := enroll(t, c, "backup@example.com")
+			throttleSecret, throttleUsed, _ := enroll(t, c, "throttle@example.com")
 
 			// One backup code sent from 50 pending sign-ins across both: accepted once.
 			status, body, _ := call(t, c.a, "POST", "/me/backup-codes", backupToken, nil)
@@ -174,7 +193,7 @@ func TestTwoInstancesOneDatabase(t *testing.T) {
 				t.Fatalf("backup codes = %d %v", status, body)
 			}
 			code := body["codes"].([]any)[0].(string)
-			if n := race(t, c, "backup@example.com", code, 50); n != 1 {
+			if n := race(t, c, "backup@example.com", func() string { return code }, 50); n != 1 {
 				t.Errorf("one backup code raced across two instances: accepted %d times; want 1", n)
 			}
 
@@ -186,13 +205,15 @@ func TestTwoInstancesOneDatabase(t *testing.T) {
 				}
 			}
 			p := pendingOn(t, c.a, "throttle@example.com")
-			if status, _, _ := call(t, c.a, "POST", "/session/two-factor", p, map[string]string{"code": totp.Code(throttleSecret, time.Now())}); status != 429 {
+			right, _ := freshCode(throttleSecret, throttleUsed)
+			if status, _, _ := call(t, c.a, "POST", "/session/two-factor", p, map[string]string{"code": right}); status != 429 {
 				t.Errorf("right code after 5 failures on A and 5 on B = %d; want 429", status)
 			}
 
-			// One TOTP code sent from 50 pending sign-ins across both: accepted once.
-			waitForNextStep()
-			if n := race(t, c, "totp@example.com", totp.Code(totpSecret, time.Now()), 50); n != 1 {
+			// One TOTP code (the first one enable did not use) sent from 50
+			// pending sign-ins across both: accepted once.
+			fresh := func() string { code, _ := freshCode(totpSecret, totpUsed); return code }
+			if n := race(t, c, "totp@example.com", fresh, 50); n != 1 {
 				t.Errorf("one TOTP code raced across two instances: accepted %d times; want 1", n)
 			}
 

@@ -80,6 +80,7 @@ func value(families map[string]*dto.MetricFamily, name string, labels ...string)
 // into the throttle; the public port does not serve them; and no label of
 // any metric holds an email, an IP address, a token, a code or the secret.
 func TestMetricsListener(t *testing.T) {
+	t.Parallel()
 	for _, backend := range []string{"sqlite", "postgres"} {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
@@ -219,6 +220,7 @@ func TestMetricsListener(t *testing.T) {
 // server where the accounts made before it sign in with their password and
 // code (issue 10).
 func TestBackupWhileServingRestores(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	p := start(t, data)
 	c := clientFrom("127.0.0.1")
@@ -300,6 +302,7 @@ func TestBackupWhileServingRestores(t *testing.T) {
 // empty database, as docs/operations.md says; the restored database serves
 // the accounts, password and code.
 func TestPostgresDumpRestores(t *testing.T) {
+	t.Parallel()
 	for _, tool := range []string{"pg_dump", "pg_restore"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			if os.Getenv("CI") == "true" {

@@ -83,6 +83,7 @@ func procStatusKiB(t *testing.T, pid int, field string) int64 {
 // Without the limit the attempts that reach the hasher would need 19 MiB
 // each at once: gigabytes.
 func TestOverloadIsTurnedAwayNotACrash(t *testing.T) {
+	t.Parallel()
 	if runtime.GOOS != "linux" {
 		t.Skip("reads /proc and uses loopback source addresses beyond 127.0.0.1")
 	}

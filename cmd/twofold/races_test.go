@@ -46,11 +46,16 @@ func raceClient() *http.Client {
 
 // eachStore runs rounds rounds of round against one fresh twofold instance
 // per store, each round a subtest with its own client address, and logs in
-// how many rounds the promise was broken.
+// how many rounds the promise was broken. The two stores' instances run in
+// parallel (with the package's other parallel tests); the rounds on one
+// instance run one after another. Races timed by a password check measure
+// it (hashTime) on their own instance just before, under the load of the
+// moment.
 func eachStore(t *testing.T, rounds int, round func(t *testing.T, p *process, c *http.Client, email string)) {
 	t.Helper()
 	for _, store := range []string{"sqlite", "postgres"} {
 		t.Run(store, func(t *testing.T) {
+			t.Parallel()
 			var env []string
 			if store == "postgres" {
 				env = append(env, "TWOFOLD_DATABASE="+pgtest.Database(t))
@@ -228,6 +233,7 @@ func changePassword(c *http.Client, base, token string) (int, map[string]any, er
 // it: once the change has answered 204, no session the old password opened
 // still works, and the old password no longer signs in.
 func TestRacePasswordChangeVsSignIns(t *testing.T) {
+	t.Parallel()
 	const attackers = 12
 	eachStore(t, 3, func(t *testing.T, p *process, c *http.Client, email string) {
 		owner := mustSignUp(t, c, p.base, map[string]string{"email": email, "password": racePassword, "name": "Owner"})
@@ -262,6 +268,7 @@ func TestRacePasswordChangeVsSignIns(t *testing.T) {
 // enable has answered, no session opened by the password alone (status
 // authenticated) still reaches /me.
 func TestRaceEnableTwoFactorVsSignIns(t *testing.T) {
+	t.Parallel()
 	const attackers = 12
 	eachStore(t, 3, func(t *testing.T, p *process, c *http.Client, email string) {
 		m, err := setUpMember(c, p.base, email)
@@ -302,6 +309,7 @@ func TestRaceEnableTwoFactorVsSignIns(t *testing.T) {
 // no backup code remains, so after 2FA is enabled again (with a new
 // authenticator) the account has no backup codes until new ones are made.
 func TestRaceBackupCodesVsDisable(t *testing.T) {
+	t.Parallel()
 	const (
 		every    = 2 * time.Millisecond // a new request for backup codes this often...
 		inFlight = 16                   // ...while fewer than this many are unanswered
@@ -452,6 +460,7 @@ func giveOlderHash(t *testing.T, p *process, email, pw string) {
 // from the owner's session: once the change has answered 204, the old
 // password never signs in again and the new one does.
 func TestRaceHashUpgradeVsPasswordChange(t *testing.T) {
+	t.Parallel()
 	const signInsPerRound = 4
 	eachStore(t, 4, func(t *testing.T, p *process, c *http.Client, email string) {
 		owner := mustSignUp(t, c, p.base, map[string]string{"email": email, "password": racePassword, "name": "Owner"})
@@ -489,6 +498,7 @@ func TestRaceHashUpgradeVsPasswordChange(t *testing.T) {
 // whatever each answers, the account never ends up with 2FA on and no
 // number.
 func TestRacePhoneRemovalVsEnable(t *testing.T) {
+	t.Parallel()
 	const removals = 4
 	eachStore(t, 12, func(t *testing.T, p *process, c *http.Client, email string) {
 		m, err := setUpMember(c, p.base, email)
@@ -524,6 +534,7 @@ func TestRacePhoneRemovalVsEnable(t *testing.T) {
 // signs in; the password alone signs in), the account's security events
 // record it, and the change never answered 404.
 func TestRaceSignOutVsChange(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, event string
 		// begin makes the account and returns its session and the change.

@@ -16,6 +16,7 @@ import (
 // turn 2FA off (409); with 7 days a new member gets the deadline header,
 // and the Users list says "grace".
 func TestRequireTwoFactorThroughTheAPI(t *testing.T) {
+	t.Parallel()
 	p := start(t, t.TempDir(), "TWOFOLD_SIGNUP=invite")
 	defer p.stop(t)
 	c := clientFrom("127.0.0.1")

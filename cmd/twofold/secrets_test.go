@@ -17,6 +17,7 @@ import (
 // code, password or session token appears in the database file, its WAL,
 // the logs, or any error answer.
 func TestNoSecretAtRestOrInLogs(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	p := start(t, data, "TWOFOLD_LOG_LEVEL=debug")
 	const pw = "Correct-Horse-Battery-Staple-42"

@@ -1,6 +1,11 @@
 package main_test
 
 // Whole-system tests: the real binary, a real SQLite file, real HTTP.
+//
+// Every test but the timing one (enumeration_test.go) calls t.Parallel:
+// each starts its own servers, on their own ports and databases, and
+// plays its clients from its own loopback addresses where throttles count
+// them.
 
 import (
 	"bufio"
@@ -40,6 +45,9 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "build twofold:", err)
 		os.Exit(1)
 	}
+	// The servers and commands the tests start are the race build: see
+	// ChildGORACE for the two options that make them faster.
+	os.Setenv("GORACE", accounttest.ChildGORACE(os.Getenv("GORACE")))
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
@@ -233,6 +241,7 @@ func postJSON(t *testing.T, c *http.Client, url string, body any) (*http.Respons
 }
 
 func TestServeSurvivesRestartAndStopsGracefully(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	// A data directory the operator made readable by everyone: the files
 	// in it must not be.
@@ -299,6 +308,7 @@ func TestServeSurvivesRestartAndStopsGracefully(t *testing.T) {
 // flags, and the environment variables it reads that have no flag, and
 // exits 0. A command's help shows no flag of another (issue 10).
 func TestHelpExitsZero(t *testing.T) {
+	t.Parallel()
 	serveOnly := []string{"-addr", "-base-url", "-issuer", "-totp-skew", "-metrics-addr", "-trusted-proxies", "-hash-concurrency"}
 	for _, tc := range []struct {
 		args    []string
@@ -337,6 +347,7 @@ func TestHelpExitsZero(t *testing.T) {
 // postgresql:// URL is refused, and no file appears in the current
 // directory (it used to become a SQLite file named after the value).
 func TestDatabaseNeitherPathNorURLCreatesNothing(t *testing.T) {
+	t.Parallel()
 	for _, db := range []string{"not a url:/", "postgress://u@db/x", "file:twofold.db?mode=rwc"} {
 		dir := t.TempDir()
 		cmd := exec.Command(binary, "migrate", "--database", db)
@@ -352,6 +363,7 @@ func TestDatabaseNeitherPathNorURLCreatesNothing(t *testing.T) {
 }
 
 func TestServeRejectsBadConfig(t *testing.T) {
+	t.Parallel()
 	out, err := exec.Command(binary, "serve", "--addr", "nonsense", "--base-url", "ftp://x").CombinedOutput()
 	if err == nil {
 		t.Fatal("serve with a bad config succeeded")

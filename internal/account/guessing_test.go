@@ -14,7 +14,10 @@ import (
 // allows for 30 days (fake clock). Every guess the service evaluates is
 // counted; the chance that any of them hit is 1-(1-3/10^6)^n, since each
 // guess matches one of the three codes the ±1 step window accepts.
+//
+// Thousands of calls on one SQLite file: it runs beside the other tests.
 func TestThirtyDaysOfGuessingIsBounded(t *testing.T) {
+	t.Parallel()
 	f := enrolled(t)
 	wrong := "000000"
 	evaluated, throttled, suspended := 0, 0, 0

@@ -16,7 +16,6 @@ import (
 	"github.com/twofold/twofold/internal/accounttest"
 	"github.com/twofold/twofold/internal/store/postgres"
 	"github.com/twofold/twofold/internal/store/postgres/pgtest"
-	"github.com/twofold/twofold/internal/store/sqlite"
 )
 
 // backends give a test fresh, empty stores of each kind it runs on: SQLite
@@ -29,7 +28,7 @@ var backends = []struct {
 }{
 	{"sqlite", func(*testing.T) func(t *testing.T) accounttest.Store {
 		return func(t *testing.T) accounttest.Store {
-			s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "twofold.db"))
+			s, err := accounttest.OpenSQLite(filepath.Join(t.TempDir(), "twofold.db"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -293,9 +292,14 @@ func prepare(t *testing.T, open func(*testing.T) accounttest.Store, uc useCase) 
 // fails leaves the database as it was before or as the run without faults
 // left it, never in between; and a run that answers success left it as
 // the run without faults did.
+//
+// It is the slowest test of the package (every fault gets a fresh
+// fixture), so it runs beside the others, each backend beside the other.
 func TestEveryUseCaseCommitsAllOrNothing(t *testing.T) {
+	t.Parallel()
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
 			fresh := b.open(t)
 			for _, uc := range useCases {
 				t.Run(uc.name, func(t *testing.T) {

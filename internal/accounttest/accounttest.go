@@ -80,7 +80,7 @@ type Env struct {
 func New(t testing.TB, opts ...func(*account.Policy)) *Env {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "twofold.db")
-	store, err := sqlite.Open(context.Background(), path)
+	store, err := OpenSQLite(path)
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
@@ -88,6 +88,57 @@ func New(t testing.TB, opts ...func(*account.Policy)) *Env {
 	env := NewOnStore(t, store, opts...)
 	env.DBPath = path
 	return env
+}
+
+// migrated is a SQLite database file as sqlite.Open leaves a new one (every
+// migration applied, nothing else), made once per test process.
+var migrated struct {
+	once  sync.Once
+	image []byte
+	err   error
+}
+
+// OpenSQLite creates a fresh, migrated SQLite database file at path and
+// opens it. The file is a copy of one that sqlite.Open created and migrated
+// once for the whole test process: migrating a new file takes about 20
+// times as long as copying one (a transaction and its fsync per
+// migration), and tests open hundreds. The migrations themselves are
+// tested in internal/store/sqlite, and by every test of the real binary.
+func OpenSQLite(path string) (*sqlite.Store, error) {
+	migrated.once.Do(func() {
+		migrated.image, migrated.err = migratedImage()
+	})
+	if migrated.err != nil {
+		return nil, migrated.err
+	}
+	if err := os.WriteFile(path, migrated.image, 0o600); err != nil {
+		return nil, err
+	}
+	return sqlite.OpenExisting(context.Background(), path)
+}
+
+// migratedImage creates and migrates a database in a directory of its own,
+// closes it and returns the file's bytes.
+func migratedImage() ([]byte, error) {
+	dir, err := os.MkdirTemp("", "twofold-accounttest")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "twofold.db")
+	s, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Close(); err != nil {
+		return nil, err
+	}
+	// Closing the last connection checkpoints the WAL into the file and
+	// removes it; a WAL left behind would hold part of the schema.
+	if info, err := os.Stat(path + "-wal"); err == nil && info.Size() > 0 {
+		return nil, fmt.Errorf("accounttest: %s-wal holds %d bytes after closing the database; want it checkpointed", path, info.Size())
+	}
+	return os.ReadFile(path)
 }
 
 // NewPostgres builds an Env on a fresh PostgreSQL database (pgtest.Database:
@@ -358,4 +409,22 @@ func (e *Env) WrongCode(t testing.TB, secretBase32 string) string {
 	}
 	t.Fatal("no wrong code found")
 	return ""
+}
+
+// ChildGORACE returns the GORACE options for the race-built twofold
+// processes a test starts: gorace (the test's own GORACE) plus two that
+// change how fast the race detector works, never what it finds.
+//
+//   - atexit_sleep_ms=50: before exiting, a race-built process sleeps (1 s
+//     by default) in case another thread is still writing a race report.
+//     50 ms is ample for that, and a race found still makes the process
+//     exit 66; the tests wait for dozens of servers and commands to exit.
+//   - clear_shadow_mmap_threshold=64 MiB: the detector resets the shadow
+//     of a range larger than this (64 KiB by default) by mapping its pages
+//     afresh, so they fault in again on the next use. Every password hash
+//     allocates and frees a 19 MiB argon2id array, which made each hash
+//     spend as long in the kernel as in the hash itself; below the
+//     threshold the shadow is cleared with memset instead.
+func ChildGORACE(gorace string) string {
+	return strings.TrimSpace(gorace + " atexit_sleep_ms=50 clear_shadow_mmap_threshold=67108864")
 }

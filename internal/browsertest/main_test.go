@@ -83,6 +83,10 @@ func runSuite(m *testing.M) int {
 		startErr = fmt.Errorf("go build twofold: %v\n%s", err, out)
 		return m.Run()
 	}
+	// Under go test -race the server is the race build: see ChildGORACE
+	// for the two options that make it faster (a race found still makes it
+	// exit 66, which the test reports).
+	os.Setenv("GORACE", accounttest.ChildGORACE(os.Getenv("GORACE")))
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium),

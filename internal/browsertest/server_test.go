@@ -195,8 +195,10 @@ func (s *server) expirePendingSignIns(t *testing.T) {
 }
 
 // authenticator is the person's phone app: it computes codes with oathtool
-// from the secret it scanned, and like a person it waits for a new code
-// before using the app again (each 30-second code is accepted once).
+// from the secret it scanned. Each 30-second step's code is accepted once,
+// and the server accepts a code one step either side of its clock
+// (--totp-skew 1, the default), so where a person would wait for the app to
+// show a new code, the tests type the next step's code at once.
 type authenticator struct {
 	secret   string // base32
 	lastStep int64  // the time step of the last code handed out
@@ -204,25 +206,22 @@ type authenticator struct {
 
 func timeStep(t time.Time) int64 { return t.Unix() / 30 }
 
-// code waits until the app shows a code not handed out yet and returns it.
+// code returns a code of a step not handed out yet that the server accepts
+// now: the current step's, or the step after the last one handed out if
+// that is the current one (a code for step s is accepted while the clock is
+// in s-1, s or s+1, so it stays good for at least 30 s, near a step
+// boundary too). Only when the last code handed out was itself a next
+// step's does it wait, until the step before its answer begins.
 func (a *authenticator) code(t *testing.T) string {
 	t.Helper()
-	for {
-		now := time.Now()
-		if step := timeStep(now); step <= a.lastStep {
-			next := time.Unix((a.lastStep+1)*30, 0)
-			t.Logf("waiting %v for the next code", next.Sub(now).Round(100*time.Millisecond))
-			time.Sleep(next.Sub(now) + 100*time.Millisecond)
-			continue
-		}
-		before := timeStep(time.Now())
-		code := runOathtool(t, "--totp", "-b", a.secret)
-		if after := timeStep(time.Now()); after != before {
-			continue // the step changed while oathtool ran: ask again
-		}
-		a.lastStep = before
-		return code
+	step := max(a.lastStep+1, timeStep(time.Now()))
+	if begins := time.Unix((step-1)*30, 0); time.Now().Before(begins) {
+		wait := time.Until(begins) + 10*time.Millisecond
+		t.Logf("waiting %v for the next code", wait.Round(100*time.Millisecond))
+		time.Sleep(wait)
 	}
+	a.lastStep = step
+	return runOathtool(t, "--totp", "-b", "--now", "@"+strconv.FormatInt(step*30, 10), a.secret)
 }
 
 // wrongCode returns six digits that the server accepts at no time step near
