@@ -227,6 +227,7 @@ var (
 	ErrStale                  = errors.New("account: the account changed since it was read")
 	ErrSessionAlreadyAdvanced = errors.New("account: session already used")
 	ErrInvitationInvalid      = errors.New("account: this invitation has expired, was already used or was withdrawn")
+	ErrInvitationNotFound     = errors.New("account: no pending invitation with this id")
 	ErrSignUpDisabled         = errors.New("account: accounts are by invitation")
 	ErrForbidden              = errors.New("account: only administrators may do this")
 	ErrAccountDeactivated     = errors.New("account: this account is deactivated")

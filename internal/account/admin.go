@@ -24,6 +24,10 @@ func (s *Service) AdminUsers(ctx context.Context, by *Session) ([]*UserSummary, 
 	}
 	now := s.now()
 	for _, sum := range list {
+		if !sum.User.DeactivatedAt.IsZero() && !sum.User.TwoFactorEnabled() {
+			sum.TwoFactorStatus = TwoFactorNotRequired // cannot sign in: not late
+			continue
+		}
 		sum.TwoFactorStatus, sum.Deadline = settings.StatusOf(sum.User, now)
 	}
 	return list, nil

@@ -144,7 +144,7 @@ func TestAuditLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := env.Service.RevokeInvitation(ctx, ada, inv.ID); err != nil {
+	if err := env.Service.RevokeInvitation(ctx, ada, inv.ID, client); err != nil {
 		t.Fatal(err)
 	}
 	entries, err := env.Service.AuditLog(ctx, ada, 10)
@@ -156,7 +156,7 @@ func TestAuditLog(t *testing.T) {
 		got = append(got, e.Actor+" "+string(e.Action)+" "+e.Target)
 	}
 	want := []string{
-		"ada@example.com revoke_invitation ",
+		"ada@example.com revoke_invitation cy@example.com",
 		"operator (CLI) invite cy@example.com",
 		"ada@example.com deactivate bo@example.com",
 		"ada@example.com role_change bo@example.com",

@@ -115,16 +115,26 @@ func (s *Service) ResendInvitation(ctx context.Context, by *Session, id int64, c
 	if _, err := s.requireAdmin(ctx, by); err != nil {
 		return nil, "", err
 	}
+	inv, err := s.pendingInvitation(ctx, id)
+	if err != nil {
+		return nil, "", err
+	}
+	return s.invite(ctx, by, InviteInput{Email: inv.Email, Role: inv.Role}, id, c)
+}
+
+// pendingInvitation finds invitation id among the pending ones;
+// ErrInvitationNotFound when it is not (any longer) pending.
+func (s *Service) pendingInvitation(ctx context.Context, id int64) (*Invitation, error) {
 	list, err := s.store.Invitations(ctx, 500)
 	if err != nil {
-		return nil, "", fmt.Errorf("account: resend invitation: %w", err)
+		return nil, fmt.Errorf("account: invitation %d: %w", id, err)
 	}
 	for _, inv := range list {
 		if inv.ID == id && !inv.IsSetupLink() && inv.Usable(s.now()) {
-			return s.invite(ctx, by, InviteInput{Email: inv.Email, Role: inv.Role}, id, c)
+			return inv, nil
 		}
 	}
-	return nil, "", ErrNotFound
+	return nil, ErrInvitationNotFound
 }
 
 // invite is Invite; replaces, when not 0, is a pending invitation that the
@@ -205,7 +215,7 @@ func (s *Service) invite(ctx context.Context, by *Session, in InviteInput, repla
 		})
 	})
 	if errors.Is(err, errNoSuchInvitation) {
-		return nil, "", ErrNotFound
+		return nil, "", ErrInvitationNotFound
 	}
 	if err != nil {
 		return nil, "", s.fault(ctx, "invite", err, nil)
@@ -304,12 +314,16 @@ func (s *Service) AcceptInvitation(ctx context.Context, in AcceptInput, c Client
 	if s.hasher.Saturated() {
 		return nil, "", ErrBusy
 	}
-	// Links are 256-bit: the limit is for a client hashing passwords at us.
-	if _, err := s.reserve(ctx, AttemptLimit{Kind: "signup_ip", Key: "signup:ip:" + ipKey(c.IP), Limit: s.policy.SignUpAttempts, Window: s.policy.SignUpWindow}); err != nil {
+	// Links are 256-bit: the limit is for a client hashing passwords at us,
+	// so a link that makes its account gives its attempt back (a practice
+	// behind one address can bring in all its staff in an hour).
+	reserved, err := s.reserve(ctx, AttemptLimit{Kind: "signup_ip", Key: "signup:ip:" + ipKey(c.IP), Limit: s.policy.SignUpAttempts, Window: s.policy.SignUpWindow})
+	if err != nil {
 		return nil, "", err
 	}
 	hash, err := s.hasher.Hash(ctx, in.Password)
 	if err != nil {
+		s.giveBack(ctx, reserved)
 		return nil, "", mapHasherErr(err)
 	}
 	now := s.now()
@@ -331,6 +345,9 @@ func (s *Service) AcceptInvitation(ctx context.Context, in AcceptInput, c Client
 			if errors.Is(err, ErrNotFound) {
 				return ErrInvitationInvalid
 			}
+			return err
+		}
+		if err := releaseAttempts(ctx, tx, reserved); err != nil {
 			return err
 		}
 		if err := tx.CreateUser(ctx, u); err != nil {
@@ -370,10 +387,15 @@ func (s *Service) Invitations(ctx context.Context, by *Session) ([]*Invitation, 
 	return s.store.Invitations(ctx, 200)
 }
 
-// RevokeInvitation withdraws invitation id, for administrators; ErrNotFound
-// when there is no such usable invitation.
-func (s *Service) RevokeInvitation(ctx context.Context, by *Session, id int64) error {
+// RevokeInvitation withdraws invitation id, for administrators;
+// ErrInvitationNotFound when there is no such pending invitation (it was
+// accepted, withdrawn or expired meanwhile).
+func (s *Service) RevokeInvitation(ctx context.Context, by *Session, id int64, c Client) error {
 	admin, err := s.requireAdmin(ctx, by)
+	if err != nil {
+		return err
+	}
+	inv, err := s.pendingInvitation(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -387,10 +409,10 @@ func (s *Service) RevokeInvitation(ctx context.Context, by *Session, id int64) e
 			}
 			return err
 		}
-		return s.audit(ctx, tx, admin, AuditRevoke, "", fmt.Sprintf("invitation %d", id), Client{})
+		return s.audit(ctx, tx, admin, AuditRevoke, inv.Email, fmt.Sprintf("invitation %d", id), c)
 	})
 	if errors.Is(err, errNoSuchInvitation) {
-		return ErrNotFound
+		return ErrInvitationNotFound
 	}
 	if err != nil {
 		return s.fault(ctx, "revoke invitation", err, nil)

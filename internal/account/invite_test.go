@@ -149,11 +149,11 @@ func TestInvitation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := env.Service.RevokeInvitation(ctx, admin, revoked.ID); err != nil {
+	if err := env.Service.RevokeInvitation(ctx, admin, revoked.ID, client); err != nil {
 		t.Fatalf("RevokeInvitation = %v", err)
 	}
-	if err := env.Service.RevokeInvitation(ctx, admin, revoked.ID); !errors.Is(err, account.ErrNotFound) {
-		t.Errorf("revoking it twice = %v; want ErrNotFound", err)
+	if err := env.Service.RevokeInvitation(ctx, admin, revoked.ID, client); !errors.Is(err, account.ErrInvitationNotFound) {
+		t.Errorf("revoking it twice = %v; want ErrInvitationNotFound", err)
 	}
 	if _, _, err := env.Service.AcceptInvitation(ctx, account.AcceptInput{Token: tokenOf(t, revokedLink), Name: "Cy", Password: pw}, client); !errors.Is(err, account.ErrInvitationInvalid) {
 		t.Errorf("a revoked invitation = %v; want ErrInvitationInvalid", err)
@@ -262,7 +262,91 @@ func TestResendInvitation(t *testing.T) {
 	if _, _, err := env.Service.AcceptInvitation(ctx, account.AcceptInput{Token: tokenOf(t, second), Name: "Bo", Password: pw}, client); err != nil {
 		t.Errorf("the new link = %v", err)
 	}
-	if _, _, err := env.Service.ResendInvitation(ctx, admin, again.ID, client); !errors.Is(err, account.ErrNotFound) {
-		t.Errorf("sending an accepted invitation again = %v; want ErrNotFound", err)
+	if _, _, err := env.Service.ResendInvitation(ctx, admin, again.ID, client); !errors.Is(err, account.ErrInvitationNotFound) {
+		t.Errorf("sending an accepted invitation again = %v; want ErrInvitationNotFound", err)
+	}
+}
+
+// Decisions made on a read are checked where they are written: an
+// invitation withdrawn, or 2FA switched to required, between a use case's
+// read and its transaction makes the use case change nothing (each store).
+func TestInvitationAndPolicyRaces(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			fault := accounttest.NewFaultStore(b.open(t)(t))
+			env := accounttest.NewOnStore(t, fault, inviteOnly)
+			link, err := env.Service.CreateSetupLink(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, adaToken, err := env.Service.AcceptInvitation(ctx, account.AcceptInput{Token: tokenOf(t, link), Email: "ada@example.com", Name: "Ada", Password: pw}, client)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ada, _ := env.Service.Authenticate(ctx, adaToken)
+
+			// Accept racing a withdrawal.
+			inv, boLink, err := env.Service.Invite(ctx, ada, account.InviteInput{Email: "bo@example.com", Role: account.RoleMember}, client)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fault.BeforeNextTx(func() {
+				if err := env.Writes().RevokeInvitation(ctx, inv.ID, env.Clock.Now()); err != nil {
+					t.Error(err)
+				}
+			})
+			if _, _, err := env.Service.AcceptInvitation(ctx, account.AcceptInput{Token: tokenOf(t, boLink), Name: "Bo", Password: pw}, client); !errors.Is(err, account.ErrInvitationInvalid) {
+				t.Errorf("accept racing its withdrawal = %v; want ErrInvitationInvalid", err)
+			}
+			if _, err := env.Store.UserByEmail(ctx, "bo@example.com"); !errors.Is(err, account.ErrNotFound) {
+				t.Errorf("the withdrawn invitation made an account (%v)", err)
+			}
+
+			// Disabling 2FA racing "Require 2FA for all users".
+			secret := enrollSession(t, env, adaToken)
+			ada, _ = env.Service.Authenticate(ctx, adaToken)
+			before, err := env.Store.Settings(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fault.BeforeNextTx(func() {
+				required := before
+				required.RequireTwoFactor, required.RequiredSince = true, env.Clock.Now()
+				if err := env.Writes().UpdateSettings(ctx, before, required); err != nil {
+					t.Error(err)
+				}
+			})
+			if err := env.Service.DisableTOTP(ctx, ada, pw, env.Code(t, secret), client); !errors.Is(err, account.ErrTwoFactorRequiredByPolicy) {
+				t.Errorf("disable racing the requirement = %v; want ErrTwoFactorRequiredByPolicy", err)
+			}
+			if u, _ := env.Store.UserByEmail(ctx, "ada@example.com"); !u.TwoFactorEnabled() {
+				t.Error("2FA was turned off although it became required meanwhile")
+			}
+		})
+	}
+}
+
+// A link mailed while sign-up was open makes nothing once it is by
+// invitation; an accepted invitation gives its sign-up attempt back.
+func TestSignUpModeAndInvitationAttempts(t *testing.T) {
+	open := accounttest.New(t, func(p *account.Policy) { p.SignUpAttempts = 1 })
+	elsewhere := account.Client{IP: "198.51.100.9"} // its own sign-up attempt
+	if err := open.Service.StartSignUp(ctx, account.SignUpInput{Email: "bo@example.com", Password: pw, Name: "Bo"}, elsewhere); err != nil {
+		t.Fatal(err)
+	}
+	link := open.SignUpLink(t, "bo@example.com")
+	closed := accounttest.NewOnStore(t, open.Store, inviteOnly, func(p *account.Policy) { p.SignUpAttempts = 1 })
+	if _, _, err := closed.Service.ConfirmSignUp(ctx, account.ConfirmSignUpInput{Token: link, Password: pw}, elsewhere); !errors.Is(err, account.ErrSignUpDisabled) {
+		t.Errorf("a sign-up link once sign-up is by invitation = %v; want ErrSignUpDisabled", err)
+	}
+	admin := firstAdmin(t, closed) // one attempt from this address, given back
+	for _, email := range []string{"cy@example.com", "dee@example.com"} {
+		_, l, err := closed.Service.Invite(ctx, admin, account.InviteInput{Email: email, Role: account.RoleMember}, client)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := closed.Service.AcceptInvitation(ctx, account.AcceptInput{Token: tokenOf(t, l), Name: "N", Password: pw}, client); err != nil {
+			t.Errorf("accept %s from the same address with a limit of 1 = %v; want accepted", email, err)
+		}
 	}
 }

@@ -11,7 +11,7 @@ import (
 
 // enrollSession turns 2FA on for the account of sess (a mobile number
 // first), and moves the clock to the next step.
-func enrollSession(t *testing.T, env *accounttest.Env, token string) {
+func enrollSession(t *testing.T, env *accounttest.Env, token string) (secret string) {
 	t.Helper()
 	sess, err := env.Service.Authenticate(ctx, token)
 	if err != nil {
@@ -30,6 +30,7 @@ func enrollSession(t *testing.T, env *accounttest.Env, token string) {
 		t.Fatal(err)
 	}
 	env.Clock.Advance(30 * time.Second)
+	return setup.Secret
 }
 
 // "Require 2FA for all users": switching it on needs the administrator's

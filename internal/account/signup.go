@@ -174,6 +174,10 @@ func (s *Service) PendingSignUp(ctx context.Context, token string) (*PendingSign
 // guess; an unknown, used or expired link is ErrSignUpLinkInvalid, as is
 // one whose email got an account in the meantime.
 func (s *Service) ConfirmSignUp(ctx context.Context, in ConfirmSignUpInput, c Client) (*User, string, error) {
+	if !s.policy.OpenSignUp {
+		// A link mailed before sign-up became by invitation makes nothing.
+		return nil, "", ErrSignUpDisabled
+	}
 	p, err := s.PendingSignUp(ctx, in.Token)
 	if err != nil {
 		return nil, "", err

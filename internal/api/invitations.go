@@ -111,7 +111,7 @@ func (h *handler) revokeInvitation(w http.ResponseWriter, r *http.Request, sess 
 	if err != nil || id <= 0 {
 		return errRouteNotFound
 	}
-	if err := h.svc.RevokeInvitation(r.Context(), sess, id); err != nil {
+	if err := h.svc.RevokeInvitation(r.Context(), sess, id, httpauth.Client(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -148,6 +148,8 @@ func problemFor(err error) *problem {
 		return pr
 
 	// Account state.
+	case errors.Is(err, account.ErrInvitationNotFound):
+		return p(http.StatusNotFound, "not_found", "There is no pending invitation with this id: it was accepted, withdrawn or has expired.")
 	case errors.Is(err, account.ErrInvitationInvalid):
 		return p(http.StatusGone, "invitation_invalid", "This invitation has expired, was already used or was withdrawn. Ask an administrator for a new one.")
 	case errors.Is(err, account.ErrSignUpDisabled):

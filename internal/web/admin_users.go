@@ -131,12 +131,21 @@ func (h *handler) revokeFromPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err := h.svc.RevokeInvitation(r.Context(), sess, id); err != nil && !errors.Is(err, account.ErrNotFound) {
-		h.fail(w, r, err, recovery{back: usersPath})
+	id, ok := pathID(r)
+	if !ok {
+		h.notFound(w, r)
 		return
 	}
-	h.setFlash(w, flashRevoked)
+	err := h.svc.RevokeInvitation(r.Context(), sess, id, httpauth.Client(r))
+	switch {
+	case errors.Is(err, account.ErrInvitationNotFound):
+		h.setFlash(w, flashNotPending)
+	case err != nil:
+		h.fail(w, r, err, recovery{back: usersPath})
+		return
+	default:
+		h.setFlash(w, flashRevoked)
+	}
 	redirect(w, r, usersPath)
 }
 
@@ -146,7 +155,11 @@ func (h *handler) updateFromPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	id, ok := pathID(r)
+	if !ok {
+		h.notFound(w, r)
+		return
+	}
 	var update account.UserUpdate
 	done := flashUserUpdated
 	switch r.PostFormValue("action") {
@@ -176,6 +189,11 @@ func (h *handler) updateFromPage(w http.ResponseWriter, r *http.Request) {
 		if errors.Is(err, account.ErrLastAdministrator) {
 			v.Message = "This is the last active administrator. Make someone else an administrator first."
 			h.render(w, r, http.StatusConflict, pageUsers, v)
+			return
+		}
+		if errors.Is(err, account.ErrNotFound) {
+			v.Message = "There is no such account."
+			h.render(w, r, http.StatusNotFound, pageUsers, v)
 			return
 		}
 		h.fail(w, r, err, recovery{page: pageUsers, view: v, back: usersPath})
@@ -224,7 +242,11 @@ func (h *handler) resetFromPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	id, ok := pathID(r)
+	if !ok {
+		h.notFound(w, r)
+		return
+	}
 	reason := r.PostFormValue("reason")
 	if _, err := h.svc.ResetTwoFactorFor(r.Context(), sess, id, reason, httpauth.Client(r)); err != nil {
 		v, verr := h.usersView(r, sess, p, nil)
@@ -233,9 +255,18 @@ func (h *handler) resetFromPage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		var invalid *account.ValidationError
-		if errors.As(err, &invalid) {
+		switch {
+		case errors.As(err, &invalid):
 			v.Message = invalid.Fields["reason"]
 			h.render(w, r, http.StatusUnprocessableEntity, pageUsers, v)
+			return
+		case errors.Is(err, account.ErrNotFound):
+			v.Message = "There is no such account."
+			h.render(w, r, http.StatusNotFound, pageUsers, v)
+			return
+		case errors.Is(err, account.ErrTwoFactorNotEnabled):
+			v.Message = "2 factor authentication is off for that account already."
+			h.render(w, r, http.StatusConflict, pageUsers, v)
 			return
 		}
 		h.fail(w, r, err, recovery{page: pageUsers, view: v, back: usersPath})
@@ -252,10 +283,15 @@ func (h *handler) resendFromPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	id, ok := pathID(r)
+	if !ok {
+		h.notFound(w, r)
+		return
+	}
 	inv, link, err := h.svc.ResendInvitation(r.Context(), sess, id, httpauth.Client(r))
-	if errors.Is(err, account.ErrNotFound) {
-		redirect(w, r, usersPath) // accepted or withdrawn meanwhile: the list says which
+	if errors.Is(err, account.ErrInvitationNotFound) {
+		h.setFlash(w, flashNotPending)
+		redirect(w, r, usersPath)
 		return
 	}
 	if err != nil {
@@ -272,4 +308,10 @@ func (h *handler) resendFromPage(w http.ResponseWriter, r *http.Request) {
 	v.Flash = &flash{Kind: "success", Title: "Invitation sent again to " + inv.Email, Text: "The earlier link no longer works."}
 	w.Header().Set("Cache-Control", "no-store")
 	h.render(w, r, http.StatusOK, pageUsers, v)
+}
+
+// pathID is the {id} of the path: a positive whole number, or not ok.
+func pathID(r *http.Request) (int64, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	return id, err == nil && id > 0
 }

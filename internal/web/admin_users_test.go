@@ -179,3 +179,31 @@ func TestResetTwoFactorFromUsersPage(t *testing.T) {
 	wantRedirect(t, bo.get("/me"), "/signin")
 	wantText(t, ada.page("/admin/users"), "reset_two_factor: Called back on the number on file")
 }
+
+// A bad id on the Users page is a 404 that leaves the administrator signed
+// in; withdrawing an invitation that was accepted meanwhile says so.
+func TestUsersPageBadInput(t *testing.T) {
+	s := newInviteOnlySite(t)
+	ada := adminBrowser(t, s)
+	for _, path := range []string{"/admin/users/abc", "/admin/users/0", "/admin/users/99999999999999999999", "/admin/users/424242"} {
+		res := ada.post(path, url.Values{"action": {"deactivate"}})
+		if res.status != http.StatusNotFound {
+			t.Errorf("POST %s = %d (Location %q); want 404", path, res.status, res.location())
+		}
+	}
+	res := ada.post("/admin/users/424242/reset-two-factor", url.Values{"reason": {"checked by phone"}})
+	wantStatus(t, res, http.StatusNotFound)
+	wantStatus(t, ada.get("/me"), http.StatusOK) // still signed in
+
+	res = ada.post("/admin/invitations", url.Values{"email": {"bo@example.com"}, "role": {"member"}})
+	m := invitationLink.FindStringSubmatch(res.body)
+	if m == nil {
+		t.Fatal("no invitation link shown")
+	}
+	invs, _ := s.env.Store.Invitations(t.Context(), 10)
+	bo := s.browser(t)
+	wantRedirect(t, bo.post("/invite", url.Values{"token": {hiddenToken(t, bo.page(linkPath(t, m[1])))}, "name": {"Bo"}, "password": {testPassword}}), "/me")
+	wantRedirect(t, ada.post("/admin/invitations/"+strconv.FormatInt(invs[0].ID, 10)+"/revoke", nil), "/admin/users")
+	wantText(t, ada.page("/admin/users"), "That invitation is no longer pending.")
+	wantStatus(t, ada.post("/admin/invitations/x/revoke", nil), http.StatusNotFound)
+}

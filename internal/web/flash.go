@@ -33,6 +33,7 @@ const (
 	flashEnrollNumber    = "enroll-number"
 	flashSettingsSaved   = "settings-saved"
 	flashUserReset       = "user-reset"
+	flashNotPending      = "invitation-not-pending"
 )
 
 var flashes = map[string]flash{
@@ -55,6 +56,8 @@ var flashes = map[string]flash{
 	flashEnrollNumber: {Kind: "warning", Title: "2 factor authentication is required.",
 		Text: "Your administrator requires it for every account. Add your mobile phone number and save, then enable 2 factor authentication."},
 	flashSettingsSaved: {Kind: "success", Title: "The settings are saved."},
+	flashNotPending: {Kind: "warning", Title: "That invitation is no longer pending.",
+		Text: "It was accepted, withdrawn or has expired meanwhile: the lists below show where things stand."},
 	flashUserReset: {Kind: "success", Title: "2 factor authentication is reset for the account.",
 		Text: "Its sessions were ended and its owner was emailed. They sign in with their password and enable it again."},
 }

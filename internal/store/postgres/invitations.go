@@ -137,8 +137,8 @@ func (t *tx) UpdateSettings(ctx context.Context, was, next account.Settings) err
 	}
 	return t.one(ctx, "update settings", account.ErrStale,
 		`UPDATE settings SET require_two_factor = $1, grace_period_days = $2, required_since = $3
-		WHERE id = 1 AND require_two_factor = $4 AND grace_period_days = $5`,
-		boolInt(next.RequireTwoFactor), next.GracePeriodDays, since, boolInt(was.RequireTwoFactor), was.GracePeriodDays)
+		WHERE id = 1 AND require_two_factor = $4 AND grace_period_days = $5 AND COALESCE(required_since, 0) = $6`,
+		boolInt(next.RequireTwoFactor), next.GracePeriodDays, since, boolInt(was.RequireTwoFactor), was.GracePeriodDays, sinceMillis(was.RequiredSince))
 }
 
 func boolInt(b bool) int {
@@ -170,4 +170,12 @@ func (t *tx) AddAudit(ctx context.Context, e *account.AuditEntry) error {
 		return fmt.Errorf("postgres: add audit entry: %w", err)
 	}
 	return nil
+}
+
+// sinceMillis is t in milliseconds, 0 for the zero time (as COALESCE reads NULL).
+func sinceMillis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return millis(t)
 }

@@ -110,8 +110,8 @@ func (t *tx) SetDeactivated(ctx context.Context, userID int64, at time.Time) err
 	return t.one(ctx, "set deactivated", account.ErrNotFound, setDeactivatedSQL, v, userID)
 }
 
-const updateSettingsSQL = `UPDATE settings SET require_two_factor = ?, grace_period_days = ?, required_since = ?
-	WHERE id = 1 AND require_two_factor = ? AND grace_period_days = ?`
+const updateSettingsSQL = `UPDATE settings SET require_two_factor = ?1, grace_period_days = ?2, required_since = ?3
+	WHERE id = 1 AND require_two_factor = ?4 AND grace_period_days = ?5 AND COALESCE(required_since, 0) = ?6`
 
 // Settings implements account.Store.
 func (s *Store) Settings(ctx context.Context) (account.Settings, error) {
@@ -128,7 +128,7 @@ func (t *tx) UpdateSettings(ctx context.Context, was, next account.Settings) err
 		since = millis(next.RequiredSince)
 	}
 	return t.one(ctx, "update settings", account.ErrStale, updateSettingsSQL,
-		boolInt(next.RequireTwoFactor), next.GracePeriodDays, since, boolInt(was.RequireTwoFactor), was.GracePeriodDays)
+		boolInt(next.RequireTwoFactor), next.GracePeriodDays, since, boolInt(was.RequireTwoFactor), was.GracePeriodDays, sinceMillis(was.RequiredSince))
 }
 
 func boolInt(b bool) int {
@@ -160,4 +160,12 @@ func (t *tx) AddAudit(ctx context.Context, e *account.AuditEntry) error {
 		return fmt.Errorf("sqlite: add audit entry: %w", err)
 	}
 	return nil
+}
+
+// sinceMillis is t in milliseconds, 0 for the zero time (as COALESCE reads NULL).
+func sinceMillis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return millis(t)
 }
