@@ -21,7 +21,7 @@ import (
 // backends give a test fresh, empty stores of each kind it runs on: SQLite
 // always, PostgreSQL when TWOFOLD_TEST_POSTGRES_DSN names a server. For
 // PostgreSQL one database serves the whole test and is emptied between
-// uses (TRUNCATE is much faster than a new database per fault).
+// uses, by emptyPostgres: much faster than a new database per fault.
 var backends = []struct {
 	name string
 	open func(t *testing.T) (fresh func(t *testing.T) accounttest.Store)
@@ -49,14 +49,24 @@ var backends = []struct {
 		}
 		t.Cleanup(func() { admin.Close(context.Background()) })
 		return func(t *testing.T) accounttest.Store {
-			if _, err := admin.Exec(context.Background(), `TRUNCATE users, sessions, backup_codes, throttle_attempts,
-				security_events, outbox, pending_signups RESTART IDENTITY CASCADE`); err != nil {
+			if _, err := admin.Exec(context.Background(), emptyPostgres); err != nil {
 				t.Fatal(err)
 			}
 			return s
 		}
 	}},
 }
+
+// emptyPostgres deletes every row and starts every identity at 1 again, as
+// in a new database. DELETE, not TRUNCATE: on these few rows it takes about
+// 2 ms where TRUNCATE, which gives every table and index a new file, takes
+// 60 to 90 ms, and the test empties the database about 90 times.
+const emptyPostgres = `
+DELETE FROM sessions; DELETE FROM backup_codes; DELETE FROM security_events; DELETE FROM outbox;
+DELETE FROM users; DELETE FROM throttle_attempts; DELETE FROM pending_signups;
+ALTER TABLE users ALTER COLUMN id RESTART; ALTER TABLE backup_codes ALTER COLUMN id RESTART;
+ALTER TABLE security_events ALTER COLUMN id RESTART; ALTER TABLE outbox ALTER COLUMN id RESTART;
+ALTER TABLE throttle_attempts ALTER COLUMN id RESTART; ALTER TABLE pending_signups ALTER COLUMN id RESTART;`
 
 // state is what a use case may change, as the database holds it: row
 // counts of every table but the throttle's (a reservation commits on its
