@@ -107,6 +107,21 @@ func TestAdministrator(t *testing.T) {
 		b.wantPage(headingChange)
 	}
 
+	// A used invitation, and sign-up by invitation, as a stranger sees them.
+	stranger := openTab(t, srv)
+	u, err := url.Parse(boLink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status := stranger.open(u.RequestURI()); status != 410 {
+		t.Errorf("a used invitation: status %d; want 410", status)
+	}
+	stranger.wantPage("This invitation cannot be used")
+	cam.visit(stranger, "invitation-used")
+	stranger.open("/signup")
+	stranger.wantPage("Accounts are by invitation")
+	cam.visit(stranger, "sign-up-by-invitation")
+
 	ada.open("/admin/users?status=enabled")
 	ada.wantText("bo@example.com", "cy@example.com", "compliant")
 	cam.visit(ada, "users-compliant")
