@@ -106,7 +106,7 @@ func TestNoSecretAtRestOrInLogs(t *testing.T) {
 	scan("while running")
 	p.stop(t)
 	scan("after stopping")
-	check("the logs", p.logs.Bytes())
+	check("the logs", []byte(p.logs.String()))
 	// A 6-digit code is too short to grep for in files full of numbers, but
 	// no answer may echo one back.
 	needles["TOTP code"] = used[0]

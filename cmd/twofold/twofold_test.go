@@ -56,7 +56,7 @@ func TestMain(m *testing.M) {
 type process struct {
 	cmd      *exec.Cmd
 	base     string
-	logs     *bytes.Buffer
+	logs     *accounttest.LogBuffer // written by the goroutine reading its stderr
 	done     chan error
 	database string // the SQLite file or PostgreSQL URL it serves from
 	metrics  string // http://host:port of its metrics listener, when it has one
@@ -160,7 +160,7 @@ func startBuild(t *testing.T, bin, dataDir string, extraEnv ...string) *process 
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &process{cmd: cmd, logs: &bytes.Buffer{}, done: make(chan error, 1), database: filepath.Join(dataDir, "twofold.db")}
+	p := &process{cmd: cmd, logs: &accounttest.LogBuffer{}, done: make(chan error, 1), database: filepath.Join(dataDir, "twofold.db")}
 	for _, kv := range extraEnv {
 		if db, ok := strings.CutPrefix(kv, "TWOFOLD_DATABASE="); ok {
 			p.database = db
@@ -171,7 +171,7 @@ func startBuild(t *testing.T, bin, dataDir string, extraEnv ...string) *process 
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
 			line := sc.Text()
-			p.logs.WriteString(line + "\n")
+			p.logs.Write([]byte(line + "\n"))
 			if m := setupLinkShown.FindStringSubmatch(line); m != nil {
 				p.setupURL = m[1] // logged before listening, too
 			}
