@@ -14,6 +14,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -619,4 +620,78 @@ func TestRaceSignOutVsChange(t *testing.T) {
 			})
 		})
 	}
+}
+
+// adminOf makes (once per server) the first administrator through the
+// setup link the server logged, and returns their session.
+var admins sync.Map
+
+func adminOf(t *testing.T, c *http.Client, p *process) string {
+	t.Helper()
+	if token, ok := admins.Load(p.base); ok {
+		return token.(string)
+	}
+	u, err := url.Parse(p.setupURL)
+	if err != nil || p.setupURL == "" {
+		t.Fatalf("no setup link logged: %q", p.setupURL)
+	}
+	status, body, token, err := send(c, p.base, "POST", "/invitations/accept", "", map[string]string{
+		"token": u.Query().Get("token"), "email": "admin@example.com", "name": "Admin", "password": racePassword})
+	if err != nil || status != 201 {
+		t.Fatalf("accept the setup link = %d %v %v", status, body, err)
+	}
+	admins.Store(p.base, token)
+	return token
+}
+
+// 7. Deactivation ends every session, including those of sign-ins whose
+// password was being checked when it landed (issue 11): an attacker with
+// the password signs in again and again while an administrator
+// deactivates the account; once that has answered, no session reaches /me
+// and the right password answers 403 account_deactivated.
+func TestRaceDeactivationVsSignIns(t *testing.T) {
+	t.Parallel()
+	const attackers = 12
+	eachStore(t, 3, func(t *testing.T, p *process, c *http.Client, email string) {
+		admin := adminOf(t, c, p)
+		mustSignUp(t, c, p.base, map[string]string{"email": email, "password": racePassword, "name": "Owner"})
+		status, body, _, err := send(c, p.base, "GET", "/admin/users", admin, nil)
+		if err != nil || status != 200 {
+			t.Fatalf("users = %d %v %v", status, body, err)
+		}
+		id := ""
+		for _, u := range body["users"].([]any) {
+			if m := u.(map[string]any); m["email"] == email {
+				id = toJSON(m["id"])
+			}
+		}
+		stop := make(chan struct{})
+		wait := attack(c, p.base, email, racePassword, attackers, stop)
+		time.Sleep(hashTime(t, c, p.base, admin))
+		status, body, _, err = send(c, p.base, "PATCH", "/admin/users/"+id, admin, map[string]any{"active": false})
+		close(stop)
+		attempts := wait()
+		if err != nil || status != 200 {
+			t.Fatalf("deactivate = %d %v %v; want 200", status, body, err)
+		}
+		live := 0
+		for i, a := range attempts {
+			switch {
+			case a.err != nil:
+				t.Errorf("attacker sign-in %d: %v; want an answer", i, a.err)
+			case a.status == 200:
+				live++
+				if got, _, _ := call(t, p.base, "GET", "/me", a.token, nil); got != http.StatusUnauthorized {
+					t.Errorf("after deactivation, attacker session %d: GET /me = %d; want 401", i, got)
+				}
+			case a.status != 401 && a.status != 403 && a.status != 503:
+				t.Errorf("attacker sign-in %d = %d %v; want 200, 401, 403 or 503", i, a.status, a.body)
+			}
+		}
+		t.Logf("%d of %d attacker sign-ins were answered 200 before or during the deactivation", live, len(attempts))
+		status, body, _, err = send(c, p.base, "POST", "/session", "", map[string]string{"email": email, "password": racePassword})
+		if err != nil || status != 403 || body["code"] != "account_deactivated" {
+			t.Errorf("after deactivation, the right password = %d %v %v; want 403 account_deactivated", status, body, err)
+		}
+	})
 }
