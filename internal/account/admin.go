@@ -86,15 +86,7 @@ func (s *Service) UpdateUser(ctx context.Context, by *Session, id int64, in User
 		if losesAdmin && admins <= 1 {
 			return ErrLastAdministrator
 		}
-		if err := tx.RequireSecurityVersion(ctx, admin.ID, admin.SecurityVersion); err != nil {
-			return err
-		}
-		if target.ID != admin.ID {
-			if err := tx.RequireSecurityVersion(ctx, target.ID, target.SecurityVersion); err != nil {
-				return err
-			}
-		}
-		if err := holdSession(ctx, tx, by); err != nil {
+		if err := s.stillAdminOver(ctx, tx, admin, target, by); err != nil {
 			return err
 		}
 		by := "by " + admin.Email
@@ -170,15 +162,7 @@ func (s *Service) ResetTwoFactorFor(ctx context.Context, by *Session, id int64, 
 		return nil, ErrTwoFactorNotEnabled
 	}
 	err = s.write(ctx, func(ctx context.Context, tx Tx) error {
-		if err := tx.RequireSecurityVersion(ctx, admin.ID, admin.SecurityVersion); err != nil {
-			return err
-		}
-		if target.ID != admin.ID {
-			if err := tx.RequireSecurityVersion(ctx, target.ID, target.SecurityVersion); err != nil {
-				return err
-			}
-		}
-		if err := holdSession(ctx, tx, by); err != nil {
+		if err := s.stillAdminOver(ctx, tx, admin, target, by); err != nil {
 			return err
 		}
 		if err := tx.DisableTOTP(ctx, target.ID); err != nil {
@@ -203,4 +187,19 @@ func (s *Service) ResetTwoFactorFor(ctx context.Context, by *Session, id int64, 
 		return nil, s.fault(ctx, "reset 2fa", err, nil)
 	}
 	return s.store.UserByID(ctx, id)
+}
+
+// stillAdminOver is stillAdmin for an action on target: the target's
+// account is also unchanged since it was read (its row locked after the
+// administrator's, before the session: the order every use case keeps).
+func (s *Service) stillAdminOver(ctx context.Context, tx Tx, admin, target *User, by *Session) error {
+	if err := tx.RequireSecurityVersion(ctx, admin.ID, admin.SecurityVersion); err != nil {
+		return err
+	}
+	if target.ID != admin.ID {
+		if err := tx.RequireSecurityVersion(ctx, target.ID, target.SecurityVersion); err != nil {
+			return err
+		}
+	}
+	return holdSession(ctx, tx, by)
 }

@@ -424,8 +424,5 @@ func (s *Service) RevokeInvitation(ctx context.Context, by *Session, id int64, c
 // requireAdmin read: the account is unchanged (a role change or a
 // deactivation bumps its security version) and the session still exists.
 func (s *Service) stillAdmin(ctx context.Context, tx Tx, admin *User, by *Session) error {
-	if err := tx.RequireSecurityVersion(ctx, admin.ID, admin.SecurityVersion); err != nil {
-		return err
-	}
-	return holdSession(ctx, tx, by)
+	return s.stillAdminOver(ctx, tx, admin, admin, by)
 }

@@ -29,9 +29,7 @@ func (h *handler) acceptInvitation(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	httpauth.SetToken(w, token, h.secure)
-	w.Header().Set("Location", "/api/v1/me")
-	return h.writeJSON(w, r, http.StatusCreated, newMeResponse(&account.Profile{User: u}))
+	return h.created(w, r, u, token)
 }
 
 type inviteRequest struct {

@@ -56,6 +56,12 @@ func (h *handler) confirmSignUp(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	return h.created(w, r, u, token)
+}
+
+// created answers a new account signed in: its session cookie, 201 and the
+// body of GET /me (a finished sign-up, an accepted invitation).
+func (h *handler) created(w http.ResponseWriter, r *http.Request, u *account.User, token string) error {
 	httpauth.SetToken(w, token, h.secure)
 	w.Header().Set("Location", "/api/v1/me")
 	return h.writeJSON(w, r, http.StatusCreated, newMeResponse(&account.Profile{User: u}))

@@ -102,12 +102,7 @@ func (h *handler) inviteFromPage(w http.ResponseWriter, r *http.Request) {
 	in := account.InviteInput{Email: r.PostFormValue("email"), Role: account.Role(r.PostFormValue("role"))}
 	inv, link, err := h.svc.Invite(r.Context(), sess, in, httpauth.Client(r))
 	if err != nil {
-		v, verr := h.usersView(r, sess, p, map[string]string{"email": in.Email, "role": string(in.Role)})
-		if verr != nil {
-			h.fail(w, r, verr, recovery{back: usersPath})
-			return
-		}
-		h.fail(w, r, err, recovery{page: pageUsers, view: v, back: usersPath})
+		h.usersFailed(w, r, sess, p, map[string]string{"email": in.Email, "role": string(in.Role)}, err)
 		return
 	}
 	v, err := h.usersView(r, sess, p, nil)
@@ -181,22 +176,7 @@ func (h *handler) updateFromPage(w http.ResponseWriter, r *http.Request) {
 	}
 	u, err := h.svc.UpdateUser(r.Context(), sess, id, update, httpauth.Client(r))
 	if err != nil {
-		v, verr := h.usersView(r, sess, p, nil)
-		if verr != nil {
-			h.fail(w, r, verr, recovery{back: usersPath})
-			return
-		}
-		if errors.Is(err, account.ErrLastAdministrator) {
-			v.Message = "This is the last active administrator. Make someone else an administrator first."
-			h.render(w, r, http.StatusConflict, pageUsers, v)
-			return
-		}
-		if errors.Is(err, account.ErrNotFound) {
-			v.Message = "There is no such account."
-			h.render(w, r, http.StatusNotFound, pageUsers, v)
-			return
-		}
-		h.fail(w, r, err, recovery{page: pageUsers, view: v, back: usersPath})
+		h.usersFailed(w, r, sess, p, nil, err)
 		return
 	}
 	h.setFlash(w, done)
@@ -223,12 +203,7 @@ func (h *handler) saveSettings(w http.ResponseWriter, r *http.Request) {
 	}
 	update.GracePeriodDays = &days
 	if _, err := h.svc.UpdateSettings(r.Context(), sess, update, httpauth.Client(r)); err != nil {
-		v, verr := h.usersView(r, sess, p, map[string]string{"grace_period_days": grace})
-		if verr != nil {
-			h.fail(w, r, verr, recovery{back: usersPath})
-			return
-		}
-		h.fail(w, r, err, recovery{page: pageUsers, view: v, back: usersPath})
+		h.usersFailed(w, r, sess, p, map[string]string{"grace_period_days": grace}, err)
 		return
 	}
 	h.setFlash(w, flashSettingsSaved)
@@ -249,27 +224,7 @@ func (h *handler) resetFromPage(w http.ResponseWriter, r *http.Request) {
 	}
 	reason := r.PostFormValue("reason")
 	if _, err := h.svc.ResetTwoFactorFor(r.Context(), sess, id, reason, httpauth.Client(r)); err != nil {
-		v, verr := h.usersView(r, sess, p, nil)
-		if verr != nil {
-			h.fail(w, r, verr, recovery{back: usersPath})
-			return
-		}
-		var invalid *account.ValidationError
-		switch {
-		case errors.As(err, &invalid):
-			v.Message = invalid.Fields["reason"]
-			h.render(w, r, http.StatusUnprocessableEntity, pageUsers, v)
-			return
-		case errors.Is(err, account.ErrNotFound):
-			v.Message = "There is no such account."
-			h.render(w, r, http.StatusNotFound, pageUsers, v)
-			return
-		case errors.Is(err, account.ErrTwoFactorNotEnabled):
-			v.Message = "2 factor authentication is off for that account already."
-			h.render(w, r, http.StatusConflict, pageUsers, v)
-			return
-		}
-		h.fail(w, r, err, recovery{page: pageUsers, view: v, back: usersPath})
+		h.usersFailed(w, r, sess, p, nil, err)
 		return
 	}
 	h.setFlash(w, flashUserReset)
@@ -314,4 +269,34 @@ func (h *handler) resendFromPage(w http.ResponseWriter, r *http.Request) {
 func pathID(r *http.Request) (int64, bool) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	return id, err == nil && id > 0
+}
+
+// usersFailed shows the Users page again with what went wrong with an
+// administrator's action: a message over the page for the problems of an
+// action on one row (there is one reason field per row), the field's
+// message for the forms at the top, and the common mapping (errors.go) for
+// the rest.
+func (h *handler) usersFailed(w http.ResponseWriter, r *http.Request, sess *account.Session, p *account.Profile, form map[string]string, err error) {
+	v, verr := h.usersView(r, sess, p, form)
+	if verr != nil {
+		h.fail(w, r, verr, recovery{back: usersPath})
+		return
+	}
+	var invalid *account.ValidationError
+	switch {
+	case errors.As(err, &invalid) && invalid.Fields["reason"] != "":
+		v.Message = invalid.Fields["reason"]
+		h.render(w, r, http.StatusUnprocessableEntity, pageUsers, v)
+	case errors.Is(err, account.ErrLastAdministrator):
+		v.Message = "This is the last active administrator. Make someone else an administrator first."
+		h.render(w, r, http.StatusConflict, pageUsers, v)
+	case errors.Is(err, account.ErrNotFound):
+		v.Message = "There is no such account."
+		h.render(w, r, http.StatusNotFound, pageUsers, v)
+	case errors.Is(err, account.ErrTwoFactorNotEnabled):
+		v.Message = "2 factor authentication is off for that account already."
+		h.render(w, r, http.StatusConflict, pageUsers, v)
+	default:
+		h.fail(w, r, err, recovery{page: pageUsers, view: v, back: usersPath})
+	}
 }
