@@ -100,6 +100,10 @@ type Session struct {
 	ExpiresAt       time.Time // absolute limit (pending: the 5-minute window)
 	IP              string
 	UserAgent       string
+	// SecondFactor says how the second factor of this sign-in was
+	// satisfied: SecondFactorTOTP, SecondFactorBackupCode,
+	// SecondFactorDevice, or "" (none: 2FA off, or not yet).
+	SecondFactor string
 
 	// Profile is the account the session belongs to, read with it in one
 	// query (Store.SessionByTokenHash), so an authenticated request needs
@@ -140,6 +144,9 @@ const (
 	EventReactivated          EventKind = "account_reactivated"
 	EventSettingsChanged      EventKind = "settings_changed"
 	EventTwoFactorRequired    EventKind = "two_factor_required"
+	EventDeviceRemembered     EventKind = "device_remembered"
+	EventDeviceForgotten      EventKind = "device_forgotten"
+	EventDeviceTokenReused    EventKind = "device_token_reused"
 )
 
 // Describe is the sentence shown for the event on the My info page.
@@ -189,6 +196,12 @@ func (k EventKind) Describe() string {
 		return "Server settings changed"
 	case EventTwoFactorRequired:
 		return "2 factor authentication required for all users"
+	case EventDeviceRemembered:
+		return "Device remembered: it skips the code for a while"
+	case EventDeviceForgotten:
+		return "Remembered device forgotten"
+	case EventDeviceTokenReused:
+		return "An old copy of a remembered device's token was used: the device was forgotten"
 	}
 	return string(k)
 }
@@ -228,6 +241,7 @@ var (
 	ErrSessionAlreadyAdvanced = errors.New("account: session already used")
 	ErrInvitationInvalid      = errors.New("account: this invitation has expired, was already used or was withdrawn")
 	ErrInvitationNotFound     = errors.New("account: no pending invitation with this id")
+	ErrDeviceNotFound         = errors.New("account: no remembered device with this id")
 	ErrSignUpDisabled         = errors.New("account: accounts are by invitation")
 	ErrForbidden              = errors.New("account: only administrators may do this")
 	ErrAccountDeactivated     = errors.New("account: this account is deactivated")

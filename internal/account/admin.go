@@ -114,6 +114,9 @@ func (s *Service) UpdateUser(ctx context.Context, by *Session, id int64, in User
 				if err := tx.DeleteUserSessions(ctx, target.ID, ""); err != nil {
 					return err
 				}
+				if err := forgetDevices(ctx, tx, target.ID); err != nil {
+					return err
+				}
 			}
 			if err := s.record(ctx, tx, target.ID, kind, by, c); err != nil {
 				return err
@@ -173,6 +176,9 @@ func (s *Service) ResetTwoFactorFor(ctx context.Context, by *Session, id int64, 
 			keep = by.TokenHash
 		}
 		if err := tx.DeleteUserSessions(ctx, target.ID, keep); err != nil {
+			return err
+		}
+		if err := forgetDevices(ctx, tx, target.ID); err != nil {
 			return err
 		}
 		if err := s.audit(ctx, tx, admin, AuditResetTwoFA, target.Email, reason, c); err != nil {

@@ -54,7 +54,7 @@ var notifications = map[EventKind]struct{ subject, body string }{
 	},
 	EventPasswordChanged: {
 		"Your password was changed",
-		"The password of your account was changed, and every other session of it was signed out.\n\nIf this wasn't you, contact your administrator at once.",
+		"The password of your account was changed, and every other session of it was signed out and every remembered device forgotten.\n\nIf this wasn't you, contact your administrator at once.",
 	},
 	EventSignUpAttempt: {
 		"Someone tried to sign up with your email address",
@@ -63,6 +63,14 @@ var notifications = map[EventKind]struct{ subject, body string }{
 	EventInvitationAttempt: {
 		"You were invited, and already have an account",
 		"An administrator invited this email address to create an account, but it already has one: nothing was changed, and the invitation makes no new account.\n\nSign in as usual. Forgot your password? Ask your administrator.",
+	},
+	EventDeviceRemembered: {
+		"A new device was remembered",
+		"A browser signed in to your account with your password and a code, and was remembered: it will not be asked for a code for a while. My info lists your remembered devices and lets you forget them.\n\nIf this wasn't you, sign in, change your password (which forgets every remembered device) and contact your administrator.",
+	},
+	EventDeviceTokenReused: {
+		"A remembered device was forgotten for your safety",
+		"Someone signed in to your account with your password and an old copy of a remembered device's token, one that a browser had already used. That means the token was copied from one of your browsers. The device was forgotten, and the sign-in was asked for a code.\n\nIf this wasn't you, change your password at once and contact your administrator.",
 	},
 	EventAuthenticatorSuspend: {
 		"Your authenticator codes are suspended",

@@ -63,6 +63,9 @@ func (s *Service) ChangePassword(ctx context.Context, sess *Session, current, ne
 		if err := tx.DeleteUserSessions(ctx, u.ID, sess.TokenHash); err != nil {
 			return fmt.Errorf("account: end other sessions: %w", err)
 		}
+		if err := forgetDevices(ctx, tx, u.ID); err != nil {
+			return err
+		}
 		return s.recordAndNotify(ctx, tx, u, EventPasswordChanged, "", c)
 	})
 	if err != nil {

@@ -117,6 +117,9 @@ func (s *Service) ResetTwoFactor(ctx context.Context, email, operator string) er
 		if err := tx.DeleteUserSessions(ctx, u.ID, ""); err != nil {
 			return err
 		}
+		if err := forgetDevices(ctx, tx, u.ID); err != nil {
+			return err
+		}
 		if err := s.audit(ctx, tx, nil, AuditResetTwoFA, u.Email, "by "+operator, Client{IP: "cli"}); err != nil {
 			return err
 		}

@@ -56,7 +56,10 @@ type Policy struct {
 	SetupLinkTTL    time.Duration
 	BackupCodeCount int
 	PhoneRegion     string // region for numbers typed without +country code; "" requires +
-	EventsShown     int
+	// RememberDevice is how long a device remembered at the code step
+	// skips that step; zero turns the feature off.
+	RememberDevice time.Duration
+	EventsShown    int
 }
 
 // DefaultPolicy returns the product's defaults.
@@ -89,6 +92,7 @@ func DefaultPolicy() Policy {
 		InvitationTTL:         7 * 24 * time.Hour,
 		SetupLinkTTL:          24 * time.Hour,
 		EventsShown:           20,
+		RememberDevice:        30 * 24 * time.Hour,
 	}
 }
 

@@ -12,22 +12,52 @@ import (
 
 // SignInInput is the password step. PreviousToken, when the client already
 // held a session, is ended so that the session id changes (no fixation).
+// DeviceToken is the token of a remembered device the browser holds, if
+// any: when it is the account's and still in force, the code step is
+// skipped.
 type SignInInput struct {
 	Email         string
 	Password      string
 	PreviousToken string
+	DeviceToken   string
 }
 
-// SignIn checks the password. It returns a new session token and the stage
-// the session is at: StageComplete, or StageSecondFactor when 2FA is on.
-// A wrong email and a wrong password give the same error after the same work.
+// SignInResult is the outcome of the password step: the new session's
+// token and stage, and what becomes of the device token sent.
+type SignInResult struct {
+	Token string
+	Stage Stage
+	// DeviceToken, when set, replaces the device token the browser sent:
+	// a remembered device skipped the code step and its token was rotated.
+	DeviceToken string
+	// DropDevice says the device token sent is no use any more (unknown,
+	// expired, or an old copy that was already used): forget it.
+	DropDevice bool
+}
+
+// SignIn is SignInWithDevice for a client that holds no device token.
+func (s *Service) SignIn(ctx context.Context, in SignInInput, c Client) (token string, stage Stage, err error) {
+	r, err := s.SignInWithDevice(ctx, in, c)
+	return r.Token, r.Stage, err
+}
+
+// SignInWithDevice checks the password. Its session is at StageComplete,
+// or StageSecondFactor when 2FA is on, unless the browser presented a
+// remembered device of the account: then it is complete, and the device's
+// token is replaced by a new one. A device token that had already been
+// replaced is a copy: the device is forgotten, its owner told, and the
+// code asked. A wrong email and a wrong password give the same error
+// after the same work; the device changes nothing of that, nor of the
+// password throttle.
 //
 // It commits twice: the throttle reservations before the password is
 // checked, then the outcome. The session is created only if the account's
 // security version is still the one the password and the 2FA state were
 // checked against: a sign-in that raced a password change or 2FA being
-// turned on gets ErrInvalidCredentials and counts nothing.
-func (s *Service) SignIn(ctx context.Context, in SignInInput, c Client) (token string, stage Stage, err error) {
+// turned on gets ErrInvalidCredentials and counts nothing. The device's
+// token is rotated only while it is still the one read, so a token skips
+// the code step once.
+func (s *Service) SignInWithDevice(ctx context.Context, in SignInInput, c Client) (res SignInResult, err error) {
 	stale := false
 	defer func() {
 		if outcome := outcomeOf(err); stale {
@@ -45,11 +75,11 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput, c Client) (token s
 	// Turned away before any write when the hashers are saturated, so a
 	// flood costs the database nothing and waits for nothing.
 	if s.hasher.Saturated() {
-		return "", "", ErrBusy
+		return res, ErrBusy
 	}
 	reserved, err := s.reserve(ctx, s.passwordIPLimit(c.IP), s.passwordAccountLimit(email))
 	if err != nil {
-		return "", "", err
+		return res, err
 	}
 	u, err := s.store.UserByEmail(ctx, email)
 	hash := s.dummyHash // unknown email: the same work as a known one
@@ -58,7 +88,7 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput, c Client) (token s
 		u = nil
 	case err != nil:
 		s.giveBack(ctx, reserved)
-		return "", "", fmt.Errorf("account: sign in: %w", err)
+		return res, fmt.Errorf("account: sign in: %w", err)
 	default:
 		hash = u.PasswordHash
 	}
@@ -67,33 +97,42 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput, c Client) (token s
 	if err := mapHasherErr(s.hasher.Verify(ctx, hash, in.Password)); err != nil || u == nil {
 		if err != nil && !errors.Is(err, ErrWrongPassword) {
 			s.giveBack(ctx, reserved)
-			return "", "", err
+			return res, err
 		}
 		if u != nil {
 			s.recordFailure(ctx, func(ctx context.Context, tx Tx) error {
 				return s.record(ctx, tx, u.ID, EventSignInFailed, "", c)
 			})
 		}
-		return "", "", ErrInvalidCredentials
+		return res, ErrInvalidCredentials
 	}
 	if !u.DeactivatedAt.IsZero() {
 		// The right password of a deactivated account: said plainly (the
 		// person knows the password), and nothing is written.
 		s.giveBack(ctx, reserved)
-		return "", "", ErrAccountDeactivated
+		return res, ErrAccountDeactivated
 	}
-	rehash := s.rehash(ctx, u, in.Password)
-	stage = StageComplete
-	if u.TwoFactorEnabled() {
-		stage = StageSecondFactor
-	}
-	token, sess, err := s.newSession(u.ID, stage, c)
+	device, drop, err := s.deviceFor(ctx, u, in.DeviceToken)
 	if err != nil {
 		s.giveBack(ctx, reserved)
-		return "", "", err
+		return res, err
 	}
+	var nextDevice string
+	if device != nil && !device.Stale {
+		if nextDevice, err = s.newToken(); err != nil {
+			s.giveBack(ctx, reserved)
+			return res, err
+		}
+	}
+	rehash := s.rehash(ctx, u, in.Password)
+	token, sess, err := s.newSession(u.ID, StageSecondFactor, c)
+	if err != nil {
+		s.giveBack(ctx, reserved)
+		return res, err
+	}
+	stage, rotated, copied := StageComplete, false, false
 	err = s.write(ctx, func(ctx context.Context, tx Tx) error {
-		stale = false
+		stale, rotated, copied = false, false, false
 		if err := releaseAttempts(ctx, tx, reserved); err != nil {
 			return err
 		}
@@ -114,10 +153,39 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput, c Client) (token s
 				return fmt.Errorf("account: end previous session: %w", err)
 			}
 		}
+		switch {
+		case device != nil && device.Stale:
+			// Two browsers held this token: whichever is the thief's, the
+			// device is of no use to either any more.
+			copied = true
+			if err := tx.ForgetDevice(ctx, u.ID, device.ID); err != nil && !errors.Is(err, ErrNotFound) {
+				return fmt.Errorf("account: forget copied device: %w", err)
+			}
+			if err := s.recordAndNotify(ctx, tx, u, EventDeviceTokenReused, "", c); err != nil {
+				return err
+			}
+		case device != nil:
+			ok, err := tx.RotateDevice(ctx, u.ID, device.ID, device.TokenHash, hashToken(nextDevice), s.now(), c)
+			if err != nil {
+				return fmt.Errorf("account: use remembered device: %w", err)
+			}
+			rotated = ok // else forgotten or used meanwhile: the code is asked
+		}
+		stage = StageComplete
+		if u.TwoFactorEnabled() && !rotated {
+			stage = StageSecondFactor
+		}
+		s.setStage(sess, stage)
+		if rotated {
+			sess.SecondFactor = SecondFactorDevice
+		}
 		if err := tx.CreateSession(ctx, sess); err != nil {
 			return fmt.Errorf("account: create session: %w", err)
 		}
-		if stage == StageComplete {
+		switch {
+		case rotated:
+			return s.record(ctx, tx, u.ID, EventSignIn, "password and remembered device", c)
+		case stage == StageComplete:
 			return s.record(ctx, tx, u.ID, EventSignIn, "password", c)
 		}
 		return nil
@@ -125,11 +193,15 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput, c Client) (token s
 	switch {
 	case err != nil:
 		s.giveBack(ctx, reserved)
-		return "", "", fmt.Errorf("account: sign in: %w", err)
+		return SignInResult{}, fmt.Errorf("account: sign in: %w", err)
 	case stale:
-		return "", "", ErrInvalidCredentials
+		return SignInResult{}, ErrInvalidCredentials
 	}
-	return token, stage, nil
+	res = SignInResult{Token: token, Stage: stage, DropDevice: drop || copied}
+	if rotated {
+		res.DeviceToken = nextDevice
+	}
+	return res, nil
 }
 
 // rehash returns a new hash of pw when the stored one was made with other
@@ -155,14 +227,22 @@ func (s *Service) newSession(userID int64, stage Stage, c Client) (token string,
 	}
 	now := s.now()
 	sess = &Session{
-		TokenHash: hashToken(token), UserID: userID, Stage: stage,
-		CreatedAt: now, LastSeenAt: now, AuthenticatedAt: now, ExpiresAt: now.Add(s.policy.SessionAbsolute),
+		TokenHash: hashToken(token), UserID: userID,
+		CreatedAt: now, LastSeenAt: now, AuthenticatedAt: now,
 		IP: c.IP, UserAgent: truncate(c.UserAgent, 200),
 	}
-	if stage == StageSecondFactor {
-		sess.ExpiresAt = now.Add(s.policy.PendingSignInTTL)
-	}
+	s.setStage(sess, stage)
 	return token, sess, nil
+}
+
+// setStage puts a new session at stage, with that stage's lifetime: a
+// pending sign-in has a few minutes for its code.
+func (s *Service) setStage(sess *Session, stage Stage) {
+	sess.Stage = stage
+	sess.ExpiresAt = sess.CreatedAt.Add(s.policy.SessionAbsolute)
+	if stage == StageSecondFactor {
+		sess.ExpiresAt = sess.CreatedAt.Add(s.policy.PendingSignInTTL)
+	}
 }
 
 // Session looks up the session for a token, whatever its stage, with its
@@ -226,51 +306,90 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Session, err
 	return sess, nil
 }
 
-// SubmitSecondFactor completes a pending sign-in with a TOTP code or a
+// SecondFactorInput is the code step: a TOTP code or a backup code, and
+// whether to remember the browser so that it skips this step next time.
+type SecondFactorInput struct {
+	Code           string
+	RememberDevice bool
+}
+
+// SecondFactorResult is the fully signed-in session's token and, when the
+// device was remembered, the token the browser keeps for that.
+type SecondFactorResult struct {
+	Token       string
+	DeviceToken string
+}
+
+// SubmitSecondFactor is VerifySecondFactor without remembering the device.
+func (s *Service) SubmitSecondFactor(ctx context.Context, token, code string, c Client) (next string, err error) {
+	r, err := s.VerifySecondFactor(ctx, token, SecondFactorInput{Code: code}, c)
+	return r.Token, err
+}
+
+// VerifySecondFactor completes a pending sign-in with a TOTP code or a
 // backup code. On success the pending session is replaced by a new one and
-// its token returned. At most Policy.CodeAttempts failures per account are
+// its token returned; with RememberDevice (and Policy.RememberDevice set)
+// the browser is remembered too, in the same transaction, and its owner
+// told by email. At most Policy.CodeAttempts failures per account are
 // evaluated per Policy.CodeWindow; beyond that even a right code gets a
 // *ThrottledError.
 //
 // It reads once (the session with its account) and commits twice: the
 // throttle reservation, then the outcome (the code used, the reservation
-// released, the failure count reset, the session swapped, the event and any
-// notification, together).
-func (s *Service) SubmitSecondFactor(ctx context.Context, token, code string, c Client) (next string, err error) {
-	defer func() { s.observe.SignInStep(codeStep(code), outcomeOf(err)) }()
+// released, the failure count reset, the session swapped, the device, the
+// events and any notification, together).
+func (s *Service) VerifySecondFactor(ctx context.Context, token string, in SecondFactorInput, c Client) (res SecondFactorResult, err error) {
+	defer func() { s.observe.SignInStep(codeStep(in.Code), outcomeOf(err)) }()
 	sess, err := s.Session(ctx, token)
 	if err != nil {
-		return "", err
+		return res, err
 	}
 	if sess.Stage != StageSecondFactor {
-		return "", ErrSessionAlreadyAdvanced
+		return res, ErrSessionAlreadyAdvanced
 	}
 	u := sess.Profile.User
 	next, nextSess, err := s.newSession(u.ID, StageComplete, c)
 	if err != nil {
-		return "", err
+		return res, err
 	}
 	nextSess.AuthenticatedAt = sess.AuthenticatedAt
-	err = s.useSecondFactor(ctx, u, code, c, func(ctx context.Context, tx Tx, method string) error {
+	var deviceToken string
+	var device *Device
+	if in.RememberDevice && s.policy.RememberDevice > 0 {
+		if deviceToken, device, err = s.newDevice(u.ID, c); err != nil {
+			return res, err
+		}
+	}
+	err = s.useSecondFactor(ctx, u, in.Code, c, func(ctx context.Context, tx Tx, method string) error {
+		nextSess.SecondFactor = method
 		if err := tx.ReplaceSession(ctx, sess.TokenHash, nextSess); err != nil {
 			if errors.Is(err, ErrNotFound) {
 				return ErrUnauthenticated // signed out, or ended by a security change, meanwhile
 			}
 			return fmt.Errorf("account: promote session: %w", err)
 		}
-		return s.record(ctx, tx, u.ID, EventSignIn, method, c)
+		if err := s.record(ctx, tx, u.ID, EventSignIn, method, c); err != nil {
+			return err
+		}
+		if device == nil {
+			return nil
+		}
+		if err := tx.CreateDevice(ctx, device); err != nil {
+			return fmt.Errorf("account: remember device: %w", err)
+		}
+		return s.recordAndNotify(ctx, tx, u, EventDeviceRemembered, "", c)
 	})
 	if errors.Is(err, ErrStale) {
 		// The account changed since the session was read: a change that
 		// ends sessions (a password change, 2FA reset) took this one too
 		// and the retry says so; any other (new backup codes) lets the
 		// retry through.
-		return "", ErrConflict
+		return res, ErrConflict
 	}
 	if err != nil {
-		return "", err
+		return res, err
 	}
-	return next, nil
+	return SecondFactorResult{Token: next, DeviceToken: deviceToken}, nil
 }
 
 // SignOut ends the session, in one transaction with its record. Unknown
@@ -497,10 +616,10 @@ func (s *Service) useSecondFactor(ctx context.Context, u *User, code string, c C
 			var ok bool
 			var err error
 			if factor.totp != "" {
-				method = "totp"
+				method = SecondFactorTOTP
 				ok, err = tx.AdvanceTOTPStep(ctx, u.ID, step)
 			} else {
-				method = "backup_code"
+				method = SecondFactorBackupCode
 				ok, err = tx.UseBackupCode(ctx, u.ID, backupMAC, s.now())
 			}
 			if err != nil {
@@ -520,13 +639,13 @@ func (s *Service) useSecondFactor(ctx context.Context, u *User, code string, c C
 		}
 		// A backup code always lifts a suspension, even one a concurrent
 		// wrong code set after u was read.
-		unsuspend := method == "backup_code"
+		unsuspend := method == SecondFactorBackupCode
 		if u.TOTP.Failures > 0 || unsuspend {
 			if err := tx.ClearSecondFactorFailures(ctx, u.ID, unsuspend); err != nil {
 				return fmt.Errorf("account: clear failed codes: %w", err)
 			}
 		}
-		if method == "backup_code" {
+		if method == SecondFactorBackupCode {
 			if err := s.recordAndNotify(ctx, tx, u, EventBackupCodeUsed, "", c); err != nil {
 				return err
 			}

@@ -44,6 +44,12 @@ type Store interface {
 	// CountAdministrators counts the active administrators.
 	CountAdministrators(ctx context.Context) (int, error)
 	Events(ctx context.Context, userID int64, limit int) ([]*Event, error)
+	// DeviceByTokenHash returns the remembered device whose current token
+	// hash is tokenHash or, with Stale set, whose previous one is.
+	DeviceByTokenHash(ctx context.Context, tokenHash string) (*Device, error)
+	// Devices lists the user's remembered devices that expire after now,
+	// the most recently used first.
+	Devices(ctx context.Context, userID int64, now time.Time) ([]*Device, error)
 
 	// InTx runs fn in one write transaction: committed when fn returns nil,
 	// rolled back when it returns an error (returned as is). fn must use
@@ -63,7 +69,7 @@ type Store interface {
 	// TouchSession moves last_seen_at forward to now (never back).
 	TouchSession(ctx context.Context, tokenHash string, now time.Time) error
 	// DeleteExpired removes sessions expired by now or idle since
-	// idleBefore, pending sign-ups expired by now, messages carrying sign-up
+	// idleBefore, pending sign-ups and remembered devices expired by now, messages carrying sign-up
 	// links queued before linksBefore (sent or not: the link no longer
 	// works) and throttle attempts older than attemptsBefore, in batches.
 	// Safe on every instance at once.
@@ -203,6 +209,21 @@ type Tx interface {
 	// UpdateSettings writes next over the settings, only while they are
 	// still was (their values as read); ErrStale otherwise.
 	UpdateSettings(ctx context.Context, was, next Settings) error
+	// CreateDevice stores a remembered device and sets d.ID.
+	CreateDevice(ctx context.Context, d *Device) error
+	// RotateDevice gives device id the token hash next, keeping oldHash as
+	// its previous one, and records its use by c at now, only while oldHash
+	// is still its token, it is still userID's and it expires after now:
+	// false otherwise (forgotten, expired or rotated meanwhile), and
+	// nothing is written. So one token is used at most once.
+	RotateDevice(ctx context.Context, userID, id int64, oldHash, next string, now time.Time, c Client) (bool, error)
+	// ForgetDevice deletes the user's device id; ErrNotFound when the user
+	// has no such device.
+	ForgetDevice(ctx context.Context, userID, id int64) error
+	// ForgetDevices deletes every remembered device of the user and says
+	// how many there were.
+	ForgetDevices(ctx context.Context, userID int64) (int, error)
+
 	// LockAdministrators serializes, across instances, every transaction
 	// that depends on who the administrators are (the first one, the
 	// last one), until this one ends, and returns how many are active.

@@ -241,6 +241,9 @@ func (s *Service) DisableTOTP(ctx context.Context, sess *Session, pw, code strin
 		if err := tx.DeleteUserSessions(ctx, u.ID, sess.TokenHash); err != nil {
 			return fmt.Errorf("account: end other sessions: %w", err)
 		}
+		if err := forgetDevices(ctx, tx, u.ID); err != nil {
+			return err
+		}
 		return s.recordAndNotify(ctx, tx, u, EventTwoFactorDisabled, "", c)
 	})
 	if err != nil {

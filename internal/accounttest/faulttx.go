@@ -242,3 +242,31 @@ func (t *faultTx) AddAudit(ctx context.Context, e *account.AuditEntry) error {
 	}
 	return t.tx.AddAudit(ctx, e)
 }
+
+func (t *faultTx) CreateDevice(ctx context.Context, d *account.Device) error {
+	if err := t.write("CreateDevice"); err != nil {
+		return err
+	}
+	return t.tx.CreateDevice(ctx, d)
+}
+
+func (t *faultTx) RotateDevice(ctx context.Context, userID, id int64, oldHash, next string, now time.Time, c account.Client) (bool, error) {
+	if err := t.write("RotateDevice"); err != nil {
+		return false, err
+	}
+	return t.tx.RotateDevice(ctx, userID, id, oldHash, next, now, c)
+}
+
+func (t *faultTx) ForgetDevice(ctx context.Context, userID, id int64) error {
+	if err := t.write("ForgetDevice"); err != nil {
+		return err
+	}
+	return t.tx.ForgetDevice(ctx, userID, id)
+}
+
+func (t *faultTx) ForgetDevices(ctx context.Context, userID int64) (int, error) {
+	if err := t.write("ForgetDevices"); err != nil {
+		return 0, err
+	}
+	return t.tx.ForgetDevices(ctx, userID)
+}

@@ -148,6 +148,8 @@ func problemFor(err error) *problem {
 		return pr
 
 	// Account state.
+	case errors.Is(err, account.ErrDeviceNotFound):
+		return p(http.StatusNotFound, "not_found", "There is no remembered device with this id: it was forgotten, or it has expired.")
 	case errors.Is(err, account.ErrInvitationNotFound):
 		return p(http.StatusNotFound, "not_found", "There is no pending invitation with this id: it was accepted, withdrawn or has expired.")
 	case errors.Is(err, account.ErrInvitationInvalid):

@@ -26,6 +26,9 @@ func (h *handler) routes() *http.ServeMux {
 	mux.Handle("POST /api/v1/me/two-factor/enable", h.authed(h.enableTwoFactor))
 	mux.Handle("POST /api/v1/me/two-factor/disable", h.authed(h.disableTwoFactor))
 	mux.Handle("POST /api/v1/me/backup-codes", h.authed(h.generateBackupCodes))
+	mux.Handle("GET /api/v1/me/devices", h.authed(h.devices))
+	mux.Handle("DELETE /api/v1/me/devices", h.authed(h.forgetDevice))
+	mux.Handle("DELETE /api/v1/me/devices/{id}", h.authed(h.forgetDevice))
 
 	// Administrators only (the service refuses anyone else: 403 forbidden).
 	mux.Handle("GET /api/v1/admin/users", h.authed(h.adminUsers))

@@ -82,18 +82,21 @@ func (h *handler) signIn(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(w, r, &in); err != nil {
 		return err
 	}
-	token, stage, err := h.svc.SignIn(r.Context(), account.SignInInput{
-		Email: in.Email, Password: in.Password, PreviousToken: httpauth.Token(r),
+	res, err := h.svc.SignInWithDevice(r.Context(), account.SignInInput{
+		Email: in.Email, Password: in.Password, PreviousToken: httpauth.Token(r), DeviceToken: httpauth.DeviceToken(r),
 	}, httpauth.Client(r))
 	if err != nil {
 		return err
 	}
-	httpauth.SetToken(w, token, h.secure)
-	return h.writeJSON(w, r, http.StatusOK, statusResponse{Status: stage})
+	httpauth.SignedIn(w, res.Token, res.DeviceToken, res.DropDevice, h.svc.Policy().RememberDevice, h.secure)
+	return h.writeJSON(w, r, http.StatusOK, statusResponse{Status: res.Stage})
 }
 
 type codeRequest struct {
 	Code string `json:"code"`
+	// RememberDevice asks for the twofold_device cookie, with which the
+	// next sign-in from this client skips the code step.
+	RememberDevice bool `json:"remember_device"`
 }
 
 // submitSecondFactor completes a half-signed-in session with a TOTP or a
@@ -103,11 +106,13 @@ func (h *handler) submitSecondFactor(w http.ResponseWriter, r *http.Request) err
 	if err := decodeBody(w, r, &in); err != nil {
 		return err
 	}
-	token, err := h.svc.SubmitSecondFactor(r.Context(), httpauth.Token(r), in.Code, httpauth.Client(r))
+	res, err := h.svc.VerifySecondFactor(r.Context(), httpauth.Token(r), account.SecondFactorInput{
+		Code: in.Code, RememberDevice: in.RememberDevice,
+	}, httpauth.Client(r))
 	if err != nil {
 		return err
 	}
-	httpauth.SetToken(w, token, h.secure)
+	httpauth.SignedIn(w, res.Token, res.DeviceToken, false, h.svc.Policy().RememberDevice, h.secure)
 	return h.writeJSON(w, r, http.StatusOK, statusResponse{Status: account.StageComplete})
 }
 

@@ -37,6 +37,9 @@ type Config struct {
 	LogFormat       string // text or json
 	MetricsAddr     string // listen address of the metrics; "" = no metrics listener
 	SignUp          string // SignUpInvite or SignUpOpen
+	// RememberDeviceDays is how long "Remember this device" skips the
+	// code step; 0 hides the checkbox.
+	RememberDeviceDays int
 	// databaseFromDataDir: Database is <data-dir>/twofold.db, a path
 	// whatever the directory is called.
 	databaseFromDataDir bool
@@ -56,15 +59,16 @@ const (
 // Default returns the defaults: SQLite in ./data on 127.0.0.1:8080.
 func Default() Config {
 	return Config{
-		Addr:            "127.0.0.1:8080",
-		DataDir:         "data",
-		Issuer:          "twofold",
-		TOTPSkew:        1,
-		HashConcurrency: runtime.NumCPU(),
-		LogLevel:        "info",
-		LogFormat:       "text",
-		SignUp:          SignUpInvite,
-		ShutdownTimeout: 20 * time.Second,
+		Addr:               "127.0.0.1:8080",
+		DataDir:            "data",
+		Issuer:             "twofold",
+		TOTPSkew:           1,
+		RememberDeviceDays: 30,
+		HashConcurrency:    runtime.NumCPU(),
+		LogLevel:           "info",
+		LogFormat:          "text",
+		SignUp:             SignUpInvite,
+		ShutdownTimeout:    20 * time.Second,
 	}
 }
 
@@ -162,6 +166,7 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 	str(serveFlags, &c.Issuer, "issuer", "TWOFOLD_ISSUER", "name shown in authenticator apps")
 	str(serveFlags, &c.PhoneRegion, "phone-region", "TWOFOLD_PHONE_REGION", "region (e.g. AU) for phone numbers typed without a country code")
 	num(serveFlags, &c.TOTPSkew, "totp-skew", "TWOFOLD_TOTP_SKEW", "30-second steps accepted before and after now")
+	num(serveFlags, &c.RememberDeviceDays, "remember-device-days", "TWOFOLD_REMEMBER_DEVICE_DAYS", "days a device remembered at the code step skips it (0: never offered)")
 	num(serveFlags, &c.HashConcurrency, "hash-concurrency", "TWOFOLD_HASH_CONCURRENCY", "password hashes run at once")
 	var proxies string
 	str(serveFlags, &proxies, "trusted-proxies", "TWOFOLD_TRUSTED_PROXIES", "comma-separated IPs or CIDR ranges of reverse proxies whose X-Forwarded-For is believed")
@@ -253,6 +258,9 @@ func (c Config) Validate() error {
 	}
 	if strings.TrimSpace(c.Issuer) == "" {
 		problems = append(problems, errors.New("issuer: must not be empty"))
+	}
+	if c.RememberDeviceDays < 0 || c.RememberDeviceDays > 365 {
+		problems = append(problems, fmt.Errorf("remember device days %d: want 0 to 365", c.RememberDeviceDays))
 	}
 	if c.TOTPSkew < 0 || c.TOTPSkew > 3 {
 		problems = append(problems, fmt.Errorf("totp skew %d: want 0 to 3", c.TOTPSkew))

@@ -102,6 +102,9 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error, rec re
 				"Ask the administrator who invited you for a new one; if you already accepted it, sign in.",
 			Links: []link{{Href: "/signin", Label: "Sign in"}},
 		}})
+	case errors.Is(err, account.ErrDeviceNotFound):
+		h.setFlash(w, flashDeviceForgotten) // already forgotten: the same outcome
+		redirect(w, r, "/me#devices")
 	case errors.Is(err, account.ErrEnrollmentRequired):
 		h.setFlash(w, flashEnroll)
 		redirect(w, r, "/me/two-factor/enable")

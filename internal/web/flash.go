@@ -16,24 +16,26 @@ type flash struct {
 const flashCookie = "twofold_flash"
 
 const (
-	flashSignedOut       = "signed-out"
-	flashPendingExpired  = "pending-expired"
-	flashWelcome         = "welcome"
-	flashSaved           = "saved"
-	flashTwoFactorOn     = "two-factor-on"
-	flashTwoFactorOff    = "two-factor-off"
-	flashPhoneRequired   = "phone-required"
-	flashAlreadyOn       = "already-on"
-	flashNotOn           = "not-on"
-	flashPasswordChanged = "password-changed"
-	flashUserUpdated     = "user-updated"
-	flashUserDeactivated = "user-deactivated"
-	flashRevoked         = "invitation-revoked"
-	flashEnroll          = "enroll"
-	flashEnrollNumber    = "enroll-number"
-	flashSettingsSaved   = "settings-saved"
-	flashUserReset       = "user-reset"
-	flashNotPending      = "invitation-not-pending"
+	flashSignedOut        = "signed-out"
+	flashPendingExpired   = "pending-expired"
+	flashWelcome          = "welcome"
+	flashSaved            = "saved"
+	flashTwoFactorOn      = "two-factor-on"
+	flashTwoFactorOff     = "two-factor-off"
+	flashPhoneRequired    = "phone-required"
+	flashAlreadyOn        = "already-on"
+	flashNotOn            = "not-on"
+	flashPasswordChanged  = "password-changed"
+	flashUserUpdated      = "user-updated"
+	flashUserDeactivated  = "user-deactivated"
+	flashRevoked          = "invitation-revoked"
+	flashEnroll           = "enroll"
+	flashEnrollNumber     = "enroll-number"
+	flashSettingsSaved    = "settings-saved"
+	flashUserReset        = "user-reset"
+	flashNotPending       = "invitation-not-pending"
+	flashDeviceForgotten  = "device-forgotten"
+	flashDevicesForgotten = "devices-forgotten"
 )
 
 var flashes = map[string]flash{
@@ -58,6 +60,8 @@ var flashes = map[string]flash{
 	flashSettingsSaved: {Kind: "success", Title: "The settings are saved."},
 	flashNotPending: {Kind: "warning", Title: "That invitation is no longer pending.",
 		Text: "It was accepted, withdrawn or has expired meanwhile: the lists below show where things stand."},
+	flashDeviceForgotten:  {Kind: "success", Title: "The device is forgotten.", Text: "Signing in from it asks for a code again."},
+	flashDevicesForgotten: {Kind: "success", Title: "Every remembered device is forgotten.", Text: "Signing in from any of them asks for a code again."},
 	flashUserReset: {Kind: "success", Title: "2 factor authentication is reset for the account.",
 		Text: "Its sessions were ended and its owner was emailed. They sign in with their password and enable it again."},
 }

@@ -42,6 +42,8 @@ func (h *handler) routes() http.Handler {
 	mux.HandleFunc("POST /me/backup-codes", h.generateBackupCodes)
 	mux.HandleFunc("GET /me/password", h.showChangePassword)
 	mux.HandleFunc("POST /me/password", h.changePassword)
+	mux.HandleFunc("POST /me/devices/{id}/forget", h.forgetDevice)
+	mux.HandleFunc("POST /me/devices/forget", h.forgetDevice)
 	mux.HandleFunc("GET /confirm-password", h.showConfirmPassword)
 	mux.HandleFunc("POST /confirm-password", h.confirmPassword)
 

@@ -12,17 +12,18 @@ import (
 func (h *handler) signIn(w http.ResponseWriter, r *http.Request) {
 	email := r.PostFormValue("email")
 	v := &view{Title: "Sign in", Form: map[string]string{"email": email}}
-	token, stage, err := h.svc.SignIn(r.Context(), account.SignInInput{
+	res, err := h.svc.SignInWithDevice(r.Context(), account.SignInInput{
 		Email:         email,
 		Password:      r.PostFormValue("password"),
 		PreviousToken: httpauth.Token(r),
+		DeviceToken:   httpauth.DeviceToken(r),
 	}, httpauth.Client(r))
 	if err != nil {
 		h.fail(w, r, err, recovery{page: pageSignIn, view: v})
 		return
 	}
-	httpauth.SetToken(w, token, h.secure)
-	if stage == account.StageSecondFactor {
+	httpauth.SignedIn(w, res.Token, res.DeviceToken, res.DropDevice, h.svc.Policy().RememberDevice, h.secure)
+	if res.Stage == account.StageSecondFactor {
 		redirect(w, r, "/signin/two-factor")
 		return
 	}

@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 
+	"github.com/twofold/twofold/internal/account"
 	"github.com/twofold/twofold/internal/httpauth"
 )
 
@@ -10,15 +11,19 @@ import (
 // service accepts either in the one field and replaces the session.
 func (h *handler) submitTwoFactor(w http.ResponseWriter, r *http.Request) {
 	backup := r.PostFormValue("method") == "backup"
-	token, err := h.svc.SubmitSecondFactor(r.Context(), httpauth.Token(r), r.PostFormValue("code"), httpauth.Client(r))
+	res, err := h.svc.VerifySecondFactor(r.Context(), httpauth.Token(r), account.SecondFactorInput{
+		Code:           r.PostFormValue("code"),
+		RememberDevice: r.PostFormValue("remember_device") != "",
+	}, httpauth.Client(r))
 	if err != nil {
-		rec := recovery{page: pageTwoFactor, view: twoFactorView(backup)}
+		rec := recovery{page: pageTwoFactor, view: h.twoFactorView(backup)}
+		rec.view.Form = map[string]string{"remember_device": r.PostFormValue("remember_device")}
 		if backup {
 			rec.wrongCode = msgWrongBackupCode
 		}
 		h.fail(w, r, err, rec)
 		return
 	}
-	httpauth.SetToken(w, token, h.secure)
+	httpauth.SignedIn(w, res.Token, res.DeviceToken, false, h.svc.Policy().RememberDevice, h.secure)
 	redirect(w, r, "/me")
 }

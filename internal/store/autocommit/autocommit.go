@@ -207,3 +207,31 @@ func (a Store) UpdateSettings(ctx context.Context, was, next account.Settings) e
 func (a Store) AddAudit(ctx context.Context, e *account.AuditEntry) error {
 	return a.InTx(ctx, func(ctx context.Context, tx account.Tx) error { return tx.AddAudit(ctx, e) })
 }
+
+func (a Store) CreateDevice(ctx context.Context, d *account.Device) error {
+	return a.InTx(ctx, func(ctx context.Context, tx account.Tx) error { return tx.CreateDevice(ctx, d) })
+}
+
+func (a Store) RotateDevice(ctx context.Context, userID, id int64, oldHash, next string, now time.Time, c account.Client) (bool, error) {
+	var ok bool
+	err := a.InTx(ctx, func(ctx context.Context, tx account.Tx) error {
+		var err error
+		ok, err = tx.RotateDevice(ctx, userID, id, oldHash, next, now, c)
+		return err
+	})
+	return ok, err
+}
+
+func (a Store) ForgetDevice(ctx context.Context, userID, id int64) error {
+	return a.InTx(ctx, func(ctx context.Context, tx account.Tx) error { return tx.ForgetDevice(ctx, userID, id) })
+}
+
+func (a Store) ForgetDevices(ctx context.Context, userID int64) (int, error) {
+	var n int
+	err := a.InTx(ctx, func(ctx context.Context, tx account.Tx) error {
+		var err error
+		n, err = tx.ForgetDevices(ctx, userID)
+		return err
+	})
+	return n, err
+}

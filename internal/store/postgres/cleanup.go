@@ -31,6 +31,8 @@ func (s *Store) DeleteExpired(ctx context.Context, now, idleBefore, linksBefore,
 			WHERE kind = $1 AND created_at <= $2 LIMIT $3 FOR UPDATE SKIP LOCKED)`, []any{string(account.NotificationSignUpLink), millis(linksBefore), cleanupBatch}},
 		{"old throttle attempts", `DELETE FROM throttle_attempts WHERE id IN (SELECT id FROM throttle_attempts
 			WHERE attempted_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, []any{millis(attemptsBefore), cleanupBatch}},
+		{"expired remembered devices", `DELETE FROM remembered_devices WHERE id IN (SELECT id FROM remembered_devices
+			WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, []any{millis(now), cleanupBatch}},
 	}
 	for _, b := range batches {
 		for {

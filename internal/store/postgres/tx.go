@@ -207,11 +207,11 @@ func (t *tx) UseBackupCode(ctx context.Context, userID int64, hash string, now t
 		`UPDATE backup_codes SET used_at = $1 WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL`, millis(now), userID, hash)
 }
 
-const insertSessionSQL = `INSERT INTO sessions (` + rowmap.SessionColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
+const insertSessionSQL = `INSERT INTO sessions (` + rowmap.SessionColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
 
 func sessionArgs(sess *account.Session) []any {
 	return []any{sess.TokenHash, sess.UserID, string(sess.Stage), millis(sess.CreatedAt), millis(sess.LastSeenAt),
-		millis(sess.AuthenticatedAt), millis(sess.ExpiresAt), sess.IP, sess.UserAgent}
+		millis(sess.AuthenticatedAt), millis(sess.ExpiresAt), sess.IP, sess.UserAgent, sess.SecondFactor}
 }
 
 func (t *tx) CreateSession(ctx context.Context, sess *account.Session) error {
@@ -224,9 +224,9 @@ func (t *tx) CreateSession(ctx context.Context, sess *account.Session) error {
 // then deletes, and so inserts, nothing.
 func (t *tx) ReplaceSession(ctx context.Context, oldHash string, next *account.Session) error {
 	return t.one(ctx, "replace session", account.ErrNotFound,
-		`WITH old AS (DELETE FROM sessions WHERE token_hash = $10 RETURNING 1)
+		`WITH old AS (DELETE FROM sessions WHERE token_hash = $11 RETURNING 1)
 		INSERT INTO sessions (`+rowmap.SessionColumns+`)
-		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 WHERE EXISTS (SELECT 1 FROM old)`,
+		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 WHERE EXISTS (SELECT 1 FROM old)`,
 		append(sessionArgs(next), oldHash)...)
 }
 

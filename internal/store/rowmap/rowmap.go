@@ -29,7 +29,7 @@ const UserColumns = `id, email, name, mobile_phone, password_hash, created_at,
 	totp_failures, totp_suspended_at, security_version, role, deactivated_at`
 
 // SessionColumns are the columns of a session, in ScanSession's order.
-const SessionColumns = `token_hash, user_id, stage, created_at, last_seen_at, authenticated_at, expires_at, ip, user_agent`
+const SessionColumns = `token_hash, user_id, stage, created_at, last_seen_at, authenticated_at, expires_at, ip, user_agent, second_factor`
 
 // EventColumns are the columns of an activity-log entry, in ScanEvent's order.
 const EventColumns = `id, user_id, kind, detail, ip, user_agent, created_at`
@@ -108,7 +108,7 @@ type sessionDest struct {
 }
 
 func (d *sessionDest) targets() []any {
-	return []any{&d.s.TokenHash, &d.s.UserID, &d.stage, &d.created, &d.lastSeen, &d.authenticated, &d.expiry, &d.s.IP, &d.s.UserAgent}
+	return []any{&d.s.TokenHash, &d.s.UserID, &d.stage, &d.created, &d.lastSeen, &d.authenticated, &d.expiry, &d.s.IP, &d.s.UserAgent, &d.s.SecondFactor}
 }
 
 func (d *sessionDest) session() *account.Session {
@@ -325,4 +325,20 @@ var CountQueries = map[string]string{
 	"invitations":     `SELECT count(*) FROM invitations WHERE accepted_at IS NULL AND revoked_at IS NULL`,
 	"audit_log":       `SELECT count(*) FROM audit_log`,
 	"pending_signups": `SELECT count(*) FROM pending_signups`,
+}
+
+// DeviceColumns are the columns of a remembered device, in ScanDevice's
+// order; the last one says whether the token matched was the previous one
+// (a query's own expression: DeviceStaleColumn or a constant false).
+const DeviceColumns = `id, user_id, token_hash, COALESCE(previous_hash, ''), user_agent, ip, created_at, last_used_at, expires_at`
+
+// ScanDevice reads a row of DeviceColumns followed by the stale flag.
+func ScanDevice(row Scanner) (*account.Device, error) {
+	var d account.Device
+	var created, used, expires int64
+	if err := row.Scan(&d.ID, &d.UserID, &d.TokenHash, &d.PreviousHash, &d.UserAgent, &d.IP, &created, &used, &expires, &d.Stale); err != nil {
+		return nil, err
+	}
+	d.CreatedAt, d.LastUsedAt, d.ExpiresAt = FromMillis(created), FromMillis(used), FromMillis(expires)
+	return &d, nil
 }

@@ -39,6 +39,8 @@ func (s *Store) DeleteExpired(ctx context.Context, now, idleBefore, linksBefore,
 			WHERE kind = ? AND created_at <= ? LIMIT ?)`, []any{string(account.NotificationSignUpLink), millis(linksBefore), cleanupBatch}},
 		{"old throttle attempts", `DELETE FROM throttle_attempts WHERE id IN (SELECT id FROM throttle_attempts
 			WHERE attempted_at <= ? LIMIT ?)`, []any{millis(attemptsBefore), cleanupBatch}},
+		{"expired remembered devices", `DELETE FROM remembered_devices WHERE id IN (SELECT id FROM remembered_devices
+			WHERE expires_at <= ? LIMIT ?)`, []any{millis(now), cleanupBatch}},
 	}
 	for _, b := range batches {
 		for {

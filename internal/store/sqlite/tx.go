@@ -39,7 +39,7 @@ const (
 	bumpIfTwoFactorSQL   = `UPDATE users SET security_version = security_version + 1 WHERE id = ? AND totp_enabled_at IS NOT NULL`
 	insertBackupCodeSQL  = `INSERT INTO backup_codes (user_id, key_id, code_hash, created_at) VALUES (?, ?, ?, ?)`
 	useBackupCodeSQL     = `UPDATE backup_codes SET used_at = ? WHERE user_id = ? AND code_hash = ? AND used_at IS NULL`
-	insertSessionSQL     = `INSERT INTO sessions (` + rowmap.SessionColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	insertSessionSQL     = `INSERT INTO sessions (` + rowmap.SessionColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	deleteSessionSQL     = `DELETE FROM sessions WHERE token_hash = ?`
 	deleteSessionRetSQL  = `DELETE FROM sessions WHERE token_hash = ? RETURNING ` + rowmap.SessionColumns
 	setAuthenticatedSQL  = `UPDATE sessions SET authenticated_at = ? WHERE token_hash = ?`
@@ -69,6 +69,7 @@ var txStatements = []string{
 	deletePendingSQL, countSignUpFailSQL, spendPendingSQL, insertEventSQL, insertNotifySQL, countAttemptsSQL,
 	insertAttemptSQL, touchSessionSQL, markLinkUsedSQL,
 	insertInvitationSQL, acceptInvitationSQL, revokeInvitationSQL, countAdminsSQL, setRoleSQL, setDeactivatedSQL, updateSettingsSQL, insertAuditSQL,
+	insertDeviceSQL, rotateDeviceSQL, forgetDeviceSQL, forgetDevicesSQL,
 }
 
 // InTx implements account.Store: fn runs in one write transaction of the
@@ -234,7 +235,7 @@ func (t *tx) UseBackupCode(ctx context.Context, userID int64, hash string, now t
 func (t *tx) insertSession(ctx context.Context, sess *account.Session) error {
 	_, err := t.exec(ctx, insertSessionSQL,
 		sess.TokenHash, sess.UserID, string(sess.Stage), millis(sess.CreatedAt), millis(sess.LastSeenAt),
-		millis(sess.AuthenticatedAt), millis(sess.ExpiresAt), sess.IP, sess.UserAgent)
+		millis(sess.AuthenticatedAt), millis(sess.ExpiresAt), sess.IP, sess.UserAgent, sess.SecondFactor)
 	return err
 }
 

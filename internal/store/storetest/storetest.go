@@ -68,6 +68,8 @@ func Run(t *testing.T, open Opener) {
 		{"RaceBackupCodesAgainstDisable", testRaceBackupCodesAgainstDisable},
 		{"RacePhoneRemovalAgainstEnable", testRacePhoneRemovalAgainstEnable},
 		{"RaceHeldSessionAgainstSignOut", testRaceHoldSessionAgainstDelete},
+		{"RememberedDevices", testRememberedDevices},
+		{"RotateDeviceOnceUnderConcurrency", testRotateDeviceConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -392,7 +394,7 @@ func testBackupCodeConcurrent(t *testing.T, open Opener) {
 
 func session(userID int64, hash string, stage account.Stage) *account.Session {
 	return &account.Session{TokenHash: hash, UserID: userID, Stage: stage, CreatedAt: t0, LastSeenAt: t0,
-		AuthenticatedAt: t0, ExpiresAt: t0.Add(time.Hour), IP: "192.0.2.1", UserAgent: "ua"}
+		AuthenticatedAt: t0, ExpiresAt: t0.Add(time.Hour), IP: "192.0.2.1", UserAgent: "ua", SecondFactor: account.SecondFactorTOTP}
 }
 
 // sameSession compares the stored columns of two sessions (not Profile).
