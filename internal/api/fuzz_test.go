@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -43,32 +44,35 @@ type fuzzRoute struct {
 	body         int
 	fields       []string // JSON members the endpoint takes
 	pointers     bool     // the members are *string (null means "leave unchanged")
+	flags        []string // JSON members the endpoint takes that are booleans
 }
 
 // fuzzRoutes is every endpoint, each as a client it does something for,
 // plus a path that does not exist and a method a path lacks.
 var fuzzRoutes = []fuzzRoute{
-	{"POST", "/api/v1/signup", asNobody, bodyRequired, []string{"email", "password", "name", "mobile_phone"}, false},
-	{"POST", "/api/v1/session", asNobody, bodyRequired, []string{"email", "password"}, false},
-	{"POST", "/api/v1/session/two-factor", asPending, bodyRequired, []string{"code"}, false},
-	{"DELETE", "/api/v1/session", asNobody, bodyIgnored, nil, false},
-	{"POST", "/api/v1/session/confirm-password", asPlain, bodyRequired, []string{"password"}, false},
-	{"GET", "/api/v1/me", asPlain, bodyIgnored, nil, false},
-	{"PATCH", "/api/v1/me", asPlain, bodyRequired, []string{"name", "mobile_phone"}, true},
-	{"PATCH", "/api/v1/me", asTwoFA, bodyRequired, []string{"name", "mobile_phone"}, true},
-	{"GET", "/api/v1/me/events", asTwoFA, bodyIgnored, nil, false},
-	{"POST", "/api/v1/me/two-factor/setup", asPlain, bodyEmpty, nil, false},
-	{"POST", "/api/v1/me/two-factor/enable", asPlain, bodyRequired, []string{"code"}, false},
-	{"POST", "/api/v1/me/two-factor/disable", asTwoFA, bodyRequired, []string{"password", "code"}, false},
-	{"POST", "/api/v1/me/backup-codes", asTwoFA, bodyEmpty, nil, false},
-	{"POST", "/api/v1/session/two-factor", asNobody, bodyRequired, []string{"code"}, false},
-	{"PUT", "/api/v1/me", asPlain, bodyIgnored, nil, false},
-	{"POST", "/api/v1/no-such-endpoint", asNobody, bodyIgnored, nil, false},
-	{"POST", "/api/v1/session/two-factor", asSuspended, bodyRequired, []string{"code"}, false},
-	{"POST", "/api/v1/signup/confirm", asNobody, bodyRequired, []string{"token", "password"}, false},
+	{"POST", "/api/v1/signup", asNobody, bodyRequired, []string{"email", "password", "name", "mobile_phone"}, false, nil},
+	{"POST", "/api/v1/session", asNobody, bodyRequired, []string{"email", "password"}, false, nil},
+	{"POST", "/api/v1/session/two-factor", asPending, bodyRequired, []string{"code"}, false, []string{"remember_device"}},
+	{"DELETE", "/api/v1/session", asNobody, bodyIgnored, nil, false, nil},
+	{"POST", "/api/v1/session/confirm-password", asPlain, bodyRequired, []string{"password"}, false, nil},
+	{"GET", "/api/v1/me", asPlain, bodyIgnored, nil, false, nil},
+	{"PATCH", "/api/v1/me", asPlain, bodyRequired, []string{"name", "mobile_phone"}, true, nil},
+	{"PATCH", "/api/v1/me", asTwoFA, bodyRequired, []string{"name", "mobile_phone"}, true, nil},
+	{"GET", "/api/v1/me/events", asTwoFA, bodyIgnored, nil, false, nil},
+	{"POST", "/api/v1/me/two-factor/setup", asPlain, bodyEmpty, nil, false, nil},
+	{"POST", "/api/v1/me/two-factor/enable", asPlain, bodyRequired, []string{"code"}, false, nil},
+	{"POST", "/api/v1/me/two-factor/disable", asTwoFA, bodyRequired, []string{"password", "code"}, false, nil},
+	{"POST", "/api/v1/me/backup-codes", asTwoFA, bodyEmpty, nil, false, nil},
+	{"POST", "/api/v1/session/two-factor", asNobody, bodyRequired, []string{"code"}, false, []string{"remember_device"}},
+	{"PUT", "/api/v1/me", asPlain, bodyIgnored, nil, false, nil},
+	{"POST", "/api/v1/no-such-endpoint", asNobody, bodyIgnored, nil, false, nil},
+	{"POST", "/api/v1/session/two-factor", asSuspended, bodyRequired, []string{"code"}, false, []string{"remember_device"}},
+	{"POST", "/api/v1/signup/confirm", asNobody, bodyRequired, []string{"token", "password"}, false, nil},
 	// New routes go at the end: the committed corpus (testdata/fuzz)
 	// names routes by their index here.
-	{"POST", "/api/v1/me/password", asPlain, bodyRequired, []string{"current_password", "new_password"}, false},
+	{"POST", "/api/v1/me/password", asPlain, bodyRequired, []string{"current_password", "new_password"}, false, nil},
+	{"GET", "/api/v1/me/devices", asTwoFA, bodyIgnored, nil, false, nil},
+	{"DELETE", "/api/v1/me/devices", asTwoFA, bodyIgnored, nil, false, nil},
 }
 
 // Content types whose verdict is known; any other the fuzzer makes up is
@@ -386,6 +390,13 @@ func expectDecode(route fuzzRoute, contentType string, body []byte) (status int,
 			if strings.EqualFold(key.(string), name) {
 				field = name
 			}
+		}
+		if slices.ContainsFunc(route.flags, func(name string) bool { return strings.EqualFold(key.(string), name) }) {
+			var b *bool
+			if err := json.Unmarshal(raw, &b); err != nil {
+				return http.StatusBadRequest, "invalid_request", false
+			}
+			continue
 		}
 		if field == "" {
 			return http.StatusBadRequest, "invalid_request", false

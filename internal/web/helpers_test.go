@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twofold/twofold/internal/account"
 	"github.com/twofold/twofold/internal/accounttest"
 	"github.com/twofold/twofold/internal/qr/qrtest"
 	"github.com/twofold/twofold/internal/totp"
@@ -39,10 +40,11 @@ func newSite(t *testing.T) *site {
 	return newSiteWith(t, Options{})
 }
 
-// newSiteWith is newSite with opts (its Logger is replaced by the site's).
-func newSiteWith(t *testing.T, opts Options) *site {
+// newSiteWith is newSite with opts (its Logger is replaced by the site's)
+// and the service's policy changed by policy.
+func newSiteWith(t *testing.T, opts Options, policy ...func(*account.Policy)) *site {
 	t.Helper()
-	env := accounttest.New(t)
+	env := accounttest.New(t, policy...)
 	logs := &accounttest.LogBuffer{}
 	opts.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	h, err := New(env.Service, opts)
