@@ -589,6 +589,7 @@ func (s *Service) useSecondFactor(ctx context.Context, u *User, code string, c C
 	var step int64
 	var backupMAC string
 	matched, replayed := false, false
+	var drift error // a wrong code that a phone with a wrong clock would show
 	if factor.totp != "" {
 		secret, err := s.openSecret(u.ID, u.TOTP.Secret)
 		if err != nil {
@@ -601,6 +602,7 @@ func (s *Service) useSecondFactor(ctx context.Context, u *User, code string, c C
 			// the metrics tell a replay from a guess.
 			usedStep, right := totp.Validate(secret, factor.totp, s.now(), s.policy.TOTPSkew, -1)
 			replayed = right && usedStep == u.TOTP.LastStep
+			drift = s.clockDrift(secret, factor.totp, u.TOTP.LastStep)
 		}
 	} else {
 		backupMAC, matched = s.keys.MAC([]byte(factor.backup)), true // the store decides
@@ -667,6 +669,8 @@ func (s *Service) useSecondFactor(ctx context.Context, u *User, code string, c C
 		return fmt.Errorf("account: second factor: %w", err)
 	case !used && replayed:
 		return errCodeReplayed
+	case !used && drift != nil:
+		return drift
 	case !used:
 		return ErrInvalidCode
 	}

@@ -153,6 +153,9 @@ func (s *Service) EnableTOTP(ctx context.Context, sess *Session, code string, c 
 		s.recordFailure(ctx, func(ctx context.Context, tx Tx) error {
 			return s.record(ctx, tx, u.ID, EventSecondFactorFailed, "setup", c)
 		})
+		if drift := s.clockDrift(secret, normalized, 0); drift != nil {
+			return drift
+		}
 		return ErrInvalidCode
 	}
 	err = s.write(ctx, func(ctx context.Context, tx Tx) error {

@@ -391,7 +391,8 @@ func (e *Env) SessionsInEveryState(t testing.TB, password string, c account.Clie
 }
 
 // WrongCode returns a 6-digit code that matches none of the secret's codes
-// within two steps of the clock, so a test can rely on it being refused.
+// within ten minutes of the clock, so a test can rely on it being refused
+// as a plain wrong code (not one of a phone whose clock is off).
 func (e *Env) WrongCode(t testing.TB, secretBase32 string) string {
 	t.Helper()
 	secret, err := totp.DecodeSecret(secretBase32)
@@ -399,7 +400,7 @@ func (e *Env) WrongCode(t testing.TB, secretBase32 string) string {
 		t.Fatalf("decode secret %q: %v", secretBase32, err)
 	}
 	near := map[string]bool{}
-	for i := -2; i <= 2; i++ {
+	for i := -20; i <= 20; i++ {
 		near[totp.Code(secret, e.Clock.Now().Add(time.Duration(i)*totp.Period))] = true
 	}
 	for _, c := range []string{"000000", "111111", "222222", "333333", "444444", "555555"} {

@@ -154,6 +154,8 @@ type problemBody struct {
 	Detail string            `json:"detail"`
 	Code   string            `json:"code"`
 	Errors map[string]string `json:"errors"`
+	// ClockOffsetSeconds comes with some invalid_code problems.
+	ClockOffsetSeconds *int `json:"clock_offset_seconds"`
 }
 
 // wantProblem checks that res is a problem+json with this status and code.

@@ -36,6 +36,9 @@ type problem struct {
 	// Errors holds a message per request field (validation_failed, and
 	// invalid_request when one field is at fault).
 	Errors map[string]string `json:"errors,omitempty"`
+	// ClockOffsetSeconds comes with invalid_code when the code would have
+	// been right that far from now (negative: the phone's clock is behind).
+	ClockOffsetSeconds *int `json:"clock_offset_seconds,omitempty"`
 
 	retryAfter time.Duration // Retry-After header when > 0
 	allow      string        // Allow header for 405
@@ -78,6 +81,7 @@ func problemFor(err error) *problem {
 		mediaType  *mediaTypeError
 		tooLarge   *http.MaxBytesError
 		notAllowed *methodNotAllowedError
+		drift      *account.ClockDriftError
 	)
 	p := newProblem
 	switch {
@@ -115,6 +119,11 @@ func problemFor(err error) *problem {
 	case errors.Is(err, account.ErrWrongPassword):
 		return p(http.StatusUnauthorized, "invalid_credentials",
 			"That password is not right.")
+	case errors.As(err, &drift):
+		pr := p(http.StatusUnauthorized, "invalid_code", drift.Advice())
+		offset := int(drift.Offset / time.Second)
+		pr.ClockOffsetSeconds = &offset
+		return pr
 	case errors.Is(err, account.ErrInvalidCode):
 		return p(http.StatusUnauthorized, "invalid_code",
 			"That code is wrong or was already used. Authenticator codes refresh every 30 seconds; if one fails, wait for the next.")

@@ -1,6 +1,11 @@
 package browsertest
 
-import "testing"
+import (
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
 
 const labelRemember = "Remember this device for 30 days"
 
@@ -43,4 +48,24 @@ func TestRememberThisDevice(t *testing.T) {
 	b.signOut()
 	b.signIn(userPassword)
 	b.wantPage(headingCode)
+}
+
+// A person whose phone's clock is 3 minutes behind types the code it
+// shows: the page says the clock is behind and what to do.
+func TestClockBehind(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	b := openTab(t, srv)
+	b.signUp(userPhone)
+	app := b.enableTwoFactor()
+	b.signOut()
+	b.signIn(userPassword)
+	b.wantPage(headingCode)
+	behind := runOathtool(t, "--totp", "-b", "--now", "@"+strconv.FormatInt(time.Now().Add(-3*time.Minute).Unix(), 10), app.secret)
+	b.fill(labelAppCode, strings.TrimSpace(behind))
+	b.click("Sign in")
+	b.wantFieldError(labelAppCode, "This code was right about 3 minutes ago: your phone's clock is behind. Set it to automatic date and time, then type the next code.")
+	b.fill(labelAppCode, app.code(t))
+	b.click("Sign in")
+	b.wantPage(headingMyInfo)
 }

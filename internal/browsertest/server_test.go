@@ -224,12 +224,13 @@ func (a *authenticator) code(t *testing.T) string {
 	return runOathtool(t, "--totp", "-b", "--now", "@"+strconv.FormatInt(step*30, 10), a.secret)
 }
 
-// wrongCode returns six digits that the server accepts at no time step near
-// now: not a code of this secret from a minute before to a minute after.
+// wrongCode returns six digits that are no code of this secret from ten
+// minutes before now to ten minutes after: refused, and not taken for the
+// code of a phone whose clock is off.
 func (a *authenticator) wrongCode(t *testing.T) string {
 	t.Helper()
-	from := time.Now().Add(-60 * time.Second).Unix()
-	out := runOathtool(t, "--totp", "-b", "-w", "4", "--now", "@"+strconv.FormatInt(from, 10), a.secret)
+	from := time.Now().Add(-10 * time.Minute).Unix()
+	out := runOathtool(t, "--totp", "-b", "-w", "41", "--now", "@"+strconv.FormatInt(from, 10), a.secret)
 	near := map[string]bool{}
 	for _, c := range strings.Fields(out) {
 		near[c] = true

@@ -155,3 +155,31 @@ func URI(issuer, account string, secret []byte) string {
 func labelEscape(s string) string {
 	return strings.ReplaceAll(url.PathEscape(s), "+", "%2B")
 }
+
+// Drift says how far from now a code would have been right, for a code
+// Validate refused: the offset in steps (negative: the code is of an
+// earlier step, so the clock that made it is behind) of the nearest step
+// within window of now, other than used, whose code it is. Every step of
+// the window is computed, as in Validate.
+func Drift(secret []byte, code string, now time.Time, window int, used int64) (steps int, ok bool) {
+	normalized, err := NormalizeCode(code)
+	if err != nil {
+		return 0, false
+	}
+	current := Step(now)
+	for s := current - int64(window); s <= current+int64(window); s++ {
+		candidate := HOTP(secret, s, Digits)
+		d := int(s - current)
+		if subtle.ConstantTimeCompare([]byte(candidate), []byte(normalized)) == 1 && s != used && (!ok || abs(d) < abs(steps)) {
+			steps, ok = d, true
+		}
+	}
+	return steps, ok
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
+}

@@ -151,3 +151,47 @@ func TestURI(t *testing.T) {
 		}
 	}
 }
+
+func TestDrift(t *testing.T) {
+	secret := []byte("12345678901234567890")
+	now := time.Unix(1111111111, 0)
+	cur := Step(now)
+	tests := []struct {
+		name      string
+		code      string
+		used      int64
+		wantOK    bool
+		wantSteps int
+	}{
+		{"3 minutes behind", HOTP(secret, cur-6, 6), 0, true, -6},
+		{"2 minutes ahead", HOTP(secret, cur+4, 6), 0, true, 4},
+		{"at the edge of the window", HOTP(secret, cur-20, 6), 0, true, -20},
+		{"beyond the window", HOTP(secret, cur-21, 6), 0, false, 0},
+		{"the current step", HOTP(secret, cur, 6), 0, true, 0},
+		{"the step used last", HOTP(secret, cur-6, 6), cur - 6, false, 0},
+		{"a step before the one used last", HOTP(secret, cur-6, 6), cur - 1, true, -6},
+		{"not a code", "12a456", 0, false, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			steps, ok := Drift(secret, tt.code, now, 20, tt.used)
+			if ok != tt.wantOK || steps != tt.wantSteps {
+				t.Errorf("Drift(%q, window 20, used=%d) = (%d, %v); want (%d, %v)", tt.code, tt.used, steps, ok, tt.wantSteps, tt.wantOK)
+			}
+		})
+	}
+	// A code no nearby step has: 000000 to 000009, whichever none of the
+	// 41 steps' codes is.
+	near := map[string]bool{}
+	for s := cur - 20; s <= cur+20; s++ {
+		near[HOTP(secret, s, 6)] = true
+	}
+	for _, c := range []string{"000000", "000001", "000002"} {
+		if !near[c] {
+			if steps, ok := Drift(secret, c, now, 20, 0); ok {
+				t.Errorf("Drift(%q) = %d steps; want no match", c, steps)
+			}
+			break
+		}
+	}
+}

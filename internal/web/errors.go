@@ -65,6 +65,7 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error, rec re
 	var (
 		invalid   *account.ValidationError
 		throttled *account.ThrottledError
+		drift     *account.ClockDriftError
 	)
 	switch {
 	case errors.As(err, &invalid):
@@ -77,6 +78,8 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error, rec re
 			p = *rec.wrongPassword
 		}
 		h.retry(w, r, rec, p.status, map[string]string{p.field: p.msg}, "")
+	case errors.As(err, &drift):
+		h.retry(w, r, rec, http.StatusUnprocessableEntity, map[string]string{"code": drift.Advice()}, "")
 	case errors.Is(err, account.ErrInvalidCode):
 		msg := msgWrongCode
 		if rec.wrongCode != "" {
