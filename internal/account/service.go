@@ -57,6 +57,11 @@ type Policy struct {
 	BackupCodeCount int
 	PhoneRegion     string // region for numbers typed without +country code; "" requires +
 	EventsShown     int
+	// TextMessages is true when an SMS sender is configured: a queued
+	// ChannelSMS notification is then delivered. Without it texts wait in
+	// the outbox for the operator, so a rule that needs a code to reach a
+	// phone must offer another way.
+	TextMessages bool
 }
 
 // DefaultPolicy returns the product's defaults.

@@ -227,6 +227,9 @@ func newApp(ctx context.Context, name string, mode setUp, args []string, getenv 
 	policy.PhoneRegion = strings.ToUpper(cfg.PhoneRegion)
 	policy.TOTPSkew = cfg.TOTPSkew
 	policy.OpenSignUp = cfg.SignUp == config.SignUpOpen
+	// Whether the instances that send the outbox send texts: serve sends
+	// them, and the other commands share its environment.
+	policy.TextMessages = cfg.SendsText()
 	hasher := password.NewHasher(password.OWASP, rand.Reader, cfg.HashConcurrency, 16*cfg.HashConcurrency, 5*time.Second)
 	opts := account.Options{
 		Store: store, Keys: keys, Hasher: hasher, Policy: policy, Logger: log,

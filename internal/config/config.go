@@ -23,20 +23,26 @@ import (
 
 // Config is the whole configuration of a twofold process.
 type Config struct {
-	Addr            string // listen address
-	Database        string // SQLite file path ("" = <data-dir>/twofold.db) or a postgres:// (postgresql://) URL
-	DataDir         string
-	BaseURL         string // how users reach the service; https turns on Secure cookies and HSTS
-	SecretKey       string // base64 or hex 32 bytes; "" = key file in the data dir
-	SMTPURL         string // smtp(s)://user:pass@host:port?from=addr; "" = notifications stay in the outbox
-	Issuer          string // the name authenticator apps show
-	PhoneRegion     string // ISO region for phone numbers typed without +country code
-	TOTPSkew        int
-	HashConcurrency int
-	LogLevel        string
-	LogFormat       string // text or json
-	MetricsAddr     string // listen address of the metrics; "" = no metrics listener
-	SignUp          string // SignUpInvite or SignUpOpen
+	Addr      string // listen address
+	Database  string // SQLite file path ("" = <data-dir>/twofold.db) or a postgres:// (postgresql://) URL
+	DataDir   string
+	BaseURL   string // how users reach the service; https turns on Secure cookies and HSTS
+	SecretKey string // base64 or hex 32 bytes; "" = key file in the data dir
+	SMTPURL   string // smtp(s)://user:pass@host:port?from=addr; "" = notifications stay in the outbox
+	// Twilio sends text messages (SMS); without an account SID they stay
+	// in the outbox.
+	TwilioAccountSID string // AC + 32 hex digits
+	TwilioAuthToken  string
+	TwilioFrom       string // an E.164 number or a Messaging Service SID (MG…)
+	TwilioAPIURL     string // Twilio's REST API; tests point it at a local server
+	Issuer           string // the name authenticator apps show
+	PhoneRegion      string // ISO region for phone numbers typed without +country code
+	TOTPSkew         int
+	HashConcurrency  int
+	LogLevel         string
+	LogFormat        string // text or json
+	MetricsAddr      string // listen address of the metrics; "" = no metrics listener
+	SignUp           string // SignUpInvite or SignUpOpen
 	// databaseFromDataDir: Database is <data-dir>/twofold.db, a path
 	// whatever the directory is called.
 	databaseFromDataDir bool
@@ -65,6 +71,7 @@ func Default() Config {
 		LogFormat:       "text",
 		SignUp:          SignUpInvite,
 		ShutdownTimeout: 20 * time.Second,
+		TwilioAPIURL:    "https://api.twilio.com",
 	}
 }
 
@@ -89,10 +96,12 @@ type command struct {
 var (
 	keyEnv  = []string{"TWOFOLD_SECRET_KEY", "TWOFOLD_SECRET_KEY_FILE"}
 	smtpEnv = []string{"TWOFOLD_SMTP_URL", "TWOFOLD_SMTP_URL_FILE"}
+	// twilioEnv are the variables that configure text messages.
+	twilioEnv = []string{"TWOFOLD_TWILIO_ACCOUNT_SID", "TWOFOLD_TWILIO_AUTH_TOKEN", "TWOFOLD_TWILIO_AUTH_TOKEN_FILE", "TWOFOLD_TWILIO_FROM", "TWOFOLD_TWILIO_API_URL"}
 )
 
 var commands = map[string]command{
-	"serve":          {"twofold serve [flags]", storageFlags | loggingFlags | serveFlags | linkFlags, append(append([]string{}, keyEnv...), smtpEnv...)},
+	"serve":          {"twofold serve [flags]", storageFlags | loggingFlags | serveFlags | linkFlags, append(append(append([]string{}, keyEnv...), smtpEnv...), twilioEnv...)},
 	"migrate":        {"twofold migrate [flags]", storageFlags | loggingFlags, nil},
 	"user list":      {"twofold user list [flags]", storageFlags | loggingFlags, keyEnv},
 	"user reset-2fa": {"twofold user reset-2fa EMAIL [flags]", storageFlags | loggingFlags, keyEnv},
@@ -105,10 +114,15 @@ var commands = map[string]command{
 
 // envHelp explains the environment variables that have no flag.
 var envHelp = map[string]string{
-	"TWOFOLD_SECRET_KEY":      "the 32-byte server key, base64 or hex (default: the key file in --data-dir); never a flag, flags show in process listings",
-	"TWOFOLD_SECRET_KEY_FILE": "a file holding TWOFOLD_SECRET_KEY",
-	"TWOFOLD_SMTP_URL":        "smtp(s)://user:pass@host:port?from=addr to send mail (default: messages wait in the outbox)",
-	"TWOFOLD_SMTP_URL_FILE":   "a file holding TWOFOLD_SMTP_URL",
+	"TWOFOLD_SECRET_KEY":             "the 32-byte server key, base64 or hex (default: the key file in --data-dir); never a flag, flags show in process listings",
+	"TWOFOLD_SECRET_KEY_FILE":        "a file holding TWOFOLD_SECRET_KEY",
+	"TWOFOLD_SMTP_URL":               "smtp(s)://user:pass@host:port?from=addr to send mail (default: messages wait in the outbox)",
+	"TWOFOLD_SMTP_URL_FILE":          "a file holding TWOFOLD_SMTP_URL",
+	"TWOFOLD_TWILIO_ACCOUNT_SID":     "the Twilio account (AC…) that sends text messages (default: texts wait in the outbox); needs the auth token and TWOFOLD_TWILIO_FROM",
+	"TWOFOLD_TWILIO_AUTH_TOKEN":      "the Twilio account's auth token",
+	"TWOFOLD_TWILIO_AUTH_TOKEN_FILE": "a file holding TWOFOLD_TWILIO_AUTH_TOKEN",
+	"TWOFOLD_TWILIO_FROM":            "the sender: a number of the account in E.164 (+15551234567) or a Messaging Service SID (MG…)",
+	"TWOFOLD_TWILIO_API_URL":         "Twilio's REST API (default https://api.twilio.com); plain http only to a loopback address",
 }
 
 // Load reads flags from args over the environment over the defaults. name
@@ -185,6 +199,19 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 			problems = append(problems, fmt.Errorf("TWOFOLD_SMTP_URL_FILE: %w", err))
 		}
 		c.SMTPURL = strings.TrimSpace(string(b))
+	}
+	c.TwilioAccountSID = strings.TrimSpace(getenv("TWOFOLD_TWILIO_ACCOUNT_SID"))
+	c.TwilioFrom = strings.TrimSpace(getenv("TWOFOLD_TWILIO_FROM"))
+	if v := strings.TrimSpace(getenv("TWOFOLD_TWILIO_API_URL")); v != "" {
+		c.TwilioAPIURL = v
+	}
+	c.TwilioAuthToken = getenv("TWOFOLD_TWILIO_AUTH_TOKEN")
+	if path := getenv("TWOFOLD_TWILIO_AUTH_TOKEN_FILE"); path != "" && c.TwilioAuthToken == "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			problems = append(problems, fmt.Errorf("TWOFOLD_TWILIO_AUTH_TOKEN_FILE: %w", err))
+		}
+		c.TwilioAuthToken = strings.TrimSpace(string(b))
 	}
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -268,8 +295,69 @@ func (c Config) Validate() error {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		problems = append(problems, fmt.Errorf("log format %q: want text or json", c.LogFormat))
 	}
+	problems = append(problems, c.validateTwilio()...)
 	return errors.Join(problems...)
 }
+
+var (
+	twilioAccountSID = regexp.MustCompile(`^AC[0-9a-fA-F]{32}$`)
+	e164             = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
+	messagingService = regexp.MustCompile(`^MG[0-9a-fA-F]{32}$`)
+)
+
+// validateTwilio checks the text-message settings: all of them or none
+// (without the account SID texts wait in the outbox). The token is never
+// shown.
+func (c Config) validateTwilio() []error {
+	var problems []error
+	if c.TwilioAccountSID != "" || c.TwilioAuthToken != "" || c.TwilioFrom != "" {
+		for _, missing := range []struct {
+			value, env string
+		}{
+			{c.TwilioAccountSID, "TWOFOLD_TWILIO_ACCOUNT_SID"},
+			{c.TwilioAuthToken, "TWOFOLD_TWILIO_AUTH_TOKEN (or TWOFOLD_TWILIO_AUTH_TOKEN_FILE)"},
+			{c.TwilioFrom, "TWOFOLD_TWILIO_FROM"},
+		} {
+			if missing.value == "" {
+				problems = append(problems, fmt.Errorf("twilio: %s is not set; text messages need the account SID, the auth token and the sender, or none of them", missing.env))
+			}
+		}
+	}
+	if c.TwilioAccountSID != "" && !twilioAccountSID.MatchString(c.TwilioAccountSID) {
+		problems = append(problems, errors.New("twilio account SID: want AC and 32 hexadecimal digits, as the Twilio console shows it (the value is not shown, in case it is the token)"))
+	}
+	if c.TwilioFrom != "" && !e164.MatchString(c.TwilioFrom) && !messagingService.MatchString(c.TwilioFrom) {
+		problems = append(problems, errors.New("twilio from: want a number in E.164 (+15551234567) or a Messaging Service SID (MG and 32 hexadecimal digits); the value is not shown, in case it is the token"))
+	}
+	if c.TwilioAuthToken != "" && strings.ContainsFunc(c.TwilioAuthToken, unicode.IsSpace) {
+		problems = append(problems, errors.New("twilio auth token: contains a space or a line break (the value is not shown)"))
+	}
+	u, err := url.Parse(c.TwilioAPIURL)
+	switch {
+	case err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "":
+		// Not shown: a URL with user:password@ would show its password.
+		problems = append(problems, errors.New("twilio API URL: want https://host[:port], with no user, query or fragment (the value is not shown)"))
+	case u.Scheme == "https":
+	case u.Scheme == "http" && loopback(u.Hostname()):
+	case u.Scheme == "http":
+		problems = append(problems, fmt.Errorf("twilio API URL %q: plain http only to a loopback address; the auth token must not cross a network in clear", c.TwilioAPIURL))
+	default:
+		problems = append(problems, fmt.Errorf("twilio API URL %q: want https://host[:port]", c.TwilioAPIURL))
+	}
+	return problems
+}
+
+// loopback reports whether host is this machine: localhost or a loopback IP.
+func loopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
+
+// SendsText reports whether text messages are sent (Twilio is configured).
+func (c Config) SendsText() bool { return c.TwilioAccountSID != "" }
 
 // UsesPostgres reports whether Database is a PostgreSQL URL rather than a
 // SQLite file path.
