@@ -29,7 +29,7 @@ func outbox(ctx context.Context, args []string, getenv func(string) string, stdo
 		return err
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tQUEUED (UTC)\tTO\tSUBJECT\tSTATUS")
+	fmt.Fprintln(tw, "ID\tQUEUED (UTC)\tCHANNEL\tTO\tSUBJECT\tSTATUS")
 	for _, n := range messages {
 		status := "sent " + n.SentAt.Format(minute)
 		if n.SentAt.IsZero() {
@@ -38,7 +38,7 @@ func outbox(ctx context.Context, args []string, getenv func(string) string, stdo
 				status = fmt.Sprintf("queued (%d attempts; last error: %s)", n.Attempts, n.LastError)
 			}
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", n.ID, n.CreatedAt.Format(minute), n.Recipient, n.Subject, status+linkUsed(n))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", n.ID, n.CreatedAt.Format(minute), n.Channel, n.Recipient, n.Subject, status+linkUsed(n))
 	}
 	return tw.Flush()
 }
@@ -85,7 +85,18 @@ func outboxShow(ctx context.Context, args []string, getenv func(string) string, 
 	if used := linkUsed(n); used != "" {
 		status += used + " UTC"
 	}
-	_, err = fmt.Fprintf(stdout, "To: %s\nSubject: %s\nQueued: %s UTC\nStatus: %s\n\n%s", n.Recipient, n.Subject, n.CreatedAt.Format(minute), status, n.Body)
+	if n.SentAt.IsZero() && n.LastError != "" {
+		status += fmt.Sprintf(" (%d attempts; last error: %s)", n.Attempts, n.LastError)
+	}
+	subject, body := "Subject: "+n.Subject+"\n", n.Body
+	if n.Channel == account.ChannelSMS {
+		// A text has no subject, and its body is blanked once sent.
+		subject = ""
+		if body == "" && !n.SentAt.IsZero() {
+			body = "(the text was removed from the outbox when it was sent)\n"
+		}
+	}
+	_, err = fmt.Fprintf(stdout, "To: %s\nChannel: %s\n%sQueued: %s UTC\nStatus: %s\n\n%s", n.Recipient, n.Channel, subject, n.CreatedAt.Format(minute), status, body)
 	return err
 }
 
