@@ -99,7 +99,7 @@ func TestTextMessagesAreSentThroughTwilio(t *testing.T) {
 	}
 
 	p = start(t, data, "TWOFOLD_TWILIO_ACCOUNT_SID="+sid, "TWOFOLD_TWILIO_AUTH_TOKEN="+token,
-		"TWOFOLD_TWILIO_FROM="+from, "TWOFOLD_TWILIO_API_URL="+twilio.URL)
+		"TWOFOLD_TWILIO_FROM="+from, "TWOFOLD_TWILIO_API_URL="+twilio.URL, "TWOFOLD_METRICS_ADDR=127.0.0.1:0")
 	select {
 	case form := <-got:
 		want := url.Values{"To": {to}, "From": {from}, "Body": {body}}
@@ -113,6 +113,19 @@ func TestTextMessagesAreSentThroughTwilio(t *testing.T) {
 	sent := regexp.MustCompile(`notification sent"? .*channel=sms`)
 	for deadline := time.Now().Add(30 * time.Second); !sent.MatchString(p.logs.String()) && time.Now().Before(deadline); {
 		time.Sleep(20 * time.Millisecond)
+	}
+	// The outbox gauges by channel: texts are sent here, mail is not.
+	metrics := scrape(t, p.metrics)
+	for _, g := range []struct {
+		name, channel string
+		want          float64
+	}{
+		{"twofold_outbox_sender_enabled", "sms", 1}, {"twofold_outbox_sender_enabled", "email", 0},
+		{"twofold_outbox_queued_messages", "sms", 0}, {"twofold_outbox_queued_messages", "email", 1},
+	} {
+		if got := value(metrics, g.name, "channel", g.channel); got != g.want {
+			t.Errorf(`%s{channel=%q} = %v; want %v`, g.name, g.channel, got, g.want)
+		}
 	}
 	p.stop(t)
 	list := outbox()

@@ -106,7 +106,7 @@ type store interface {
 	Notifications(ctx context.Context, limit int) ([]*account.Notification, error)
 	Notification(ctx context.Context, id int64) (*account.Notification, error)
 	Ping(ctx context.Context) error
-	OutboxBacklog(ctx context.Context, maxAttempts int) (account.OutboxBacklog, error)
+	OutboxBacklog(ctx context.Context, maxAttempts int) ([]account.OutboxBacklog, error)
 	Close() error
 }
 

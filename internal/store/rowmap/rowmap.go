@@ -209,6 +209,31 @@ func Channel(c account.Channel) (string, error) {
 	return c.String(), nil
 }
 
+// Backlogs is an empty backlog for every channel, which AddBacklog fills
+// from the rows of a count grouped by channel.
+func Backlogs() []account.OutboxBacklog {
+	out := make([]account.OutboxBacklog, len(account.Channels))
+	for i, c := range account.Channels {
+		out[i].Channel = c
+	}
+	return out
+}
+
+// AddBacklog sets the backlog of the stored channel name in backlogs.
+func AddBacklog(backlogs []account.OutboxBacklog, channel string, b account.OutboxBacklog) error {
+	c, err := account.ParseChannel(channel)
+	if err != nil {
+		return err
+	}
+	for i := range backlogs {
+		if backlogs[i].Channel == c {
+			b.Channel = c
+			backlogs[i] = b
+		}
+	}
+	return nil
+}
+
 // ScanNotification reads a row of NotificationColumns.
 func ScanNotification(row Scanner) (*account.Notification, error) {
 	var n account.Notification

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ type outboxSender interface {
 	MarkNotificationFailed(ctx context.Context, id int64, reason string) error
 	GiveUpNotification(ctx context.Context, id int64, reason string, maxAttempts int) error
 	Notification(ctx context.Context, id int64) (*account.Notification, error)
+	OutboxBacklog(ctx context.Context, maxAttempts int) ([]account.OutboxBacklog, error)
 }
 
 // testOutboxChannels: a message keeps its channel; a claim takes only the
@@ -48,6 +50,22 @@ func testOutboxChannels(t *testing.T, open Opener) {
 	if channels[mail.ID] != account.ChannelEmail || channels[text.ID] != account.ChannelSMS || len(channels) != 3 {
 		t.Errorf("outbox channels = %v; want %d email, %d and %d sms", channels, mail.ID, text.ID, text2.ID)
 	}
+
+	backlog := func(want string) {
+		t.Helper()
+		b, err := o.OutboxBacklog(ctx, 3)
+		if err != nil {
+			t.Fatalf("OutboxBacklog = %v", err)
+		}
+		got := ""
+		for _, c := range b {
+			got += fmt.Sprintf("%s: %d queued, %d given up, oldest %v; ", c.Channel, c.Queued, c.GivenUp, !c.Oldest.IsZero())
+		}
+		if got != want {
+			t.Errorf("OutboxBacklog = %s\nwant %s", got, want)
+		}
+	}
+	backlog("email: 1 queued, 0 given up, oldest true; sms: 2 queued, 0 given up, oldest true; ")
 
 	claim := func(channels ...account.Channel) []*account.Notification {
 		t.Helper()
@@ -83,6 +101,7 @@ func testOutboxChannels(t *testing.T, open Opener) {
 	if got := claim(account.ChannelSMS); len(got) != 0 {
 		t.Errorf("ClaimNotifications(sms) after one sent and one given up = %+v; want none", got)
 	}
+	backlog("email: 1 queued, 0 given up, oldest true; sms: 0 queued, 1 given up, oldest false; ")
 
 	got = claim(account.ChannelEmail, account.ChannelSMS)
 	if len(got) != 1 || got[0].ID != mail.ID || got[0].Channel != account.ChannelEmail {
@@ -94,4 +113,5 @@ func testOutboxChannels(t *testing.T, open Opener) {
 	if m, err := o.Notification(ctx, mail.ID); err != nil || m.Body != "mail body" {
 		t.Errorf("mail after MarkNotificationSent = %+v, %v; want its body kept", m, err)
 	}
+	backlog("email: 0 queued, 0 given up, oldest false; sms: 0 queued, 1 given up, oldest false; ")
 }
