@@ -44,7 +44,12 @@ func NewTwilio(apiURL, accountSID, authToken, from string) *Twilio {
 		from:       from,
 		// A request Twilio has not answered in 20 seconds is retried by a
 		// later round; the outbox worker never hangs on one.
-		client: &http.Client{Timeout: 20 * time.Second},
+		client: &http.Client{
+			Timeout: 20 * time.Second,
+			// Twilio answers a message with 201, never a redirect: one is
+			// an error (retried), not a POST turned GET elsewhere.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
 	}
 }
 
