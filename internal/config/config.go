@@ -23,26 +23,20 @@ import (
 
 // Config is the whole configuration of a twofold process.
 type Config struct {
-	Addr      string // listen address
-	Database  string // SQLite file path ("" = <data-dir>/twofold.db) or a postgres:// (postgresql://) URL
-	DataDir   string
-	BaseURL   string // how users reach the service; https turns on Secure cookies and HSTS
-	SecretKey string // base64 or hex 32 bytes; "" = key file in the data dir
-	SMTPURL   string // smtp(s)://user:pass@host:port?from=addr; "" = notifications stay in the outbox
-	// Twilio sends text messages (SMS); without an account SID they stay
-	// in the outbox.
-	TwilioAccountSID string // AC + 32 hex digits
-	TwilioAuthToken  string
-	TwilioFrom       string // an E.164 number or a Messaging Service SID (MG…)
-	TwilioAPIURL     string // Twilio's REST API; tests point it at a local server
-	Issuer           string // the name authenticator apps show
-	PhoneRegion      string // ISO region for phone numbers typed without +country code
-	TOTPSkew         int
-	HashConcurrency  int
-	LogLevel         string
-	LogFormat        string // text or json
-	MetricsAddr      string // listen address of the metrics; "" = no metrics listener
-	SignUp           string // SignUpInvite or SignUpOpen
+	Addr            string // listen address
+	Database        string // SQLite file path ("" = <data-dir>/twofold.db) or a postgres:// (postgresql://) URL
+	DataDir         string
+	BaseURL         string // how users reach the service; https turns on Secure cookies and HSTS
+	SecretKey       string // base64 or hex 32 bytes; "" = key file in the data dir
+	SMTPURL         string // smtp(s)://user:pass@host:port?from=addr; "" = notifications stay in the outbox
+	Issuer          string // the name authenticator apps show
+	PhoneRegion     string // ISO region for phone numbers typed without +country code
+	TOTPSkew        int
+	HashConcurrency int
+	LogLevel        string
+	LogFormat       string // text or json
+	MetricsAddr     string // listen address of the metrics; "" = no metrics listener
+	SignUp          string // SignUpInvite or SignUpOpen
 	// databaseFromDataDir: Database is <data-dir>/twofold.db, a path
 	// whatever the directory is called.
 	databaseFromDataDir bool
@@ -51,6 +45,13 @@ type Config struct {
 	// X-Forwarded-For names the real client; without it every request
 	// seems to come from the proxy, and per-IP throttles count everyone as one.
 	TrustedProxies []netip.Prefix
+
+	// Twilio sends text messages (SMS); without an account SID they stay
+	// in the outbox.
+	TwilioAccountSID string // AC + 32 hex digits
+	TwilioAuthToken  string
+	TwilioFrom       string // an E.164 number or a Messaging Service SID (MG…)
+	TwilioAPIURL     string // Twilio's REST API; tests point it at a local server
 }
 
 // The sign-up modes.
@@ -114,10 +115,11 @@ var commands = map[string]command{
 
 // envHelp explains the environment variables that have no flag.
 var envHelp = map[string]string{
-	"TWOFOLD_SECRET_KEY":             "the 32-byte server key, base64 or hex (default: the key file in --data-dir); never a flag, flags show in process listings",
-	"TWOFOLD_SECRET_KEY_FILE":        "a file holding TWOFOLD_SECRET_KEY",
-	"TWOFOLD_SMTP_URL":               "smtp(s)://user:pass@host:port?from=addr to send mail (default: messages wait in the outbox)",
-	"TWOFOLD_SMTP_URL_FILE":          "a file holding TWOFOLD_SMTP_URL",
+	"TWOFOLD_SECRET_KEY":      "the 32-byte server key, base64 or hex (default: the key file in --data-dir); never a flag, flags show in process listings",
+	"TWOFOLD_SECRET_KEY_FILE": "a file holding TWOFOLD_SECRET_KEY",
+	"TWOFOLD_SMTP_URL":        "smtp(s)://user:pass@host:port?from=addr to send mail (default: messages wait in the outbox)",
+	"TWOFOLD_SMTP_URL_FILE":   "a file holding TWOFOLD_SMTP_URL",
+
 	"TWOFOLD_TWILIO_ACCOUNT_SID":     "the Twilio account (AC…) that sends text messages (default: texts wait in the outbox); needs the auth token and TWOFOLD_TWILIO_FROM",
 	"TWOFOLD_TWILIO_AUTH_TOKEN":      "the Twilio account's auth token",
 	"TWOFOLD_TWILIO_AUTH_TOKEN_FILE": "a file holding TWOFOLD_TWILIO_AUTH_TOKEN",
@@ -298,66 +300,6 @@ func (c Config) Validate() error {
 	problems = append(problems, c.validateTwilio()...)
 	return errors.Join(problems...)
 }
-
-var (
-	twilioAccountSID = regexp.MustCompile(`^AC[0-9a-fA-F]{32}$`)
-	e164             = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
-	messagingService = regexp.MustCompile(`^MG[0-9a-fA-F]{32}$`)
-)
-
-// validateTwilio checks the text-message settings: all of them or none
-// (without the account SID texts wait in the outbox). The token is never
-// shown.
-func (c Config) validateTwilio() []error {
-	var problems []error
-	if c.TwilioAccountSID != "" || c.TwilioAuthToken != "" || c.TwilioFrom != "" {
-		for _, missing := range []struct {
-			value, env string
-		}{
-			{c.TwilioAccountSID, "TWOFOLD_TWILIO_ACCOUNT_SID"},
-			{c.TwilioAuthToken, "TWOFOLD_TWILIO_AUTH_TOKEN (or TWOFOLD_TWILIO_AUTH_TOKEN_FILE)"},
-			{c.TwilioFrom, "TWOFOLD_TWILIO_FROM"},
-		} {
-			if missing.value == "" {
-				problems = append(problems, fmt.Errorf("twilio: %s is not set; text messages need the account SID, the auth token and the sender, or none of them", missing.env))
-			}
-		}
-	}
-	if c.TwilioAccountSID != "" && !twilioAccountSID.MatchString(c.TwilioAccountSID) {
-		problems = append(problems, errors.New("twilio account SID: want AC and 32 hexadecimal digits, as the Twilio console shows it (the value is not shown, in case it is the token)"))
-	}
-	if c.TwilioFrom != "" && !e164.MatchString(c.TwilioFrom) && !messagingService.MatchString(c.TwilioFrom) {
-		problems = append(problems, errors.New("twilio from: want a number in E.164 (+15551234567) or a Messaging Service SID (MG and 32 hexadecimal digits); the value is not shown, in case it is the token"))
-	}
-	if c.TwilioAuthToken != "" && strings.ContainsFunc(c.TwilioAuthToken, unicode.IsSpace) {
-		problems = append(problems, errors.New("twilio auth token: contains a space or a line break (the value is not shown)"))
-	}
-	u, err := url.Parse(c.TwilioAPIURL)
-	switch {
-	case err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "":
-		// Not shown: a URL with user:password@ would show its password.
-		problems = append(problems, errors.New("twilio API URL: want https://host[:port], with no user, query or fragment (the value is not shown)"))
-	case u.Scheme == "https":
-	case u.Scheme == "http" && loopback(u.Hostname()):
-	case u.Scheme == "http":
-		problems = append(problems, fmt.Errorf("twilio API URL %q: plain http only to a loopback address; the auth token must not cross a network in clear", c.TwilioAPIURL))
-	default:
-		problems = append(problems, fmt.Errorf("twilio API URL %q: want https://host[:port]", c.TwilioAPIURL))
-	}
-	return problems
-}
-
-// loopback reports whether host is this machine: localhost or a loopback IP.
-func loopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.IsLoopback()
-}
-
-// SendsText reports whether text messages are sent (Twilio is configured).
-func (c Config) SendsText() bool { return c.TwilioAccountSID != "" }
 
 // UsesPostgres reports whether Database is a PostgreSQL URL rather than a
 // SQLite file path.
