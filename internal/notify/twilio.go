@@ -17,9 +17,6 @@ type TextSender interface {
 	Send(ctx context.Context, to, body string) error
 }
 
-// DefaultTwilioAPIURL is Twilio's REST API.
-const DefaultTwilioAPIURL = "https://api.twilio.com"
-
 // Twilio sends text messages through Twilio's Messaging REST API: one
 // POST to the account's Messages resource per message.
 type Twilio struct {
@@ -35,7 +32,7 @@ type Twilio struct {
 
 // NewTwilio returns a sender for the account sid with its auth token,
 // sending from an E.164 number or a Messaging Service SID (MG…), to
-// apiURL (DefaultTwilioAPIURL; tests pass a local server).
+// apiURL (https://api.twilio.com; tests pass a local server).
 func NewTwilio(apiURL, accountSID, authToken, from string) *Twilio {
 	return &Twilio{
 		apiURL:     strings.TrimRight(apiURL, "/"),
