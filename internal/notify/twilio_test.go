@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -169,7 +171,7 @@ func TestTwilioUnreachable(t *testing.T) {
 func queueText(t *testing.T, st *sqlite.Store, to, body string) *account.Notification {
 	t.Helper()
 	ctx := context.Background()
-	u := &account.User{Email: "cy" + to + "@example.com", Name: "Cy", MobilePhone: to, PasswordHash: "h", CreatedAt: time.Now()}
+	u := &account.User{Email: fmt.Sprintf("cy%d@example.com", rand.Int64()), Name: "Cy", MobilePhone: to, PasswordHash: "h", CreatedAt: time.Now()}
 	if err := autocommit.Wrap(st).CreateUser(ctx, u); err != nil {
 		t.Fatal(err)
 	}
@@ -293,5 +295,29 @@ func TestSenderSendsOnlyConfiguredChannels(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Two instances' senders on one database send each text once.
+func TestTextsAreSentOnceByConcurrentSenders(t *testing.T) {
+	srv := startTwilio(t, url.Values{"From": {fromNumber}}, 201, created)
+	path := filepath.Join(t.TempDir(), "twofold.db")
+	first, second := openStore(t, path), openStore(t, path)
+	for range 6 {
+		queueText(t, first, toNumber, text)
+	}
+	var wg sync.WaitGroup
+	for _, st := range []*sqlite.Store{first, second} {
+		s := &notify.Sender{Store: st, Texts: notify.NewTwilio(srv.URL, accountSID, authToken, fromNumber),
+			Log: slog.New(slog.DiscardHandler), Now: time.Now, MaxAttempts: 3}
+		wg.Go(func() {
+			if _, err := s.DeliverPending(context.Background()); err != nil {
+				t.Errorf("DeliverPending = %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if srv.calls() != 6 {
+		t.Errorf("Twilio received %d requests from two concurrent senders; want 6, each text once", srv.calls())
 	}
 }
