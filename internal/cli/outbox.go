@@ -10,6 +10,7 @@ import (
 
 	"github.com/twofold/twofold/internal/account"
 	"github.com/twofold/twofold/internal/config"
+	"github.com/twofold/twofold/internal/notify"
 )
 
 func outbox(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -33,14 +34,24 @@ func outbox(ctx context.Context, args []string, getenv func(string) string, stdo
 	for _, n := range messages {
 		status := "sent " + n.SentAt.Format(minute)
 		if n.SentAt.IsZero() {
-			status = "queued"
-			if n.LastError != "" {
-				status = fmt.Sprintf("queued (%d attempts; last error: %s)", n.Attempts, n.LastError)
-			}
+			status = unsent(n)
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", n.ID, n.CreatedAt.Format(minute), n.Channel, n.Recipient, n.Subject, status+linkUsed(n))
 	}
 	return tw.Flush()
+}
+
+// unsent is the status of a message not sent: queued, with its attempts
+// and last error once it failed, or given up when no instance will try it
+// again (every attempt used, or a failure no retry could cure).
+func unsent(n *account.Notification) string {
+	switch {
+	case n.Attempts >= notify.MaxAttempts:
+		return fmt.Sprintf("given up (last error: %s)", n.LastError)
+	case n.LastError != "":
+		return fmt.Sprintf("queued (%d attempts; last error: %s)", n.Attempts, n.LastError)
+	}
+	return "queued"
 }
 
 // minute is how the outbox commands write times (all UTC).
@@ -78,15 +89,12 @@ func outboxShow(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	status := "queued"
+	status := unsent(n)
 	if !n.SentAt.IsZero() {
 		status = "sent " + n.SentAt.Format(minute) + " UTC"
 	}
 	if used := linkUsed(n); used != "" {
 		status += used + " UTC"
-	}
-	if n.SentAt.IsZero() && n.LastError != "" {
-		status += fmt.Sprintf(" (%d attempts; last error: %s)", n.Attempts, n.LastError)
 	}
 	subject, body := "Subject: "+n.Subject+"\n", n.Body
 	if n.Channel == account.ChannelSMS {

@@ -56,19 +56,23 @@ func TestOutboxListsTextMessages(t *testing.T) {
 			mail := &account.Notification{UserID: u.ID, Recipient: u.Email, Kind: account.EventPasswordChanged, Subject: "Your password was changed", Body: "Hello Ana", CreatedAt: time.Now()}
 			waiting := &account.Notification{UserID: u.ID, Channel: account.ChannelSMS, Recipient: u.MobilePhone, Kind: "phone_verification", Body: "code 111111", CreatedAt: time.Now()}
 			sent := &account.Notification{UserID: u.ID, Channel: account.ChannelSMS, Recipient: u.MobilePhone, Kind: "phone_verification", Body: "code 222222", CreatedAt: time.Now()}
-			for _, n := range []*account.Notification{mail, waiting, sent} {
+			refused := &account.Notification{UserID: u.ID, Channel: account.ChannelSMS, Recipient: "+61499999999", Kind: "phone_verification", Body: "code 333333", CreatedAt: time.Now()}
+			for _, n := range []*account.Notification{mail, waiting, sent, refused} {
 				if err := w.AddNotification(ctx, n); err != nil {
 					t.Fatal(err)
 				}
 			}
 			claimed, err := st.ClaimNotifications(ctx, time.Now(), time.Now().Add(-time.Minute), 10, notify.MaxAttempts, []account.Channel{account.ChannelSMS})
-			if err != nil || len(claimed) != 2 {
+			if err != nil || len(claimed) != 3 {
 				t.Fatalf("ClaimNotifications = %d, %v", len(claimed), err)
 			}
 			if err := st.MarkNotificationSent(ctx, sent.ID, time.Now()); err != nil {
 				t.Fatal(err)
 			}
 			if err := st.MarkNotificationFailed(ctx, waiting.ID, "twilio: HTTP 500, error 0: Internal Server Error"); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.GiveUpNotification(ctx, refused.ID, "not retried after attempt 1: twilio: HTTP 400, error 21211", notify.MaxAttempts); err != nil {
 				t.Fatal(err)
 			}
 
@@ -87,6 +91,7 @@ func TestOutboxListsTextMessages(t *testing.T) {
 				`(?m)^\d+\s+\S+ \S+\s+email\s+ana@example\.com\s+Your password was changed\s+queued$`,
 				`(?m)^\d+\s+\S+ \S+\s+sms\s+\+61412345678\s+queued \(1 attempts; last error: twilio: HTTP 500`,
 				`(?m)^\d+\s+\S+ \S+\s+sms\s+\+61412345678\s+sent \S+ \S+$`,
+				`(?m)^\d+\s+\S+ \S+\s+sms\s+\+61499999999\s+given up \(last error: not retried after attempt 1: twilio: HTTP 400, error 21211\)$`,
 			} {
 				if !regexp.MustCompile(want).MatchString(list) {
 					t.Errorf("outbox list =\n%s\nwant a line matching %s", list, want)

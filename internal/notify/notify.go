@@ -211,7 +211,7 @@ func (s *Sender) DeliverPending(ctx context.Context) (int, error) {
 			}
 			if permanent(err) {
 				s.Log.ErrorContext(ctx, "notification not sent; given up, a retry cannot help", "outbox_id", n.ID, "channel", n.Channel, "attempt", n.Attempts, "err", err)
-				err = s.Store.GiveUpNotification(ctx, n.ID, "given up: "+err.Error(), maxAttempts)
+				err = s.Store.GiveUpNotification(ctx, n.ID, fmt.Sprintf("not retried after attempt %d: %v", n.Attempts, err), maxAttempts)
 			} else {
 				s.Log.WarnContext(ctx, "notification not sent; will retry", "outbox_id", n.ID, "channel", n.Channel, "attempt", n.Attempts, "err", err)
 				err = s.Store.MarkNotificationFailed(ctx, n.ID, err.Error())

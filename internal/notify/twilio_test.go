@@ -221,6 +221,9 @@ func TestSenderRetriesTextsOnlyWhenItCanHelp(t *testing.T) {
 			if m.SentAt.IsZero() == tt.sent || m.Attempts != 3 && !tt.sent {
 				t.Errorf("message = sent %v, %d attempts, last error %q; want sent %v (or all 3 attempts spent)", m.SentAt, m.Attempts, m.LastError, tt.sent)
 			}
+			if want := "not retried after attempt 1: twilio: HTTP"; tt.calls == 1 && !tt.sent && !strings.HasPrefix(m.LastError, want) {
+				t.Errorf("last error = %q; want it to start %q", m.LastError, want)
+			}
 			if tt.sent && m.Body != "" {
 				t.Errorf("sent text's body = %q; want it blanked", m.Body)
 			}

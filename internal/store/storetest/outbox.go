@@ -92,10 +92,10 @@ func testOutboxChannels(t *testing.T, open Opener) {
 	if m, err := o.Notification(ctx, text.ID); err != nil || m.SentAt.IsZero() || m.Body != "" || m.Recipient != phone {
 		t.Errorf("text after MarkNotificationSent = %+v, %v; want it sent, its body blanked", m, err)
 	}
-	if err := o.GiveUpNotification(ctx, text2.ID, "given up: twilio: HTTP 400, error 21211", 3); err != nil {
+	if err := o.GiveUpNotification(ctx, text2.ID, "not retried after attempt 1: twilio: HTTP 400, error 21211", 3); err != nil {
 		t.Fatal(err)
 	}
-	if m, err := o.Notification(ctx, text2.ID); err != nil || !m.SentAt.IsZero() || m.Attempts != 3 || m.LastError != "given up: twilio: HTTP 400, error 21211" || m.Body != "code 654321" {
+	if m, err := o.Notification(ctx, text2.ID); err != nil || !m.SentAt.IsZero() || m.Attempts != 3 || m.LastError != "not retried after attempt 1: twilio: HTTP 400, error 21211" || m.Body != "code 654321" {
 		t.Errorf("text after GiveUpNotification = %+v, %v; want it unsent, all 3 attempts spent, its error kept", m, err)
 	}
 	if got := claim(account.ChannelSMS); len(got) != 0 {
