@@ -6,41 +6,6 @@ import (
 	"time"
 )
 
-// Channel is how a notification reaches its recipient.
-type Channel int
-
-const (
-	// ChannelEmail is a mail to an address (the zero value: every message
-	// queued before text messages existed is one).
-	ChannelEmail Channel = iota
-	// ChannelSMS is a text message: Recipient is an E.164 number and
-	// Subject is empty. The outbox blanks its body once it is delivered,
-	// since a text usually carries a short-lived code.
-	ChannelSMS
-)
-
-// String is the channel as the outbox stores and lists it.
-func (c Channel) String() string {
-	switch c {
-	case ChannelEmail:
-		return "email"
-	case ChannelSMS:
-		return "sms"
-	}
-	return fmt.Sprintf("channel(%d)", int(c))
-}
-
-// ParseChannel reads a stored channel name.
-func ParseChannel(s string) (Channel, error) {
-	switch s {
-	case "email":
-		return ChannelEmail, nil
-	case "sms":
-		return ChannelSMS, nil
-	}
-	return 0, fmt.Errorf("account: unknown notification channel %q", s)
-}
-
 // Notification is a security message to a user, queued in the outbox in the
 // same database as the change it reports, so it is never silently dropped:
 // a sender delivers it by email when SMTP is configured, and operators can
@@ -48,11 +13,8 @@ func ParseChannel(s string) (Channel, error) {
 // queued the same way and sent by the same worker, through Twilio when it
 // is configured (Policy.TextMessages).
 type Notification struct {
-	ID      int64
-	UserID  int64
-	Channel Channel // ChannelEmail unless set
-	// Recipient is an email address, or for ChannelSMS an E.164 number
-	// (User.MobilePhone).
+	ID        int64
+	UserID    int64
 	Recipient string
 	Kind      EventKind
 	Subject   string
@@ -68,6 +30,9 @@ type Notification struct {
 	// LinkUsedAt is when the message's sign-up link finished a sign-up;
 	// zero while unused, and for every other message.
 	LinkUsedAt time.Time
+	// Channel is ChannelEmail unless set. For ChannelSMS, Recipient is the
+	// E.164 number (User.MobilePhone) and Subject is empty.
+	Channel Channel
 }
 
 // notifications says which events are mailed to the user, and how.

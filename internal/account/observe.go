@@ -104,7 +104,3 @@ type OutboxBacklog struct {
 	GivenUp int       // not sent, and every attempt was used
 	Oldest  time.Time // when the oldest still queued was written; zero when none
 }
-
-// Channels are the channels a message may take, in the order the outbox
-// reports them.
-var Channels = []Channel{ChannelEmail, ChannelSMS}
