@@ -315,8 +315,8 @@ func TestHelpExitsZero(t *testing.T) {
 		want    []string
 		notWant []string
 	}{
-		{[]string{"serve", "--help"}, []string{"-addr", "-metrics-addr", "-database", "postgres://", "postgresql://", "TWOFOLD_SMTP_URL", "TWOFOLD_SECRET_KEY"}, nil},
-		{[]string{"migrate", "-h"}, []string{"-database", "-data-dir"}, append([]string{"TWOFOLD_SMTP_URL", "TWOFOLD_SECRET_KEY"}, serveOnly...)},
+		{[]string{"serve", "--help"}, []string{"-addr", "-metrics-addr", "-database", "postgres://", "postgresql://", "TWOFOLD_SMTP_URL", "TWOFOLD_SECRET_KEY", "TWOFOLD_TWILIO_ACCOUNT_SID", "TWOFOLD_TWILIO_AUTH_TOKEN_FILE", "TWOFOLD_TWILIO_API_URL"}, nil},
+		{[]string{"migrate", "-h"}, []string{"-database", "-data-dir"}, append([]string{"TWOFOLD_SMTP_URL", "TWOFOLD_SECRET_KEY", "TWOFOLD_TWILIO_ACCOUNT_SID"}, serveOnly...)},
 		{[]string{"user", "list", "--help"}, []string{"-data-dir", "TWOFOLD_SECRET_KEY"}, append([]string{"TWOFOLD_SMTP_URL"}, serveOnly...)},
 		{[]string{"user", "reset-2fa", "--help"}, []string{"reset-2fa EMAIL", "-database"}, serveOnly},
 		{[]string{"outbox", "list", "--help"}, []string{"-data-dir"}, append([]string{"TWOFOLD_SMTP_URL", "TWOFOLD_SECRET_KEY"}, serveOnly...)},

@@ -9,7 +9,9 @@ import (
 // Notification is a security message to a user, queued in the outbox in the
 // same database as the change it reports, so it is never silently dropped:
 // a sender delivers it by email when SMTP is configured, and operators can
-// always read it with `twofold outbox list`.
+// always read it with `twofold outbox list`. A text message (ChannelSMS) is
+// queued the same way and sent by the same worker, through Twilio when it
+// is configured (Policy.TextMessages).
 type Notification struct {
 	ID        int64
 	UserID    int64
@@ -28,6 +30,9 @@ type Notification struct {
 	// LinkUsedAt is when the message's sign-up link finished a sign-up;
 	// zero while unused, and for every other message.
 	LinkUsedAt time.Time
+	// Channel is ChannelEmail unless set. For ChannelSMS, Recipient is the
+	// E.164 number (User.MobilePhone) and Subject is empty.
+	Channel Channel
 }
 
 // notifications says which events are mailed to the user, and how.

@@ -97,8 +97,9 @@ func outcomeOf(err error) SignInOutcome {
 	return OutcomeError
 }
 
-// OutboxBacklog is what waits in the outbox, for metrics.
+// OutboxBacklog is what waits in the outbox on one channel, for metrics.
 type OutboxBacklog struct {
+	Channel Channel
 	Queued  int       // not sent yet, and still to be tried
 	GivenUp int       // not sent, and every attempt was used
 	Oldest  time.Time // when the oldest still queued was written; zero when none

@@ -60,6 +60,11 @@ type Policy struct {
 	// skips that step; zero turns the feature off.
 	RememberDevice time.Duration
 	EventsShown    int
+	// TextMessages is true when an SMS sender is configured: a queued
+	// ChannelSMS notification is then delivered. Without it texts wait in
+	// the outbox for the operator, so a rule that needs a code to reach a
+	// phone must offer another way.
+	TextMessages bool
 }
 
 // DefaultPolicy returns the product's defaults.

@@ -106,7 +106,7 @@ type store interface {
 	Notifications(ctx context.Context, limit int) ([]*account.Notification, error)
 	Notification(ctx context.Context, id int64) (*account.Notification, error)
 	Ping(ctx context.Context) error
-	OutboxBacklog(ctx context.Context, maxAttempts int) (account.OutboxBacklog, error)
+	OutboxBacklog(ctx context.Context, maxAttempts int) ([]account.OutboxBacklog, error)
 	Close() error
 }
 
@@ -228,6 +228,9 @@ func newApp(ctx context.Context, name string, mode setUp, args []string, getenv 
 	policy.TOTPSkew = cfg.TOTPSkew
 	policy.OpenSignUp = cfg.SignUp == config.SignUpOpen
 	policy.RememberDevice = time.Duration(cfg.RememberDeviceDays) * 24 * time.Hour
+	// Whether the instances that send the outbox send texts: serve sends
+	// them, and the other commands share its environment.
+	policy.TextMessages = cfg.SendsText()
 	hasher := password.NewHasher(password.OWASP, rand.Reader, cfg.HashConcurrency, 16*cfg.HashConcurrency, 5*time.Second)
 	opts := account.Options{
 		Store: store, Keys: keys, Hasher: hasher, Policy: policy, Logger: log,

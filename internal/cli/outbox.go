@@ -10,6 +10,7 @@ import (
 
 	"github.com/twofold/twofold/internal/account"
 	"github.com/twofold/twofold/internal/config"
+	"github.com/twofold/twofold/internal/notify"
 )
 
 func outbox(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -29,18 +30,28 @@ func outbox(ctx context.Context, args []string, getenv func(string) string, stdo
 		return err
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tQUEUED (UTC)\tTO\tSUBJECT\tSTATUS")
+	fmt.Fprintln(tw, "ID\tQUEUED (UTC)\tCHANNEL\tTO\tSUBJECT\tSTATUS")
 	for _, n := range messages {
 		status := "sent " + n.SentAt.Format(minute)
 		if n.SentAt.IsZero() {
-			status = "queued"
-			if n.LastError != "" {
-				status = fmt.Sprintf("queued (%d attempts; last error: %s)", n.Attempts, n.LastError)
-			}
+			status = unsent(n)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", n.ID, n.CreatedAt.Format(minute), n.Recipient, n.Subject, status+linkUsed(n))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", n.ID, n.CreatedAt.Format(minute), n.Channel, n.Recipient, n.Subject, status+linkUsed(n))
 	}
 	return tw.Flush()
+}
+
+// unsent is the status of a message not sent: queued, with its attempts
+// and last error once it failed, or given up when no instance will try it
+// again (every attempt used, or a failure no retry could cure).
+func unsent(n *account.Notification) string {
+	switch {
+	case n.Attempts >= notify.MaxAttempts:
+		return fmt.Sprintf("given up (last error: %s)", n.LastError)
+	case n.LastError != "":
+		return fmt.Sprintf("queued (%d attempts; last error: %s)", n.Attempts, n.LastError)
+	}
+	return "queued"
 }
 
 // minute is how the outbox commands write times (all UTC).
@@ -78,14 +89,22 @@ func outboxShow(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	status := "queued"
+	status := unsent(n)
 	if !n.SentAt.IsZero() {
 		status = "sent " + n.SentAt.Format(minute) + " UTC"
 	}
 	if used := linkUsed(n); used != "" {
 		status += used + " UTC"
 	}
-	_, err = fmt.Fprintf(stdout, "To: %s\nSubject: %s\nQueued: %s UTC\nStatus: %s\n\n%s", n.Recipient, n.Subject, n.CreatedAt.Format(minute), status, n.Body)
+	subject, body := "Subject: "+n.Subject+"\n", n.Body
+	if n.Channel == account.ChannelSMS {
+		// A text has no subject, and its body is blanked once sent.
+		subject = ""
+		if body == "" && !n.SentAt.IsZero() {
+			body = "(the text was removed from the outbox when it was sent)\n"
+		}
+	}
+	_, err = fmt.Fprintf(stdout, "To: %s\nChannel: %s\n%sQueued: %s UTC\nStatus: %s\n\n%s", n.Recipient, n.Channel, subject, n.CreatedAt.Format(minute), status, body)
 	return err
 }
 

@@ -66,9 +66,25 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err != nil {
 		return err
 	}
+	// Logged before "listening", like the setup link. Each channel is sent
+	// when its sender is configured and otherwise left queued: mail without
+	// SMTP waits, texts without Twilio wait, and either is sent without
+	// the other.
+	sender := &notify.Sender{Store: a.store, Log: a.log, Now: time.Now, MaxAttempts: notify.MaxAttempts}
+	if mailer != nil {
+		sender.Mailer = mailer
+	} else {
+		a.log.Info("TWOFOLD_SMTP_URL is not set: sign-up links and security notifications stay in the outbox (twofold outbox list; twofold outbox show ID prints one)")
+	}
+	if a.cfg.SendsText() {
+		sender.Texts = notify.NewTwilio(a.cfg.TwilioAPIURL, a.cfg.TwilioAccountSID, a.cfg.TwilioAuthToken, a.cfg.TwilioFrom)
+		a.log.Info("text messages are sent through Twilio", "api_url", a.cfg.TwilioAPIURL, "from", a.cfg.TwilioFrom)
+	} else {
+		a.log.Info("SMS wait in the outbox: set TWOFOLD_TWILIO_ACCOUNT_SID, TWOFOLD_TWILIO_AUTH_TOKEN and TWOFOLD_TWILIO_FROM to send them through Twilio (twofold outbox list shows them)")
+	}
 	if a.metrics != nil {
 		// Before "listening": whoever waits for that line finds both.
-		a.metrics.WatchOutbox(a.store, notify.MaxAttempts, a.cfg.SMTPURL != "", time.Now)
+		a.metrics.WatchOutbox(a.store, notify.MaxAttempts, sender.Channels(), time.Now)
 		metricsSrv, err := serveMetrics(a)
 		if err != nil {
 			ln.Close()
@@ -92,14 +108,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 
 	go cleanupLoop(ctx, a)
-	if mailer != nil {
-		sender := &notify.Sender{Store: a.store, Mailer: mailer, Log: a.log, Now: time.Now, MaxAttempts: notify.MaxAttempts}
+	if len(sender.Channels()) > 0 {
 		if a.metrics != nil {
 			sender.Observer = a.metrics
 		}
 		go sender.Run(ctx, 15*time.Second)
-	} else {
-		a.log.Info("TWOFOLD_SMTP_URL is not set: sign-up links and security notifications stay in the outbox (twofold outbox list; twofold outbox show ID prints one)")
 	}
 
 	errc := make(chan error, 1)

@@ -48,6 +48,13 @@ type Config struct {
 	// X-Forwarded-For names the real client; without it every request
 	// seems to come from the proxy, and per-IP throttles count everyone as one.
 	TrustedProxies []netip.Prefix
+
+	// Twilio sends text messages (SMS); without an account SID they stay
+	// in the outbox.
+	TwilioAccountSID string // AC + 32 hex digits
+	TwilioAuthToken  string
+	TwilioFrom       string // an E.164 number or a Messaging Service SID (MG…)
+	TwilioAPIURL     string // Twilio's REST API; tests point it at a local server
 }
 
 // The sign-up modes.
@@ -69,6 +76,7 @@ func Default() Config {
 		LogFormat:          "text",
 		SignUp:             SignUpInvite,
 		ShutdownTimeout:    20 * time.Second,
+		TwilioAPIURL:       "https://api.twilio.com",
 	}
 }
 
@@ -93,10 +101,12 @@ type command struct {
 var (
 	keyEnv  = []string{"TWOFOLD_SECRET_KEY", "TWOFOLD_SECRET_KEY_FILE"}
 	smtpEnv = []string{"TWOFOLD_SMTP_URL", "TWOFOLD_SMTP_URL_FILE"}
+	// twilioEnv are the variables that configure text messages.
+	twilioEnv = []string{"TWOFOLD_TWILIO_ACCOUNT_SID", "TWOFOLD_TWILIO_AUTH_TOKEN", "TWOFOLD_TWILIO_AUTH_TOKEN_FILE", "TWOFOLD_TWILIO_FROM", "TWOFOLD_TWILIO_API_URL"}
 )
 
 var commands = map[string]command{
-	"serve":          {"twofold serve [flags]", storageFlags | loggingFlags | serveFlags | linkFlags, append(append([]string{}, keyEnv...), smtpEnv...)},
+	"serve":          {"twofold serve [flags]", storageFlags | loggingFlags | serveFlags | linkFlags, append(append(append([]string{}, keyEnv...), smtpEnv...), twilioEnv...)},
 	"migrate":        {"twofold migrate [flags]", storageFlags | loggingFlags, nil},
 	"user list":      {"twofold user list [flags]", storageFlags | loggingFlags, keyEnv},
 	"user reset-2fa": {"twofold user reset-2fa EMAIL [flags]", storageFlags | loggingFlags, keyEnv},
@@ -113,6 +123,12 @@ var envHelp = map[string]string{
 	"TWOFOLD_SECRET_KEY_FILE": "a file holding TWOFOLD_SECRET_KEY",
 	"TWOFOLD_SMTP_URL":        "smtp(s)://user:pass@host:port?from=addr to send mail (default: messages wait in the outbox)",
 	"TWOFOLD_SMTP_URL_FILE":   "a file holding TWOFOLD_SMTP_URL",
+
+	"TWOFOLD_TWILIO_ACCOUNT_SID":     "the Twilio account (AC…) that sends text messages (default: texts wait in the outbox); needs the auth token and TWOFOLD_TWILIO_FROM",
+	"TWOFOLD_TWILIO_AUTH_TOKEN":      "the Twilio account's auth token",
+	"TWOFOLD_TWILIO_AUTH_TOKEN_FILE": "a file holding TWOFOLD_TWILIO_AUTH_TOKEN",
+	"TWOFOLD_TWILIO_FROM":            "the sender: a number of the account in E.164 (+15551234567) or a Messaging Service SID (MG…)",
+	"TWOFOLD_TWILIO_API_URL":         "Twilio's REST API (default https://api.twilio.com); plain http only to a loopback address",
 }
 
 // Load reads flags from args over the environment over the defaults. name
@@ -190,6 +206,19 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 			problems = append(problems, fmt.Errorf("TWOFOLD_SMTP_URL_FILE: %w", err))
 		}
 		c.SMTPURL = strings.TrimSpace(string(b))
+	}
+	c.TwilioAccountSID = strings.TrimSpace(getenv("TWOFOLD_TWILIO_ACCOUNT_SID"))
+	c.TwilioFrom = strings.TrimSpace(getenv("TWOFOLD_TWILIO_FROM"))
+	if v := strings.TrimSpace(getenv("TWOFOLD_TWILIO_API_URL")); v != "" {
+		c.TwilioAPIURL = v
+	}
+	c.TwilioAuthToken = getenv("TWOFOLD_TWILIO_AUTH_TOKEN")
+	if path := getenv("TWOFOLD_TWILIO_AUTH_TOKEN_FILE"); path != "" && c.TwilioAuthToken == "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			problems = append(problems, fmt.Errorf("TWOFOLD_TWILIO_AUTH_TOKEN_FILE: %w", err))
+		}
+		c.TwilioAuthToken = strings.TrimSpace(string(b))
 	}
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -276,6 +305,7 @@ func (c Config) Validate() error {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		problems = append(problems, fmt.Errorf("log format %q: want text or json", c.LogFormat))
 	}
+	problems = append(problems, c.validateTwilio()...)
 	return errors.Join(problems...)
 }
 

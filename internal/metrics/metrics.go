@@ -15,6 +15,7 @@ import (
 	"database/sql"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"time"
 
@@ -233,29 +234,30 @@ func (m *Metrics) WatchHasher(h *password.Hasher) {
 	)
 }
 
-// BacklogSource is the store's count of unsent messages.
+// BacklogSource is the store's count of unsent messages, per channel.
 type BacklogSource interface {
-	OutboxBacklog(ctx context.Context, maxAttempts int) (account.OutboxBacklog, error)
+	OutboxBacklog(ctx context.Context, maxAttempts int) ([]account.OutboxBacklog, error)
 }
 
-// WatchOutbox reports the outbox backlog, read from the database at each
-// scrape (so every instance of a shared database reports the same), and
-// whether this instance sends mail at all.
-func (m *Metrics) WatchOutbox(src BacklogSource, maxAttempts int, sending bool, now func() time.Time) {
+// WatchOutbox reports the outbox backlog of each channel, read from the
+// database at each scrape (so every instance of a shared database reports
+// the same), and which channels this instance sends at all.
+func (m *Metrics) WatchOutbox(src BacklogSource, maxAttempts int, sending []account.Channel, now func() time.Time) {
 	m.reg.MustRegister(&outboxCollector{src: src, maxAttempts: maxAttempts, sending: sending, now: now})
 }
 
 var (
-	outboxQueuedDesc  = prometheus.NewDesc(namespace+"_outbox_queued_messages", "Messages in the outbox not sent yet and still to be tried.", nil, nil)
-	outboxGivenUpDesc = prometheus.NewDesc(namespace+"_outbox_given_up_messages", "Messages in the outbox that used every delivery attempt.", nil, nil)
-	outboxAgeDesc     = prometheus.NewDesc(namespace+"_outbox_oldest_queued_age_seconds", "Age of the oldest message still to be sent; 0 when none.", nil, nil)
-	outboxSendingDesc = prometheus.NewDesc(namespace+"_outbox_sender_enabled", "1 when this instance sends the outbox (TWOFOLD_SMTP_URL is set), 0 when messages wait for the operator.", nil, nil)
+	channelLabel      = []string{"channel"}
+	outboxQueuedDesc  = prometheus.NewDesc(namespace+"_outbox_queued_messages", "Messages in the outbox not sent yet and still to be tried, by channel (email, sms).", channelLabel, nil)
+	outboxGivenUpDesc = prometheus.NewDesc(namespace+"_outbox_given_up_messages", "Messages in the outbox that used every delivery attempt, by channel.", channelLabel, nil)
+	outboxAgeDesc     = prometheus.NewDesc(namespace+"_outbox_oldest_queued_age_seconds", "Age of the oldest message still to be sent, by channel; 0 when none.", channelLabel, nil)
+	outboxSendingDesc = prometheus.NewDesc(namespace+"_outbox_sender_enabled", "1 when this instance sends the channel's messages (email: TWOFOLD_SMTP_URL is set; sms: TWOFOLD_TWILIO_ACCOUNT_SID is), 0 when they wait for the operator.", channelLabel, nil)
 )
 
 type outboxCollector struct {
 	src         BacklogSource
 	maxAttempts int
-	sending     bool
+	sending     []account.Channel
 	now         func() time.Time
 }
 
@@ -267,27 +269,32 @@ func (c *outboxCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *outboxCollector) Collect(ch chan<- prometheus.Metric) {
-	sending := 0.0
-	if c.sending {
-		sending = 1
+	for _, channel := range account.Channels {
+		sending := 0.0
+		if slices.Contains(c.sending, channel) {
+			sending = 1
+		}
+		ch <- prometheus.MustNewConstMetric(outboxSendingDesc, prometheus.GaugeValue, sending, channel.String())
 	}
-	ch <- prometheus.MustNewConstMetric(outboxSendingDesc, prometheus.GaugeValue, sending)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	b, err := c.src.OutboxBacklog(ctx, c.maxAttempts)
+	backlogs, err := c.src.OutboxBacklog(ctx, c.maxAttempts)
 	if err != nil {
 		// The scrape fails for these three, and says why, rather than
 		// reporting an empty outbox.
 		ch <- prometheus.NewInvalidMetric(outboxQueuedDesc, err)
 		return
 	}
-	age := 0.0
-	if !b.Oldest.IsZero() {
-		age = max(c.now().Sub(b.Oldest).Seconds(), 0)
+	for _, b := range backlogs {
+		age := 0.0
+		if !b.Oldest.IsZero() {
+			age = max(c.now().Sub(b.Oldest).Seconds(), 0)
+		}
+		channel := b.Channel.String()
+		ch <- prometheus.MustNewConstMetric(outboxQueuedDesc, prometheus.GaugeValue, float64(b.Queued), channel)
+		ch <- prometheus.MustNewConstMetric(outboxGivenUpDesc, prometheus.GaugeValue, float64(b.GivenUp), channel)
+		ch <- prometheus.MustNewConstMetric(outboxAgeDesc, prometheus.GaugeValue, age, channel)
 	}
-	ch <- prometheus.MustNewConstMetric(outboxQueuedDesc, prometheus.GaugeValue, float64(b.Queued))
-	ch <- prometheus.MustNewConstMetric(outboxGivenUpDesc, prometheus.GaugeValue, float64(b.GivenUp))
-	ch <- prometheus.MustNewConstMetric(outboxAgeDesc, prometheus.GaugeValue, age)
 }
 
 // WatchSQLite reports the SQLite store's two connection pools (go_sql_*,

@@ -59,13 +59,13 @@ func TestMiddlewareLabelsByInnermostRoute(t *testing.T) {
 
 type failingOutbox struct{}
 
-func (failingOutbox) OutboxBacklog(context.Context, int) (account.OutboxBacklog, error) {
-	return account.OutboxBacklog{}, errors.New("database is down")
+func (failingOutbox) OutboxBacklog(context.Context, int) ([]account.OutboxBacklog, error) {
+	return nil, errors.New("database is down")
 }
 
-type fixedOutbox struct{ b account.OutboxBacklog }
+type fixedOutbox struct{ b []account.OutboxBacklog }
 
-func (f fixedOutbox) OutboxBacklog(context.Context, int) (account.OutboxBacklog, error) {
+func (f fixedOutbox) OutboxBacklog(context.Context, int) ([]account.OutboxBacklog, error) {
 	return f.b, nil
 }
 
@@ -81,11 +81,16 @@ func scrapeText(t *testing.T, m *Metrics) (int, string) {
 func TestOutboxBacklog(t *testing.T) {
 	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 	m := New()
-	m.WatchOutbox(fixedOutbox{account.OutboxBacklog{Queued: 3, GivenUp: 1, Oldest: now.Add(-90 * time.Second)}}, 10, true, func() time.Time { return now })
+	m.WatchOutbox(fixedOutbox{[]account.OutboxBacklog{
+		{Channel: account.ChannelEmail, Queued: 3, GivenUp: 1, Oldest: now.Add(-90 * time.Second)},
+		{Channel: account.ChannelSMS, Queued: 2, Oldest: now.Add(-20 * time.Minute)},
+	}}, 10, []account.Channel{account.ChannelEmail}, func() time.Time { return now })
 	m.SignInStep(account.StepPassword, account.OutcomeWrong)
 	_, body := scrapeText(t, m)
-	for _, want := range []string{"twofold_outbox_queued_messages 3", "twofold_outbox_given_up_messages 1",
-		"twofold_outbox_oldest_queued_age_seconds 90", "twofold_outbox_sender_enabled 1",
+	for _, want := range []string{`twofold_outbox_queued_messages{channel="email"} 3`, `twofold_outbox_given_up_messages{channel="email"} 1`,
+		`twofold_outbox_oldest_queued_age_seconds{channel="email"} 90`, `twofold_outbox_sender_enabled{channel="email"} 1`,
+		`twofold_outbox_queued_messages{channel="sms"} 2`, `twofold_outbox_given_up_messages{channel="sms"} 0`,
+		`twofold_outbox_oldest_queued_age_seconds{channel="sms"} 1200`, `twofold_outbox_sender_enabled{channel="sms"} 0`,
 		`twofold_sign_in_steps_total{outcome="wrong",step="password"} 1`, `twofold_sign_in_steps_total{outcome="ok",step="totp"} 0`} {
 		if !strings.Contains(body, want+"\n") {
 			t.Errorf("scrape lacks %q", want)
@@ -93,10 +98,10 @@ func TestOutboxBacklog(t *testing.T) {
 	}
 
 	down := New()
-	down.WatchOutbox(failingOutbox{}, 10, false, time.Now)
+	down.WatchOutbox(failingOutbox{}, 10, nil, time.Now)
 	down.Throttled("code")
 	code, body := scrapeText(t, down)
-	if code != 200 || !strings.Contains(body, `twofold_throttle_rejections_total{limit="code"} 1`) || !strings.Contains(body, "twofold_outbox_sender_enabled 0") {
+	if code != 200 || !strings.Contains(body, `twofold_throttle_rejections_total{limit="code"} 1`) || !strings.Contains(body, `twofold_outbox_sender_enabled{channel="email"} 0`) {
 		t.Errorf("scrape with the outbox count failing = %d:\n%s\nwant 200 with the other metrics", code, body)
 	}
 	if strings.Contains(body, "twofold_outbox_queued_messages") {

@@ -1,8 +1,9 @@
 // Package notify delivers the security notifications that the account
-// service queues in the outbox table: by email through SMTP when
-// TWOFOLD_SMTP_URL is set. Without it messages stay in the outbox (and in
-// the log, where the service notes each one), readable with
-// `twofold outbox list`, so nothing is silently dropped.
+// service queues in the outbox table: emails through SMTP when
+// TWOFOLD_SMTP_URL is set, text messages (SMS) through Twilio when
+// TWOFOLD_TWILIO_ACCOUNT_SID is. Each channel without its sender stays in
+// the outbox (and in the log, where the service notes each message),
+// readable with `twofold outbox list`, so nothing is silently dropped.
 package notify
 
 import (
@@ -25,9 +26,10 @@ import (
 
 // Store is the outbox as the sender needs it.
 type Store interface {
-	ClaimNotifications(ctx context.Context, now, staleBefore time.Time, limit, maxAttempts int) ([]*account.Notification, error)
+	ClaimNotifications(ctx context.Context, now, staleBefore time.Time, limit, maxAttempts int, channels []account.Channel) ([]*account.Notification, error)
 	MarkNotificationSent(ctx context.Context, id int64, now time.Time) error
 	MarkNotificationFailed(ctx context.Context, id int64, reason string) error
+	GiveUpNotification(ctx context.Context, id int64, reason string, maxAttempts int) error
 }
 
 // Mailer sends one plain-text message.
@@ -153,11 +155,15 @@ func message(from, to, subject, body string) []byte {
 // (it stays in the outbox for the operator).
 const MaxAttempts = 10
 
-// Sender moves queued notifications from the outbox to a Mailer. Several
-// instances may run one each: a message is claimed before it is sent.
+// Sender moves queued notifications from the outbox to a Mailer (emails)
+// and a TextSender (SMS). Several instances may run one each: a message is
+// claimed before it is sent. A channel whose sender is nil is never
+// claimed: its messages wait in the outbox, as they do on an instance that
+// sends nothing.
 type Sender struct {
 	Store       Store
-	Mailer      Mailer
+	Mailer      Mailer     // nil: emails stay queued
+	Texts       TextSender // nil: text messages stay queued
 	Log         *slog.Logger
 	Now         func() time.Time
 	MaxAttempts int
@@ -172,22 +178,45 @@ type Observer interface {
 	Failed(kind string)
 }
 
+// Channels are the channels s delivers: those with a sender.
+func (s *Sender) Channels() []account.Channel {
+	var out []account.Channel
+	if s.Mailer != nil {
+		out = append(out, account.ChannelEmail)
+	}
+	if s.Texts != nil {
+		out = append(out, account.ChannelSMS)
+	}
+	return out
+}
+
 // DeliverPending sends what is queued, one batch, and returns how many went out.
 func (s *Sender) DeliverPending(ctx context.Context) (int, error) {
+	channels := s.Channels()
+	if len(channels) == 0 {
+		return 0, nil
+	}
 	now := s.Now()
+	maxAttempts := max(s.MaxAttempts, 1)
 	// A claim older than five minutes belonged to an instance that died mid-send.
-	batch, err := s.Store.ClaimNotifications(ctx, now, now.Add(-5*time.Minute), 50, max(s.MaxAttempts, 1))
+	batch, err := s.Store.ClaimNotifications(ctx, now, now.Add(-5*time.Minute), 50, maxAttempts, channels)
 	if err != nil {
 		return 0, err
 	}
 	sent := 0
 	for _, n := range batch {
-		if err := s.Mailer.Send(ctx, n.Recipient, n.Subject, n.Body); err != nil {
-			s.Log.WarnContext(ctx, "notification not sent; will retry", "outbox_id", n.ID, "attempt", n.Attempts, "err", err)
+		if err := s.send(ctx, n); err != nil {
 			if s.Observer != nil {
 				s.Observer.Failed(string(n.Kind))
 			}
-			if err := s.Store.MarkNotificationFailed(ctx, n.ID, err.Error()); err != nil {
+			if permanent(err) {
+				s.Log.ErrorContext(ctx, "notification not sent; given up, a retry cannot help", "outbox_id", n.ID, "channel", n.Channel, "attempt", n.Attempts, "err", err)
+				err = s.Store.GiveUpNotification(ctx, n.ID, fmt.Sprintf("not retried after attempt %d: %v", n.Attempts, err), maxAttempts)
+			} else {
+				s.Log.WarnContext(ctx, "notification not sent; will retry", "outbox_id", n.ID, "channel", n.Channel, "attempt", n.Attempts, "err", err)
+				err = s.Store.MarkNotificationFailed(ctx, n.ID, err.Error())
+			}
+			if err != nil {
 				return sent, err
 			}
 			continue
@@ -199,9 +228,21 @@ func (s *Sender) DeliverPending(ctx context.Context) (int, error) {
 		if s.Observer != nil {
 			s.Observer.Sent(string(n.Kind))
 		}
-		s.Log.InfoContext(ctx, "notification sent", "outbox_id", n.ID, "kind", n.Kind)
+		s.Log.InfoContext(ctx, "notification sent", "outbox_id", n.ID, "kind", n.Kind, "channel", n.Channel)
 	}
 	return sent, nil
+}
+
+// send hands n to its channel's sender. A claimed message always has one:
+// only channels with a sender are claimed.
+func (s *Sender) send(ctx context.Context, n *account.Notification) error {
+	switch {
+	case n.Channel == account.ChannelEmail && s.Mailer != nil:
+		return s.Mailer.Send(ctx, n.Recipient, n.Subject, n.Body)
+	case n.Channel == account.ChannelSMS && s.Texts != nil:
+		return s.Texts.Send(ctx, n.Recipient, n.Body)
+	}
+	return fmt.Errorf("no sender for channel %s", n.Channel)
 }
 
 // Run delivers every interval (with jitter) until ctx ends.

@@ -331,9 +331,12 @@ func (t *tx) AddEvent(ctx context.Context, e *account.Event) error {
 }
 
 func (t *tx) AddNotification(ctx context.Context, n *account.Notification) error {
-	err := t.tx.QueryRow(ctx,
-		`INSERT INTO outbox (user_id, recipient, kind, subject, body, created_at, link_token_hash) VALUES (NULLIF($1, 0), $2, $3, $4, $5, $6, NULLIF($7, '')) RETURNING id`,
-		n.UserID, n.Recipient, string(n.Kind), n.Subject, n.Body, millis(n.CreatedAt), n.LinkTokenHash).Scan(&n.ID)
+	channel, err := rowmap.Channel(n.Channel)
+	if err == nil {
+		err = t.tx.QueryRow(ctx,
+			`INSERT INTO outbox (user_id, recipient, kind, subject, body, created_at, link_token_hash, channel) VALUES (NULLIF($1, 0), $2, $3, $4, $5, $6, NULLIF($7, ''), $8) RETURNING id`,
+			n.UserID, n.Recipient, string(n.Kind), n.Subject, n.Body, millis(n.CreatedAt), n.LinkTokenHash, channel).Scan(&n.ID)
+	}
 	if err != nil {
 		return fmt.Errorf("postgres: add notification: %w", err)
 	}

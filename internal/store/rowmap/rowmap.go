@@ -36,7 +36,7 @@ const EventColumns = `id, user_id, kind, detail, ip, user_agent, created_at`
 
 // NotificationColumns are the columns of an outbox message, in
 // ScanNotification's order.
-const NotificationColumns = `id, COALESCE(user_id, 0), recipient, kind, subject, body, created_at, sent_at, attempts, last_error, link_used_at`
+const NotificationColumns = `id, COALESCE(user_id, 0), channel, recipient, kind, subject, body, created_at, sent_at, attempts, last_error, link_used_at`
 
 // Qualified prefixes every column of a list with a table alias, for joins:
 // Qualified("u", UserColumns) is "u.id, u.email, …".
@@ -200,16 +200,54 @@ func ScanEvent(row Scanner) (*account.Event, error) {
 	return &e, nil
 }
 
+// Channel is how a notification's channel is stored; an unknown one is an
+// error rather than a row no scan could read back.
+func Channel(c account.Channel) (string, error) {
+	if _, err := account.ParseChannel(c.String()); err != nil {
+		return "", err
+	}
+	return c.String(), nil
+}
+
+// Backlogs is an empty backlog for every channel, which AddBacklog fills
+// from the rows of a count grouped by channel.
+func Backlogs() []account.OutboxBacklog {
+	out := make([]account.OutboxBacklog, len(account.Channels))
+	for i, c := range account.Channels {
+		out[i].Channel = c
+	}
+	return out
+}
+
+// AddBacklog sets the backlog of the stored channel name in backlogs.
+func AddBacklog(backlogs []account.OutboxBacklog, channel string, b account.OutboxBacklog) error {
+	c, err := account.ParseChannel(channel)
+	if err != nil {
+		return err
+	}
+	for i := range backlogs {
+		if backlogs[i].Channel == c {
+			b.Channel = c
+			backlogs[i] = b
+		}
+	}
+	return nil
+}
+
 // ScanNotification reads a row of NotificationColumns.
 func ScanNotification(row Scanner) (*account.Notification, error) {
 	var n account.Notification
-	var kind string
+	var kind, channel string
 	var created int64
 	var sent, linkUsed *int64
-	if err := row.Scan(&n.ID, &n.UserID, &n.Recipient, &kind, &n.Subject, &n.Body, &created, &sent, &n.Attempts, &n.LastError, &linkUsed); err != nil {
+	if err := row.Scan(&n.ID, &n.UserID, &channel, &n.Recipient, &kind, &n.Subject, &n.Body, &created, &sent, &n.Attempts, &n.LastError, &linkUsed); err != nil {
 		return nil, err
 	}
 	n.Kind, n.CreatedAt = account.EventKind(kind), FromMillis(created)
+	var err error
+	if n.Channel, err = account.ParseChannel(channel); err != nil {
+		return nil, err
+	}
 	if sent != nil {
 		n.SentAt = FromMillis(*sent)
 	}

@@ -6,25 +6,41 @@ import (
 	"fmt"
 
 	"github.com/twofold/twofold/internal/account"
+	"github.com/twofold/twofold/internal/store/rowmap"
 )
 
-// OutboxBacklog counts the messages not sent yet, for metrics: those still
-// to be tried, and those that used all maxAttempts.
-func (s *Store) OutboxBacklog(ctx context.Context, maxAttempts int) (account.OutboxBacklog, error) {
-	var b account.OutboxBacklog
-	var oldest sql.NullInt64
-	err := s.read.QueryRowContext(ctx,
-		`SELECT COALESCE(SUM(CASE WHEN attempts < ? THEN 1 ELSE 0 END), 0),
+// OutboxBacklog counts the messages not sent yet, for metrics, per
+// channel (every channel, empty or not): those still to be tried, and
+// those that used all maxAttempts.
+func (s *Store) OutboxBacklog(ctx context.Context, maxAttempts int) ([]account.OutboxBacklog, error) {
+	rows, err := s.read.QueryContext(ctx,
+		`SELECT channel, COALESCE(SUM(CASE WHEN attempts < ? THEN 1 ELSE 0 END), 0),
 			COALESCE(SUM(CASE WHEN attempts >= ? THEN 1 ELSE 0 END), 0),
 			MIN(CASE WHEN attempts < ? THEN created_at END)
-		FROM outbox WHERE sent_at IS NULL`, maxAttempts, maxAttempts, maxAttempts).Scan(&b.Queued, &b.GivenUp, &oldest)
+		FROM outbox WHERE sent_at IS NULL GROUP BY channel`, maxAttempts, maxAttempts, maxAttempts)
 	if err != nil {
-		return b, fmt.Errorf("sqlite: outbox backlog: %w", err)
+		return nil, fmt.Errorf("sqlite: outbox backlog: %w", err)
 	}
-	if oldest.Valid {
-		b.Oldest = fromMillis(oldest.Int64)
+	defer rows.Close()
+	out := rowmap.Backlogs()
+	for rows.Next() {
+		var channel string
+		var b account.OutboxBacklog
+		var oldest sql.NullInt64
+		if err := rows.Scan(&channel, &b.Queued, &b.GivenUp, &oldest); err != nil {
+			return nil, fmt.Errorf("sqlite: outbox backlog: %w", err)
+		}
+		if oldest.Valid {
+			b.Oldest = fromMillis(oldest.Int64)
+		}
+		if err := rowmap.AddBacklog(out, channel, b); err != nil {
+			return nil, fmt.Errorf("sqlite: outbox backlog: %w", err)
+		}
 	}
-	return b, nil
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: outbox backlog: %w", err)
+	}
+	return out, nil
 }
 
 // Pools returns the connection pools, for their metrics: the readers and

@@ -54,7 +54,7 @@ const (
 	countSignUpFailSQL = `UPDATE pending_signups SET failures = failures + 1 WHERE id = ? RETURNING failures`
 	spendPendingSQL    = `DELETE FROM pending_signups WHERE id = ?`
 	insertEventSQL     = `INSERT INTO security_events (user_id, kind, detail, ip, user_agent, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`
-	insertNotifySQL    = `INSERT INTO outbox (user_id, recipient, kind, subject, body, created_at, link_token_hash) VALUES (NULLIF(?, 0), ?, ?, ?, ?, ?, NULLIF(?, '')) RETURNING id`
+	insertNotifySQL    = `INSERT INTO outbox (user_id, recipient, kind, subject, body, created_at, link_token_hash, channel) VALUES (NULLIF(?, 0), ?, ?, ?, ?, ?, NULLIF(?, ''), ?) RETURNING id`
 	countAttemptsSQL   = `SELECT count(*), min(attempted_at) FROM throttle_attempts WHERE key = ? AND attempted_at > ?`
 	insertAttemptSQL   = `INSERT INTO throttle_attempts (key, attempted_at) VALUES (?, ?) RETURNING id`
 	touchSessionSQL    = `UPDATE sessions SET last_seen_at = ? WHERE token_hash = ? AND last_seen_at < ?`
@@ -345,7 +345,10 @@ func (t *tx) AddEvent(ctx context.Context, e *account.Event) error {
 }
 
 func (t *tx) AddNotification(ctx context.Context, n *account.Notification) error {
-	err := t.row(ctx, insertNotifySQL, n.UserID, n.Recipient, string(n.Kind), n.Subject, n.Body, millis(n.CreatedAt), n.LinkTokenHash).Scan(&n.ID)
+	channel, err := rowmap.Channel(n.Channel)
+	if err == nil {
+		err = t.row(ctx, insertNotifySQL, n.UserID, n.Recipient, string(n.Kind), n.Subject, n.Body, millis(n.CreatedAt), n.LinkTokenHash, channel).Scan(&n.ID)
+	}
 	if err != nil {
 		return fmt.Errorf("sqlite: add notification: %w", err)
 	}

@@ -57,6 +57,7 @@ func Run(t *testing.T, open Opener) {
 		{"CompleteSignUpOnceUnderConcurrency", testCompleteSignUpConcurrent},
 		{"CompleteSignUpMarksItsLinkUsed", testSignUpLinkUsed},
 		{"EventAndNotificationInOneTransaction", testEventAndNotification},
+		{"OutboxChannels", testOutboxChannels},
 		{"InTxCommitsAllOrNothing", testInTxAllOrNothing},
 		{"InTxAllOrNothingUnderConcurrency", testInTxConcurrent},
 		{"StoreWriteInsideInTxFails", testStoreWriteInsideInTx},
