@@ -122,31 +122,34 @@ type Client struct {
 type EventKind string
 
 const (
-	EventSignIn               EventKind = "sign_in"
-	EventSignInFailed         EventKind = "sign_in_failed"
-	EventSecondFactorFailed   EventKind = "two_factor_failed"
-	EventThrottled            EventKind = "throttled"
-	EventTwoFactorEnabled     EventKind = "two_factor_enabled"
-	EventTwoFactorDisabled    EventKind = "two_factor_disabled"
-	EventTwoFactorReset       EventKind = "two_factor_reset"
-	EventBackupCodesGenerated EventKind = "backup_codes_generated"
-	EventBackupCodeUsed       EventKind = "backup_code_used"
-	EventSignOut              EventKind = "sign_out"
-	EventProfileUpdated       EventKind = "profile_updated"
-	EventSignUp               EventKind = "sign_up"
-	EventAuthenticatorSuspend EventKind = "authenticator_suspended"
-	EventSignUpAttempt        EventKind = "sign_up_attempt"
-	EventPasswordChanged      EventKind = "password_changed"
-	EventInvitationSent       EventKind = "invitation_sent"
-	EventInvitationAttempt    EventKind = "invitation_attempt"
-	EventRoleChanged          EventKind = "role_changed"
-	EventDeactivated          EventKind = "account_deactivated"
-	EventReactivated          EventKind = "account_reactivated"
-	EventSettingsChanged      EventKind = "settings_changed"
-	EventTwoFactorRequired    EventKind = "two_factor_required"
-	EventDeviceRemembered     EventKind = "device_remembered"
-	EventDeviceForgotten      EventKind = "device_forgotten"
-	EventDeviceTokenReused    EventKind = "device_token_reused"
+	EventSignIn                EventKind = "sign_in"
+	EventSignInFailed          EventKind = "sign_in_failed"
+	EventSecondFactorFailed    EventKind = "two_factor_failed"
+	EventThrottled             EventKind = "throttled"
+	EventTwoFactorEnabled      EventKind = "two_factor_enabled"
+	EventTwoFactorDisabled     EventKind = "two_factor_disabled"
+	EventTwoFactorReset        EventKind = "two_factor_reset"
+	EventBackupCodesGenerated  EventKind = "backup_codes_generated"
+	EventBackupCodeUsed        EventKind = "backup_code_used"
+	EventSignOut               EventKind = "sign_out"
+	EventProfileUpdated        EventKind = "profile_updated"
+	EventSignUp                EventKind = "sign_up"
+	EventAuthenticatorSuspend  EventKind = "authenticator_suspended"
+	EventSignUpAttempt         EventKind = "sign_up_attempt"
+	EventPasswordChanged       EventKind = "password_changed"
+	EventInvitationSent        EventKind = "invitation_sent"
+	EventInvitationAttempt     EventKind = "invitation_attempt"
+	EventRoleChanged           EventKind = "role_changed"
+	EventDeactivated           EventKind = "account_deactivated"
+	EventReactivated           EventKind = "account_reactivated"
+	EventSettingsChanged       EventKind = "settings_changed"
+	EventTwoFactorRequired     EventKind = "two_factor_required"
+	EventDeviceRemembered      EventKind = "device_remembered"
+	EventDeviceForgotten       EventKind = "device_forgotten"
+	EventDeviceTokenReused     EventKind = "device_token_reused"
+	EventHelpRequested         EventKind = "help_requested"
+	EventPhoneVerificationSent EventKind = "phone_verification_sent"
+	EventPhoneVerified         EventKind = "phone_verified"
 )
 
 // Describe is the sentence shown for the event on the My info page.
@@ -200,6 +203,12 @@ func (k EventKind) Describe() string {
 		return "Device remembered: it skips the code for a while"
 	case EventDeviceForgotten:
 		return "Remembered device forgotten"
+	case EventHelpRequested:
+		return "Asked an administrator for help: lost phone"
+	case EventPhoneVerificationSent:
+		return "Verification code texted to the mobile number"
+	case EventPhoneVerified:
+		return "Mobile number verified by an administrator"
 	case EventDeviceTokenReused:
 		return "An old copy of a remembered device's token was used: the device was forgotten"
 	}

@@ -144,36 +144,73 @@ func (s *Service) UpdateUser(ctx context.Context, by *Session, id int64, in User
 
 // ResetTwoFactorFor turns 2FA off for an account whose owner lost their
 // phone and backup codes, for administrators, and ends the account's
-// sessions; while 2FA is required the owner is led back into enrollment at
-// the next sign-in. The administrator gives the reason (how the person's
-// identity was checked), recorded in the audit log and the account's
-// activity, and the owner is emailed.
+// sessions and remembered devices; while 2FA is required the owner is led
+// back into enrollment at the next sign-in. The owner's identity is checked
+// first: by a code texted to the number on file and read back in the last
+// PhoneVerifiedFor (used up by this reset), or, where that cannot be done,
+// by other means the administrator states as the reason. Either way it is
+// recorded in the audit log and the account's activity, naming the
+// administrator, the owner's open help requests are resolved, and the
+// owner is emailed. ErrPhoneNotVerified: neither a verification nor a
+// reason.
 func (s *Service) ResetTwoFactorFor(ctx context.Context, by *Session, id int64, reason string, c Client) (*User, error) {
-	admin, err := s.requireAdmin(ctx, by)
+	a, err := s.adminActor(ctx, by)
 	if err != nil {
 		return nil, err
-	}
-	reason = strings.TrimSpace(reason)
-	if n := utf8.RuneCountInString(reason); n < 3 || n > 500 {
-		return nil, &ValidationError{Fields: map[string]string{"reason": "Say why, in 3 to 500 characters: how you checked that this is the account's owner."}}
 	}
 	target, err := s.store.UserByID(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	if !target.TwoFactorEnabled() {
-		return nil, ErrTwoFactorNotEnabled
+	if err := s.resetTwoFactor(ctx, a, target, reason, c); err != nil {
+		return nil, err
 	}
-	err = s.write(ctx, func(ctx context.Context, tx Tx) error {
-		if err := s.stillAdminOver(ctx, tx, admin, target, by); err != nil {
+	return s.store.UserByID(ctx, id)
+}
+
+// ResetTwoFactor is ResetTwoFactorFor for the operator at the command
+// line: the account by its email.
+func (s *Service) ResetTwoFactor(ctx context.Context, email, reason string) error {
+	target, err := s.operatorTarget(ctx, email)
+	if err != nil {
+		return err
+	}
+	return s.resetTwoFactor(ctx, actor{}, target, reason, Client{IP: "cli"})
+}
+
+func (s *Service) resetTwoFactor(ctx context.Context, a actor, target *User, reason string, c Client) error {
+	reason = strings.TrimSpace(reason)
+	if n := utf8.RuneCountInString(reason); n > 500 || (n > 0 && n < 3) {
+		return &ValidationError{Fields: map[string]string{"reason": "Say why, in 3 to 500 characters: how you checked that this is the account's owner."}}
+	}
+	if !target.TwoFactorEnabled() {
+		return ErrTwoFactorNotEnabled
+	}
+	now := s.now()
+	err := s.write(ctx, func(ctx context.Context, tx Tx) error {
+		if err := s.stillInCharge(ctx, tx, a, target); err != nil {
 			return err
+		}
+		how := reason
+		verified, err := tx.ConsumePhoneVerification(ctx, target.ID, now.Add(-PhoneVerifiedFor), now)
+		switch {
+		case err != nil:
+			return fmt.Errorf("account: use phone verification: %w", err)
+		case verified && reason != "":
+			how = "phone verified by text message; " + reason
+		case verified:
+			how = "phone verified by text message"
+		case reason == "":
+			return ErrPhoneNotVerified
+		default:
+			how = "without phone verification: " + reason
 		}
 		if err := tx.DisableTOTP(ctx, target.ID); err != nil {
 			return err
 		}
 		keep := ""
-		if target.ID == admin.ID {
-			keep = by.TokenHash
+		if a.admin != nil && target.ID == a.admin.ID {
+			keep = a.session.TokenHash
 		}
 		if err := tx.DeleteUserSessions(ctx, target.ID, keep); err != nil {
 			return err
@@ -181,18 +218,23 @@ func (s *Service) ResetTwoFactorFor(ctx context.Context, by *Session, id int64, 
 		if err := forgetDevices(ctx, tx, target.ID); err != nil {
 			return err
 		}
-		if err := s.audit(ctx, tx, admin, AuditResetTwoFA, target.Email, reason, c); err != nil {
+		if _, err := tx.ResolveHelpRequests(ctx, target.ID, a.name(), now); err != nil {
+			return fmt.Errorf("account: resolve help requests: %w", err)
+		}
+		if err := s.audit(ctx, tx, a.admin, AuditResetTwoFA, target.Email, how, c); err != nil {
 			return err
 		}
-		return s.recordAndNotify(ctx, tx, target, EventTwoFactorReset, "by "+admin.Email+": "+reason, c)
+		return s.recordAndNotify(ctx, tx, target, EventTwoFactorReset, "by "+a.name()+": "+how, c)
 	})
 	switch {
 	case errors.Is(err, ErrStale):
-		return nil, ErrConflict
+		return ErrConflict
+	case errors.Is(err, ErrPhoneNotVerified):
+		return err
 	case err != nil:
-		return nil, s.fault(ctx, "reset 2fa", err, nil)
+		return s.fault(ctx, "reset 2fa", err, nil)
 	}
-	return s.store.UserByID(ctx, id)
+	return nil
 }
 
 // stillAdminOver is stillAdmin for an action on target: the target's

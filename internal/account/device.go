@@ -28,11 +28,10 @@ type Device struct {
 	LastUsedAt time.Time
 	ExpiresAt  time.Time
 
-	// PreviousHash is the hash of the token the current one replaced at
-	// its last use. Written, and matched by Store.DeviceByTokenHash, which
-	// then sets Stale: that copy of the token was already used once.
-	PreviousHash string
-	Stale        bool
+	// Stale is set by Store.DeviceByTokenHash when the hash it was given
+	// is of a token this device's replaced at a use: whoever presents it
+	// holds a copy of a token another browser already used.
+	Stale bool
 	// Current is set by Service.Devices on the device the request came from.
 	Current bool
 }
@@ -51,12 +50,16 @@ func (s *Service) newDevice(userID int64, c Client) (string, *Device, error) {
 	}, nil
 }
 
+// staleGrace is how soon after a device's use its replaced token may come
+// back, from the same address, without counting as a copy.
+const staleGrace = 10 * time.Second
+
 // deviceFor reads the remembered device a sign-in of u presented, if it
 // is one of u's and still in force (Stale: an old copy of its token). It
 // is nil when there is none to use, and drop then says the token is no
 // use to anyone (unknown or expired). The store checks again, where the
 // device's token is rotated, that it is still the one read.
-func (s *Service) deviceFor(ctx context.Context, u *User, token string) (d *Device, drop bool, err error) {
+func (s *Service) deviceFor(ctx context.Context, u *User, token string, c Client) (d *Device, drop bool, err error) {
 	if token == "" || s.policy.RememberDevice <= 0 || !u.TwoFactorEnabled() {
 		return nil, false, nil
 	}
@@ -66,11 +69,17 @@ func (s *Service) deviceFor(ctx context.Context, u *User, token string) (d *Devi
 		return nil, true, nil
 	case err != nil:
 		return nil, false, fmt.Errorf("account: remembered device: %w", err)
-	case !s.now().Before(d.ExpiresAt):
+	case !s.now().Before(d.ExpiresAt) || !s.now().Before(d.CreatedAt.Add(s.policy.RememberDevice)):
+		// Expired, or remembered for longer than the server now allows.
 		return nil, true, nil
 	case d.UserID != u.ID:
 		// Another account's device: two people share the browser. It
 		// stays theirs, and this sign-in is asked for its code.
+		return nil, false, nil
+	case d.Stale && s.now().Sub(d.LastUsedAt) < staleGrace && d.IP == c.IP:
+		// The token its last use replaced, moments later from the same
+		// address: a form sent twice, or an answer lost on the way, not a
+		// copy. The code is asked; nothing is forgotten.
 		return nil, false, nil
 	}
 	return d, false, nil

@@ -2,9 +2,11 @@ package account_test
 
 import (
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/twofold/twofold/internal/account"
 	"github.com/twofold/twofold/internal/accounttest"
@@ -100,7 +102,8 @@ func TestRememberedDeviceSkipsTheCodeOnce(t *testing.T) {
 		t.Errorf("sign-in from another browser: stage %q; want %q", other.Stage, account.StageSecondFactor)
 	}
 
-	// The first token, already used once: a copy.
+	// The first token, already used once, a minute later: a copy.
+	f.Clock.Advance(time.Minute)
 	copied := f.signInOn(device)
 	if copied.Stage != account.StageSecondFactor || !copied.DropDevice || copied.DeviceToken != "" {
 		t.Fatalf("sign-in with a used device token = %+v; want the code asked and the token dropped", copied)
@@ -308,5 +311,99 @@ func TestDeviceTokenRace(t *testing.T) {
 				t.Errorf("%d of %d racing sign-ins skipped the code with one token; want exactly 1", complete, n)
 			}
 		})
+	}
+}
+
+// A remembered device's sign-in stores the client's User-Agent as every
+// other write does (valid UTF-8, no NUL, at most 200 bytes): a browser
+// sending invalid UTF-8 gets no 500 on PostgreSQL, and nothing unbounded
+// is stored.
+func TestDeviceSignInStoresClientTextSafely(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			fresh := b.open(t)
+			f := enrolledOn(t, accounttest.NewOnStore(t, fresh(t)))
+			device := f.remembered()
+			odd := account.Client{IP: "192.0.2.1", UserAgent: "Mozilla/5.0 \xff\xfe" + strings.Repeat("x", 5000)}
+			res, err := f.Service.SignInWithDevice(ctx, account.SignInInput{Email: f.email, Password: pw, DeviceToken: device}, odd)
+			if err != nil {
+				t.Fatalf("SignInWithDevice with an odd User-Agent = %v; want success", err)
+			}
+			f.token = res.Token
+			devices, err := f.Service.Devices(ctx, f.session(), "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range devices {
+				if len(d.UserAgent) > 200 || !utf8.ValidString(d.UserAgent) {
+					t.Errorf("stored User-Agent of %d bytes; want at most 200, valid UTF-8", len(d.UserAgent))
+				}
+			}
+		})
+	}
+}
+
+// A copy of a device token is noticed however many times the real
+// browser signed in since it was taken.
+func TestCopiedDeviceTokenIsNoticedAfterTwoRotations(t *testing.T) {
+	f := enrolled(t)
+	copied := f.remembered() // the thief copies the cookie now
+	second := f.signInOn(copied).DeviceToken
+	f.Clock.Advance(time.Minute)
+	f.token = f.signInOn(second).Token // the real browser signs in twice
+	f.Clock.Advance(time.Minute)
+	before := mailed(t, f.Env, account.EventDeviceTokenReused)
+	res := f.signInOn(copied)
+	if res.Stage != account.StageSecondFactor || !res.DropDevice {
+		t.Fatalf("the copy's sign-in = %+v; want the code asked and the token dropped", res)
+	}
+	if got := mailed(t, f.Env, account.EventDeviceTokenReused); got != before+1 {
+		t.Errorf("after a copy two rotations old came back: %d device_token_reused emails; want %d", got, before+1)
+	}
+}
+
+// The token a use replaced, back within seconds from the same address (a
+// form sent twice, an answer lost), asks for the code but forgets
+// nothing and alarms no one; from another address it is a copy.
+func TestReplacedTokenBackAtOnce(t *testing.T) {
+	f := enrolled(t)
+	device := f.remembered()
+	next := f.signInOn(device).DeviceToken
+	f.Clock.Advance(2 * time.Second)
+	if res := f.signInOn(device); res.Stage != account.StageSecondFactor || res.DropDevice {
+		t.Errorf("the replaced token again 2 s later, same address = %+v; want the code asked, the token kept", res)
+	}
+	if n := mailed(t, f.Env, account.EventDeviceTokenReused); n != 0 {
+		t.Errorf("device_token_reused messages = %d; want 0", n)
+	}
+	if res := f.signInOn(next); res.Stage != account.StageComplete {
+		t.Fatalf("the current token after the double send: stage %q; want complete", res.Stage)
+	}
+	// From elsewhere, at once: a copy.
+	first := f.remembered()
+	f.signInOn(first)
+	f.Clock.Advance(time.Second)
+	other := account.Client{IP: "198.51.100.20", UserAgent: "test"}
+	res, err := f.Service.SignInWithDevice(ctx, account.SignInInput{Email: f.email, Password: pw, DeviceToken: first}, other)
+	if err != nil || res.Stage != account.StageSecondFactor || !res.DropDevice {
+		t.Errorf("a replaced token from another address = %+v, %v; want the code asked and the token dropped", res, err)
+	}
+	if n := mailed(t, f.Env, account.EventDeviceTokenReused); n != 1 {
+		t.Errorf("device_token_reused messages after the copy = %d; want 1", n)
+	}
+}
+
+// Lowering --remember-device-days shortens the devices already
+// remembered.
+func TestShorterRememberPolicyApplies(t *testing.T) {
+	env := accounttest.New(t)
+	f := enrolledOn(t, env)
+	device := f.remembered()
+	f.Clock.Advance(3 * 24 * time.Hour)
+	short := accounttest.NewOnStore(t, env.Store, func(p *account.Policy) { p.RememberDevice = 2 * 24 * time.Hour })
+	short.Clock.Advance(env.Clock.Now().Sub(short.Clock.Now()))
+	g := &fixture{Env: short, t: t, email: f.email, secret: f.secret}
+	if res := g.signInOn(device); res.Stage != account.StageSecondFactor || !res.DropDevice {
+		t.Errorf("a device remembered 3 days ago with the limit now 2 days = %+v; want the code asked", res)
 	}
 }

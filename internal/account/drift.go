@@ -12,12 +12,15 @@ import (
 // either way.
 const driftWindow = 20
 
-// ClockDriftError is a wrong code that would have been right Offset away
-// from now (negative: the phone's clock is behind), beyond the steps the
+// ClockDriftError is a wrong code that would have been right Offset ago
+// (Offset is negative: the phone's clock is behind), beyond the steps the
 // server accepts, at a step other than the one used last (that is a
-// replay). It is still a wrong code,
-// counted as one: errors.Is(err, ErrInvalidCode) holds. Only the advice
-// differs.
+// replay). It is still a wrong code, counted as one: errors.Is(err,
+// ErrInvalidCode) holds. Only the advice differs.
+//
+// Only codes of past steps are told apart. A code of a future step is a
+// plain wrong code: saying when it will be right would turn a guess into a
+// sign-in minutes later, multiplying what each guess is worth.
 type ClockDriftError struct {
 	Offset time.Duration // a multiple of 30 seconds
 }
@@ -35,10 +38,7 @@ func (e *ClockDriftError) Advice() string {
 	if minutes > 1 {
 		about = fmt.Sprintf("about %d minutes", minutes)
 	}
-	if e.Offset < 0 {
-		return "This code was right " + about + " ago: your phone's clock is behind. Set it to automatic date and time, then type the next code."
-	}
-	return "This code will be right in " + about + ": your phone's clock is ahead. Set it to automatic date and time, then type the next code."
+	return "This code was right " + about + " ago: your phone's clock is behind. Set it to automatic date and time, then type the next code."
 }
 
 // clockDrift returns the ClockDriftError of a refused code that matches a
@@ -46,15 +46,8 @@ func (e *ClockDriftError) Advice() string {
 // the accepted skew; nil when it matches none (a plain wrong code).
 func (s *Service) clockDrift(secret []byte, code string, lastUsed int64) error {
 	steps, ok := totp.Drift(secret, code, s.now(), driftWindow, lastUsed)
-	if !ok || abs(steps) <= s.policy.TOTPSkew {
-		return nil
+	if !ok || steps >= -s.policy.TOTPSkew {
+		return nil // no match, within the skew, or of a future step
 	}
 	return &ClockDriftError{Offset: time.Duration(steps) * totp.Period}
-}
-
-func abs(n int) int {
-	if n < 0 {
-		return -n
-	}
-	return n
 }

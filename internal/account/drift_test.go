@@ -20,7 +20,10 @@ func TestClockDrift(t *testing.T) {
 		advice     string
 	}{
 		{"3 minutes behind", -3 * time.Minute, -3 * time.Minute, "This code was right about 3 minutes ago: your phone's clock is behind. Set it to automatic date and time, then type the next code."},
-		{"a minute ahead", time.Minute, time.Minute, "This code will be right in about a minute: your phone's clock is ahead. Set it to automatic date and time, then type the next code."},
+		{"a minute and a half behind", -90 * time.Second, -90 * time.Second, "This code was right about 2 minutes ago: your phone's clock is behind. Set it to automatic date and time, then type the next code."},
+		// A code of a future step says nothing: told when it will be
+		// right, a guess would become a sign-in minutes later.
+		{"5 minutes ahead", 5 * time.Minute, 0, ""},
 		{"10 minutes behind", -10 * time.Minute, -10 * time.Minute, ""},
 		{"11 minutes behind", -11 * time.Minute, 0, ""},
 	}
@@ -60,6 +63,20 @@ func TestClockDrift(t *testing.T) {
 	var drift *account.ClockDriftError
 	if !errors.Is(err, account.ErrInvalidCode) || errors.As(err, &drift) {
 		t.Errorf("an already used code, 3 minutes on = %v; want a plain ErrInvalidCode", err)
+	}
+}
+
+// A guessed code of a future step, refused, does not become a sign-in
+// when its time comes only because the answer said when that would be:
+// the answer says nothing, so the guess is worth what any guess is.
+func TestFutureCodeGetsNoClockAdvice(t *testing.T) {
+	f := enrolled(t)
+	secret, _ := totp.DecodeSecret(f.secret)
+	guess := totp.Code(secret, f.Clock.Now().Add(5*time.Minute))
+	_, err := f.Service.VerifySecondFactor(ctx, f.signInPassword(), account.SecondFactorInput{Code: guess}, client)
+	var drift *account.ClockDriftError
+	if !errors.Is(err, account.ErrInvalidCode) || errors.As(err, &drift) {
+		t.Errorf("a code of 5 minutes ahead = %v; want a plain ErrInvalidCode, with no advice", err)
 	}
 }
 

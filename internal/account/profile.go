@@ -97,36 +97,3 @@ func (s *Service) ListUsers(ctx context.Context) ([]*User, error) {
 	}
 	return users, nil
 }
-
-// ResetTwoFactor switches 2FA off for a user who lost their phone and
-// backup codes, on an operator's word, and ends their sessions. The reset is
-// recorded in the user's security activity.
-func (s *Service) ResetTwoFactor(ctx context.Context, email, operator string) error {
-	normalized, msg := NormalizeEmail(email)
-	if msg != "" {
-		return &ValidationError{Fields: map[string]string{"email": msg}}
-	}
-	u, err := s.store.UserByEmail(ctx, normalized)
-	if err != nil {
-		return fmt.Errorf("account: reset 2fa for %s: %w", normalized, err)
-	}
-	err = s.write(ctx, func(ctx context.Context, tx Tx) error {
-		if err := tx.DisableTOTP(ctx, u.ID); err != nil {
-			return err
-		}
-		if err := tx.DeleteUserSessions(ctx, u.ID, ""); err != nil {
-			return err
-		}
-		if err := forgetDevices(ctx, tx, u.ID); err != nil {
-			return err
-		}
-		if err := s.audit(ctx, tx, nil, AuditResetTwoFA, u.Email, "by "+operator, Client{IP: "cli"}); err != nil {
-			return err
-		}
-		return s.recordAndNotify(ctx, tx, u, EventTwoFactorReset, "by "+operator, Client{IP: "cli"})
-	})
-	if err != nil {
-		return fmt.Errorf("account: reset 2fa for %s: %w", normalized, err)
-	}
-	return nil
-}

@@ -222,7 +222,12 @@ const (
 	AuditReactivate AuditAction = "reactivate"
 	AuditResetTwoFA AuditAction = "reset_two_factor"
 	AuditSettings   AuditAction = "settings_change"
-	operatorActor               = "operator (CLI)"
+	// A code texted to an account's mobile number, a wrong one read back,
+	// and the right one.
+	AuditPhoneCodeSent  AuditAction = "phone_code_sent"
+	AuditPhoneCodeWrong AuditAction = "phone_code_wrong"
+	AuditPhoneVerified  AuditAction = "phone_verified"
+	operatorActor                   = "operator (CLI)"
 )
 
 // audit records an administrative action in tx.

@@ -29,7 +29,9 @@ type SignInResult struct {
 	Stage Stage
 	// DeviceToken, when set, replaces the device token the browser sent:
 	// a remembered device skipped the code step and its token was rotated.
-	DeviceToken string
+	// DeviceLifetime is how long the device stays remembered from now.
+	DeviceToken    string
+	DeviceLifetime time.Duration
 	// DropDevice says the device token sent is no use any more (unknown,
 	// expired, or an old copy that was already used): forget it.
 	DropDevice bool
@@ -112,7 +114,7 @@ func (s *Service) SignInWithDevice(ctx context.Context, in SignInInput, c Client
 		s.giveBack(ctx, reserved)
 		return res, ErrAccountDeactivated
 	}
-	device, drop, err := s.deviceFor(ctx, u, in.DeviceToken)
+	device, drop, err := s.deviceFor(ctx, u, in.DeviceToken, c)
 	if err != nil {
 		s.giveBack(ctx, reserved)
 		return res, err
@@ -165,7 +167,8 @@ func (s *Service) SignInWithDevice(ctx context.Context, in SignInInput, c Client
 				return err
 			}
 		case device != nil:
-			ok, err := tx.RotateDevice(ctx, u.ID, device.ID, device.TokenHash, hashToken(nextDevice), s.now(), c)
+			ok, err := tx.RotateDevice(ctx, u.ID, device.ID, device.TokenHash, hashToken(nextDevice), s.now(),
+				Client{IP: c.IP, UserAgent: truncate(c.UserAgent, 200)})
 			if err != nil {
 				return fmt.Errorf("account: use remembered device: %w", err)
 			}
@@ -199,7 +202,7 @@ func (s *Service) SignInWithDevice(ctx context.Context, in SignInInput, c Client
 	}
 	res = SignInResult{Token: token, Stage: stage, DropDevice: drop || copied}
 	if rotated {
-		res.DeviceToken = nextDevice
+		res.DeviceToken, res.DeviceLifetime = nextDevice, device.ExpiresAt.Sub(s.now())
 	}
 	return res, nil
 }
@@ -316,8 +319,9 @@ type SecondFactorInput struct {
 // SecondFactorResult is the fully signed-in session's token and, when the
 // device was remembered, the token the browser keeps for that.
 type SecondFactorResult struct {
-	Token       string
-	DeviceToken string
+	Token          string
+	DeviceToken    string
+	DeviceLifetime time.Duration
 }
 
 // SubmitSecondFactor is VerifySecondFactor without remembering the device.
@@ -389,7 +393,11 @@ func (s *Service) VerifySecondFactor(ctx context.Context, token string, in Secon
 	if err != nil {
 		return res, err
 	}
-	return SecondFactorResult{Token: next, DeviceToken: deviceToken}, nil
+	res = SecondFactorResult{Token: next, DeviceToken: deviceToken}
+	if device != nil {
+		res.DeviceLifetime = device.ExpiresAt.Sub(s.now())
+	}
+	return res, nil
 }
 
 // SignOut ends the session, in one transaction with its record. Unknown

@@ -44,8 +44,13 @@ type Store interface {
 	// CountAdministrators counts the active administrators.
 	CountAdministrators(ctx context.Context) (int, error)
 	Events(ctx context.Context, userID int64, limit int) ([]*Event, error)
+	// OpenHelpRequests lists the help requests no reset or administrator
+	// has resolved, oldest first, with their account's email and name.
+	OpenHelpRequests(ctx context.Context) ([]*HelpRequest, error)
+	// LatestPhoneVerification returns the newest code texted to the user.
+	LatestPhoneVerification(ctx context.Context, userID int64) (*PhoneVerification, error)
 	// DeviceByTokenHash returns the remembered device whose current token
-	// hash is tokenHash or, with Stale set, whose previous one is.
+	// hash is tokenHash or, with Stale set, one it replaced.
 	DeviceByTokenHash(ctx context.Context, tokenHash string) (*Device, error)
 	// Devices lists the user's remembered devices that expire after now,
 	// the most recently used first.
@@ -211,8 +216,8 @@ type Tx interface {
 	UpdateSettings(ctx context.Context, was, next Settings) error
 	// CreateDevice stores a remembered device and sets d.ID.
 	CreateDevice(ctx context.Context, d *Device) error
-	// RotateDevice gives device id the token hash next, keeping oldHash as
-	// its previous one, and records its use by c at now, only while oldHash
+	// RotateDevice gives device id the token hash next, keeping oldHash
+	// among its replaced ones, and records its use by c at now, only while oldHash
 	// is still its token, it is still userID's and it expires after now:
 	// false otherwise (forgotten, expired or rotated meanwhile), and
 	// nothing is written. So one token is used at most once.
@@ -223,6 +228,25 @@ type Tx interface {
 	// ForgetDevices deletes every remembered device of the user and says
 	// how many there were.
 	ForgetDevices(ctx context.Context, userID int64) (int, error)
+
+	// AddHelpRequest stores r (setting r.ID) unless the user has an open
+	// one: false then, and nothing is written.
+	AddHelpRequest(ctx context.Context, r *HelpRequest) (bool, error)
+	// ResolveHelpRequests resolves the user's open help requests, by by.
+	ResolveHelpRequests(ctx context.Context, userID int64, by string, now time.Time) (int, error)
+	// CreatePhoneVerification stores v and sets v.ID.
+	CreatePhoneVerification(ctx context.Context, v *PhoneVerification) error
+	// FailPhoneVerification counts one wrong code against verification
+	// id, only while it is unverified, has fewer than tries failures and
+	// expires after now: false otherwise (nothing is written).
+	FailPhoneVerification(ctx context.Context, id int64, tries int, now time.Time) (bool, error)
+	// VerifyPhoneVerification marks verification id verified at now, under
+	// the same conditions: false otherwise.
+	VerifyPhoneVerification(ctx context.Context, id int64, tries int, now time.Time) (bool, error)
+	// ConsumePhoneVerification uses up the user's newest verification
+	// that was verified after since and not used yet: false when there is
+	// none. So one verification allows one reset.
+	ConsumePhoneVerification(ctx context.Context, userID int64, since, now time.Time) (bool, error)
 
 	// LockAdministrators serializes, across instances, every transaction
 	// that depends on who the administrators are (the first one, the

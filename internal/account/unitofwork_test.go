@@ -76,6 +76,9 @@ type state struct {
 	Rows     map[string]int
 	Users    []string
 	Sessions map[string]string
+	// Devices are the remembered devices with their last use: a rotation
+	// changes no count but that (and remembered_device_tokens).
+	Devices []string
 }
 
 // unitOfWork is a fixture for one use case on a FaultStore.
@@ -104,6 +107,14 @@ func (u *unitOfWork) state(t *testing.T) state {
 			desc += fmt.Sprintf(" totp(step=%d failures=%d suspended=%v)", usr.TOTP.LastStep, usr.TOTP.Failures, usr.TOTP.Suspended())
 		}
 		st.Users = append(st.Users, desc)
+		devices, err := u.Store.Devices(ctx, usr.ID, time.Unix(0, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range devices {
+			// Not the id or the token: random, and different in every run.
+			st.Devices = append(st.Devices, fmt.Sprintf("user=%d created=%d last_used=%d", d.UserID, d.CreatedAt.UnixMilli(), d.LastUsedAt.UnixMilli()))
+		}
 	}
 	for name, token := range u.sessions {
 		sess, err := u.Service.Session(ctx, token)
@@ -244,6 +255,63 @@ var useCases = []useCase{
 		return func() error {
 			return u.Service.StartSignUp(ctx, account.SignUpInput{Email: u.email, Password: pw, Name: "Not Ana"}, client)
 		}
+	}},
+	{"VerifySecondFactor remembering the device", func(t *testing.T, u *unitOfWork) func() error {
+		u.enroll(t)
+		pending := u.signInPassword()
+		u.sessions["pending"] = pending
+		return func() error {
+			_, err := u.Service.VerifySecondFactor(ctx, pending, account.SecondFactorInput{Code: u.Code(t, u.secret), RememberDevice: true}, client)
+			return err
+		}
+	}},
+	{"SignInWithDevice", func(t *testing.T, u *unitOfWork) func() error {
+		u.enroll(t)
+		device := u.remembered()
+		return func() error {
+			_, err := u.Service.SignInWithDevice(ctx, account.SignInInput{Email: u.email, Password: pw, DeviceToken: device}, client)
+			return err
+		}
+	}},
+	{"SignInWithDevice with a copied token", func(t *testing.T, u *unitOfWork) func() error {
+		u.enroll(t)
+		device := u.remembered()
+		u.signInOn(device)
+		u.Clock.Advance(time.Minute)
+		return func() error {
+			_, err := u.Service.SignInWithDevice(ctx, account.SignInInput{Email: u.email, Password: pw, DeviceToken: device}, client)
+			return err
+		}
+	}},
+	{"ForgetDevice one", func(t *testing.T, u *unitOfWork) func() error {
+		u.enroll(t)
+		u.remembered()
+		sess := u.session()
+		devices, err := u.Service.Devices(ctx, sess, "")
+		if err != nil || len(devices) != 1 {
+			t.Fatalf("Devices = %d, %v", len(devices), err)
+		}
+		return func() error { return u.Service.ForgetDevice(ctx, sess, devices[0].ID, client) }
+	}},
+	{"ForgetDevice all", func(t *testing.T, u *unitOfWork) func() error {
+		u.enroll(t)
+		u.remembered()
+		u.remembered()
+		sess := u.session()
+		return func() error { return u.Service.ForgetDevice(ctx, sess, 0, client) }
+	}},
+	{"ChangePassword with a remembered device", func(t *testing.T, u *unitOfWork) func() error {
+		u.enroll(t)
+		u.remembered()
+		sess := u.session()
+		return func() error { return u.Service.ChangePassword(ctx, sess, pw, "a brand new password", client) }
+	}},
+	{"DisableTOTP with a remembered device", func(t *testing.T, u *unitOfWork) func() error {
+		u.enroll(t)
+		codes := backupCodes(t, u.fixture)
+		u.remembered()
+		sess := u.session()
+		return func() error { return u.Service.DisableTOTP(ctx, sess, pw, codes[0], client) }
 	}},
 	{"ConfirmSignUp", func(t *testing.T, u *unitOfWork) func() error {
 		if err := u.Service.StartSignUp(ctx, account.SignUpInput{Email: "bo@example.com", Password: pw, Name: "Bo"}, client); err != nil {

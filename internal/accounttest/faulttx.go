@@ -270,3 +270,45 @@ func (t *faultTx) ForgetDevices(ctx context.Context, userID int64) (int, error) 
 	}
 	return t.tx.ForgetDevices(ctx, userID)
 }
+
+func (t *faultTx) AddHelpRequest(ctx context.Context, r *account.HelpRequest) (bool, error) {
+	if err := t.write("AddHelpRequest"); err != nil {
+		return false, err
+	}
+	return t.tx.AddHelpRequest(ctx, r)
+}
+
+func (t *faultTx) ResolveHelpRequests(ctx context.Context, userID int64, by string, now time.Time) (int, error) {
+	if err := t.write("ResolveHelpRequests"); err != nil {
+		return 0, err
+	}
+	return t.tx.ResolveHelpRequests(ctx, userID, by, now)
+}
+
+func (t *faultTx) CreatePhoneVerification(ctx context.Context, v *account.PhoneVerification) error {
+	if err := t.write("CreatePhoneVerification"); err != nil {
+		return err
+	}
+	return t.tx.CreatePhoneVerification(ctx, v)
+}
+
+func (t *faultTx) FailPhoneVerification(ctx context.Context, id int64, tries int, now time.Time) (bool, error) {
+	if err := t.write("FailPhoneVerification"); err != nil {
+		return false, err
+	}
+	return t.tx.FailPhoneVerification(ctx, id, tries, now)
+}
+
+func (t *faultTx) VerifyPhoneVerification(ctx context.Context, id int64, tries int, now time.Time) (bool, error) {
+	if err := t.write("VerifyPhoneVerification"); err != nil {
+		return false, err
+	}
+	return t.tx.VerifyPhoneVerification(ctx, id, tries, now)
+}
+
+func (t *faultTx) ConsumePhoneVerification(ctx context.Context, userID int64, since, now time.Time) (bool, error) {
+	if err := t.write("ConsumePhoneVerification"); err != nil {
+		return false, err
+	}
+	return t.tx.ConsumePhoneVerification(ctx, userID, since, now)
+}

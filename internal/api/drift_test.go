@@ -30,13 +30,18 @@ func TestClockOffsetSeconds(t *testing.T) {
 
 	c := newClient(t, srv)
 	signIn(t, c, anaEmail, anaPassword, account.StageSecondFactor)
+	behind = totp.Code(secret, env.Clock.Now().Add(-3*time.Minute))
+	p = wantProblem(t, "a code 3 minutes behind", c.send("POST", "/api/v1/session/two-factor", jsonBody(t, map[string]string{"code": behind})), 401, "invalid_code")
+	if p.ClockOffsetSeconds == nil || *p.ClockOffsetSeconds != -180 {
+		t.Errorf("sign-in: clock_offset_seconds = %v; want -180", p.ClockOffsetSeconds)
+	}
+	if want := "This code was right about 3 minutes ago: your phone's clock is behind. Set it to automatic date and time, then type the next code."; p.Detail != want {
+		t.Errorf("detail = %q; want %q", p.Detail, want)
+	}
 	ahead := totp.Code(secret, env.Clock.Now().Add(2*time.Minute))
 	p = wantProblem(t, "a code 2 minutes ahead", c.send("POST", "/api/v1/session/two-factor", jsonBody(t, map[string]string{"code": ahead})), 401, "invalid_code")
-	if p.ClockOffsetSeconds == nil || *p.ClockOffsetSeconds != 120 {
-		t.Errorf("sign-in: clock_offset_seconds = %v; want 120", p.ClockOffsetSeconds)
-	}
-	if want := "This code will be right in about 2 minutes: your phone's clock is ahead. Set it to automatic date and time, then type the next code."; p.Detail != want {
-		t.Errorf("detail = %q; want %q", p.Detail, want)
+	if p.ClockOffsetSeconds != nil {
+		t.Errorf("a code of a future step: clock_offset_seconds = %d; want none (it would tell when a guess becomes right)", *p.ClockOffsetSeconds)
 	}
 	p = wantProblem(t, "a wrong code", c.send("POST", "/api/v1/session/two-factor", jsonBody(t, map[string]string{"code": env.WrongCode(t, setup.Secret)})), 401, "invalid_code")
 	if p.ClockOffsetSeconds != nil {

@@ -119,6 +119,9 @@ func problemFor(err error) *problem {
 	case errors.Is(err, account.ErrWrongPassword):
 		return p(http.StatusUnauthorized, "invalid_credentials",
 			"That password is not right.")
+	case errors.Is(err, account.ErrPhoneCodeSpent):
+		return p(http.StatusGone, "phone_code_expired",
+			"The texted code expired or was tried too often. Send a new one with POST /api/v1/admin/users/{id}/phone-verification.")
 	case errors.As(err, &drift):
 		pr := p(http.StatusUnauthorized, "invalid_code", drift.Advice())
 		offset := int(drift.Offset / time.Second)
@@ -157,6 +160,15 @@ func problemFor(err error) *problem {
 		return pr
 
 	// Account state.
+	case errors.Is(err, account.ErrTextsUnavailable):
+		return p(http.StatusConflict, "sms_unavailable",
+			"Text messages are not set up on this server (Twilio). Check who the person is another way and reset with a reason.")
+	case errors.Is(err, account.ErrNoMobilePhone):
+		return p(http.StatusConflict, "no_mobile_phone",
+			"The account has no mobile phone number to text. Check who the person is another way and reset with a reason.")
+	case errors.Is(err, account.ErrPhoneNotVerified):
+		return p(http.StatusConflict, "phone_not_verified",
+			"Check that it is the account's owner first: text them a code (POST …/phone-verification) and check the one they read back, then reset within 15 minutes; or give a reason saying how you checked.")
 	case errors.Is(err, account.ErrDeviceNotFound):
 		return p(http.StatusNotFound, "not_found", "There is no remembered device with this id: it was forgotten, or it has expired.")
 	case errors.Is(err, account.ErrInvitationNotFound):

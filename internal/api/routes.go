@@ -3,9 +3,10 @@ package api
 import "net/http"
 
 // routes lists every endpoint. Paths are full (the server mounts this
-// handler at /api/ without stripping). Only POST /session/two-factor and
-// DELETE /session (and the public routes: signing in, signing up and
-// confirming a sign-up) work for a half-signed-in session; everything under
+// handler at /api/ without stripping). Only POST /session/two-factor,
+// POST /session/help-request and DELETE /session (and the public routes:
+// signing in, signing up and confirming a sign-up) work for a
+// half-signed-in session; everything under
 // /me needs a fully signed-in one.
 func (h *handler) routes() *http.ServeMux {
 	mux := http.NewServeMux()
@@ -16,6 +17,7 @@ func (h *handler) routes() *http.ServeMux {
 	mux.Handle("POST /api/v1/session", h.public(h.signIn))
 	mux.Handle("POST /api/v1/session/two-factor", h.public(h.submitSecondFactor))
 	mux.Handle("DELETE /api/v1/session", h.public(h.signOut))
+	mux.Handle("POST /api/v1/session/help-request", h.public(h.requestHelp))
 	mux.Handle("POST /api/v1/session/confirm-password", h.authed(h.confirmPassword))
 
 	mux.Handle("GET /api/v1/me", h.authed(h.me))
@@ -34,6 +36,10 @@ func (h *handler) routes() *http.ServeMux {
 	mux.Handle("GET /api/v1/admin/users", h.authed(h.adminUsers))
 	mux.Handle("PATCH /api/v1/admin/users/{id}", h.authed(h.updateUser))
 	mux.Handle("POST /api/v1/admin/users/{id}/two-factor/reset", h.authed(h.resetUserTwoFactor))
+	mux.Handle("POST /api/v1/admin/users/{id}/reset-two-factor", h.authed(h.resetUserTwoFactor))
+	mux.Handle("POST /api/v1/admin/users/{id}/phone-verification", h.authed(h.sendPhoneVerification))
+	mux.Handle("POST /api/v1/admin/users/{id}/phone-verification/check", h.authed(h.checkPhoneVerification))
+	mux.Handle("GET /api/v1/admin/help-requests", h.authed(h.helpRequests))
 	mux.Handle("GET /api/v1/admin/audit", h.authed(h.auditLog))
 	mux.Handle("GET /api/v1/admin/settings", h.authed(h.settings))
 	mux.Handle("PATCH /api/v1/admin/settings", h.authed(h.updateSettings))

@@ -88,7 +88,7 @@ func (h *handler) signIn(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	httpauth.SignedIn(w, res.Token, res.DeviceToken, res.DropDevice, h.svc.Policy().RememberDevice, h.secure)
+	httpauth.SignedIn(w, res.Token, res.DeviceToken, res.DropDevice, res.DeviceLifetime, h.secure)
 	return h.writeJSON(w, r, http.StatusOK, statusResponse{Status: res.Stage})
 }
 
@@ -112,7 +112,7 @@ func (h *handler) submitSecondFactor(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	httpauth.SignedIn(w, res.Token, res.DeviceToken, false, h.svc.Policy().RememberDevice, h.secure)
+	httpauth.SignedIn(w, res.Token, res.DeviceToken, false, res.DeviceLifetime, h.secure)
 	return h.writeJSON(w, r, http.StatusOK, statusResponse{Status: account.StageComplete})
 }
 

@@ -38,9 +38,14 @@ Usage:
   twofold user invite EMAIL [--admin] [flags]
                                      invite someone (an administrator with --admin):
                                      prints the link and queues the mail
-  twofold user reset-2fa EMAIL [flags]
+  twofold user verify-phone EMAIL [flags]
+                                     text a code to the user's mobile number and
+                                     check the one they read back to you
+  twofold user reset-2fa EMAIL [--reason TEXT] [flags]
                                      turn 2FA off for a user who lost their phone
-                                     and backup codes (recorded in their activity)
+                                     and backup codes: after verify-phone (within
+                                     15 minutes), or with the reason you are sure
+                                     it is them (recorded in their activity)
   twofold outbox list [flags]        messages queued for users (security notices,
                                      sign-up links), sent or not
   twofold outbox show ID [flags]     one message in full, to pass on by hand
@@ -53,7 +58,9 @@ Every command takes -h for its flags.
 
 // Run runs the command in args (without the program name) and returns the
 // process exit status.
-func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+// stdin is read by the commands that ask the operator something (user
+// verify-phone).
+func Run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
@@ -65,7 +72,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "migrate":
 		err = migrate(ctx, args[1:], getenv, stdout, stderr)
 	case "user":
-		err = user(ctx, args[1:], getenv, stdout, stderr)
+		err = user(ctx, args[1:], getenv, stdin, stdout, stderr)
 	case "bench":
 		err = benchCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "outbox":

@@ -80,7 +80,7 @@ func TestOutboxListsTextMessages(t *testing.T) {
 				t.Helper()
 				var stdout, stderr bytes.Buffer
 				args = append(args, "--database", database)
-				if code := Run(context.Background(), args, func(string) string { return "" }, &stdout, &stderr); code != 0 {
+				if code := Run(context.Background(), args, func(string) string { return "" }, strings.NewReader(""), &stdout, &stderr); code != 0 {
 					t.Fatalf("twofold %s = exit %d: %s", strings.Join(args, " "), code, stderr.String())
 				}
 				return stdout.String()

@@ -54,7 +54,7 @@ func TestOutboxShowsUsedSignUpLinks(t *testing.T) {
 				t.Helper()
 				var stdout, stderr bytes.Buffer
 				args = append(args, "--database", database)
-				if code := Run(t.Context(), args, func(string) string { return "" }, &stdout, &stderr); code != 0 {
+				if code := Run(t.Context(), args, func(string) string { return "" }, strings.NewReader(""), &stdout, &stderr); code != 0 {
 					t.Fatalf("twofold %s = exit %d: %s", strings.Join(args, " "), code, stderr.String())
 				}
 				return stdout.String()

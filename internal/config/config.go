@@ -109,12 +109,15 @@ var commands = map[string]command{
 	"serve":          {"twofold serve [flags]", storageFlags | loggingFlags | serveFlags | linkFlags, append(append(append([]string{}, keyEnv...), smtpEnv...), twilioEnv...)},
 	"migrate":        {"twofold migrate [flags]", storageFlags | loggingFlags, nil},
 	"user list":      {"twofold user list [flags]", storageFlags | loggingFlags, keyEnv},
-	"user reset-2fa": {"twofold user reset-2fa EMAIL [flags]", storageFlags | loggingFlags, keyEnv},
-	"user invite":    {"twofold user invite EMAIL [--admin] [flags]", storageFlags | loggingFlags | linkFlags, keyEnv},
-	"outbox list":    {"twofold outbox list [flags]", storageFlags | loggingFlags, nil},
-	"outbox show":    {"twofold outbox show ID [flags]", storageFlags | loggingFlags, nil},
-	"backup":         {"twofold backup FILE [flags]", storageFlags | loggingFlags, nil},
-	"bench":          {"twofold bench [flags]", storageFlags | loggingFlags, keyEnv},
+	"user reset-2fa": {"twofold user reset-2fa EMAIL [--reason TEXT] [flags]", storageFlags | loggingFlags, keyEnv},
+	// verify-phone queues the text that serve's outbox worker sends: it
+	// reads the Twilio settings only to know whether texts go out.
+	"user verify-phone": {"twofold user verify-phone EMAIL [flags]", storageFlags | loggingFlags, append(append([]string{}, keyEnv...), twilioEnv...)},
+	"user invite":       {"twofold user invite EMAIL [--admin] [flags]", storageFlags | loggingFlags | linkFlags, keyEnv},
+	"outbox list":       {"twofold outbox list [flags]", storageFlags | loggingFlags, nil},
+	"outbox show":       {"twofold outbox show ID [flags]", storageFlags | loggingFlags, nil},
+	"backup":            {"twofold backup FILE [flags]", storageFlags | loggingFlags, nil},
+	"bench":             {"twofold bench [flags]", storageFlags | loggingFlags, keyEnv},
 }
 
 // envHelp explains the environment variables that have no flag.

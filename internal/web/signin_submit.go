@@ -22,7 +22,7 @@ func (h *handler) signIn(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err, recovery{page: pageSignIn, view: v})
 		return
 	}
-	httpauth.SignedIn(w, res.Token, res.DeviceToken, res.DropDevice, h.svc.Policy().RememberDevice, h.secure)
+	httpauth.SignedIn(w, res.Token, res.DeviceToken, res.DropDevice, res.DeviceLifetime, h.secure)
 	if res.Stage == account.StageSecondFactor {
 		redirect(w, r, "/signin/two-factor")
 		return

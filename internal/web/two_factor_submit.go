@@ -24,6 +24,6 @@ func (h *handler) submitTwoFactor(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err, rec)
 		return
 	}
-	httpauth.SignedIn(w, res.Token, res.DeviceToken, false, h.svc.Policy().RememberDevice, h.secure)
+	httpauth.SignedIn(w, res.Token, res.DeviceToken, false, res.DeviceLifetime, h.secure)
 	redirect(w, r, "/me")
 }

@@ -235,3 +235,57 @@ func (a Store) ForgetDevices(ctx context.Context, userID int64) (int, error) {
 	})
 	return n, err
 }
+
+func (a Store) AddHelpRequest(ctx context.Context, r *account.HelpRequest) (bool, error) {
+	var ok bool
+	err := a.InTx(ctx, func(ctx context.Context, tx account.Tx) error {
+		var err error
+		ok, err = tx.AddHelpRequest(ctx, r)
+		return err
+	})
+	return ok, err
+}
+
+func (a Store) ResolveHelpRequests(ctx context.Context, userID int64, by string, now time.Time) (int, error) {
+	var n int
+	err := a.InTx(ctx, func(ctx context.Context, tx account.Tx) error {
+		var err error
+		n, err = tx.ResolveHelpRequests(ctx, userID, by, now)
+		return err
+	})
+	return n, err
+}
+
+func (a Store) CreatePhoneVerification(ctx context.Context, v *account.PhoneVerification) error {
+	return a.InTx(ctx, func(ctx context.Context, tx account.Tx) error { return tx.CreatePhoneVerification(ctx, v) })
+}
+
+func (a Store) FailPhoneVerification(ctx context.Context, id int64, tries int, now time.Time) (bool, error) {
+	var ok bool
+	err := a.InTx(ctx, func(ctx context.Context, tx account.Tx) error {
+		var err error
+		ok, err = tx.FailPhoneVerification(ctx, id, tries, now)
+		return err
+	})
+	return ok, err
+}
+
+func (a Store) VerifyPhoneVerification(ctx context.Context, id int64, tries int, now time.Time) (bool, error) {
+	var ok bool
+	err := a.InTx(ctx, func(ctx context.Context, tx account.Tx) error {
+		var err error
+		ok, err = tx.VerifyPhoneVerification(ctx, id, tries, now)
+		return err
+	})
+	return ok, err
+}
+
+func (a Store) ConsumePhoneVerification(ctx context.Context, userID int64, since, now time.Time) (bool, error) {
+	var ok bool
+	err := a.InTx(ctx, func(ctx context.Context, tx account.Tx) error {
+		var err error
+		ok, err = tx.ConsumePhoneVerification(ctx, userID, since, now)
+		return err
+	})
+	return ok, err
+}

@@ -11,8 +11,9 @@ import (
 
 // DeviceByTokenHash implements account.Store.
 func (s *Store) DeviceByTokenHash(ctx context.Context, tokenHash string) (*account.Device, error) {
-	d, err := rowmap.ScanDevice(s.pool.QueryRow(ctx, `SELECT `+rowmap.DeviceColumns+`, token_hash <> $1 FROM remembered_devices
-		WHERE token_hash = $1 OR previous_hash = $1 LIMIT 1`, tokenHash))
+	d, err := rowmap.ScanDevice(s.pool.QueryRow(ctx, `SELECT `+rowmap.DeviceColumns+`, FALSE FROM remembered_devices WHERE token_hash = $1
+		UNION ALL SELECT `+rowmap.Qualified("d", rowmap.DeviceColumns)+`, TRUE FROM remembered_device_tokens r
+		JOIN remembered_devices d ON d.id = r.device_id WHERE r.token_hash = $1 LIMIT 1`, tokenHash))
 	if err != nil {
 		return nil, fmt.Errorf("postgres: remembered device: %w", notFound(err))
 	}
@@ -49,10 +50,18 @@ func (t *tx) CreateDevice(ctx context.Context, d *account.Device) error {
 // token waits on the row lock, then finds the token changed and updates
 // nothing.
 func (t *tx) RotateDevice(ctx context.Context, userID, id int64, oldHash, next string, now time.Time, c account.Client) (bool, error) {
-	return t.changed(ctx, "rotate device token",
-		`UPDATE remembered_devices SET token_hash = $1, previous_hash = $2, last_used_at = $3, ip = $4, user_agent = $5
+	ok, err := t.changed(ctx, "rotate device token",
+		`UPDATE remembered_devices SET token_hash = $1, last_used_at = $3, ip = $4, user_agent = $5
 		WHERE id = $6 AND user_id = $7 AND token_hash = $2 AND expires_at > $3`,
 		next, oldHash, millis(now), c.IP, c.UserAgent, id, userID)
+	if err != nil || !ok {
+		return false, err
+	}
+	if err := t.exec(ctx, "keep replaced device token",
+		`INSERT INTO remembered_device_tokens (token_hash, device_id) VALUES ($1, $2)`, oldHash, id); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 func (t *tx) ForgetDevice(ctx context.Context, userID, id int64) error {

@@ -363,20 +363,61 @@ var CountQueries = map[string]string{
 	"invitations":     `SELECT count(*) FROM invitations WHERE accepted_at IS NULL AND revoked_at IS NULL`,
 	"audit_log":       `SELECT count(*) FROM audit_log`,
 	"pending_signups": `SELECT count(*) FROM pending_signups`,
+	// A rotation changes no count: it adds a replaced token.
+	"remembered_devices":       `SELECT count(*) FROM remembered_devices`,
+	"remembered_device_tokens": `SELECT count(*) FROM remembered_device_tokens`,
+	"help_requests":            `SELECT count(*) FROM help_requests WHERE resolved_at IS NULL`,
+	"phone_verifications":      `SELECT count(*) FROM phone_verifications WHERE verified_at IS NULL AND consumed_at IS NULL`,
 }
 
 // DeviceColumns are the columns of a remembered device, in ScanDevice's
-// order; the last one says whether the token matched was the previous one
-// (a query's own expression: DeviceStaleColumn or a constant false).
-const DeviceColumns = `id, user_id, token_hash, COALESCE(previous_hash, ''), user_agent, ip, created_at, last_used_at, expires_at`
+// order; a query adds whether the token matched is a replaced one.
+const DeviceColumns = `id, user_id, token_hash, user_agent, ip, created_at, last_used_at, expires_at`
 
 // ScanDevice reads a row of DeviceColumns followed by the stale flag.
 func ScanDevice(row Scanner) (*account.Device, error) {
 	var d account.Device
 	var created, used, expires int64
-	if err := row.Scan(&d.ID, &d.UserID, &d.TokenHash, &d.PreviousHash, &d.UserAgent, &d.IP, &created, &used, &expires, &d.Stale); err != nil {
+	if err := row.Scan(&d.ID, &d.UserID, &d.TokenHash, &d.UserAgent, &d.IP, &created, &used, &expires, &d.Stale); err != nil {
 		return nil, err
 	}
 	d.CreatedAt, d.LastUsedAt, d.ExpiresAt = FromMillis(created), FromMillis(used), FromMillis(expires)
 	return &d, nil
+}
+
+// HelpRequestColumns are the columns of a help request (alias h) and its
+// account (alias u), in ScanHelpRequest's order.
+const HelpRequestColumns = `h.id, h.user_id, u.email, u.name, h.message, h.ip, h.user_agent, h.created_at`
+
+// ScanHelpRequest reads a row of HelpRequestColumns.
+func ScanHelpRequest(row Scanner) (*account.HelpRequest, error) {
+	var r account.HelpRequest
+	var created int64
+	if err := row.Scan(&r.ID, &r.UserID, &r.Email, &r.Name, &r.Message, &r.IP, &r.UserAgent, &created); err != nil {
+		return nil, err
+	}
+	r.CreatedAt = FromMillis(created)
+	return &r, nil
+}
+
+// PhoneVerificationColumns are the columns of a phone verification, in
+// ScanPhoneVerification's order.
+const PhoneVerificationColumns = `id, user_id, phone, code_hash, sent_by, created_at, expires_at, failures, verified_at, consumed_at`
+
+// ScanPhoneVerification reads a row of PhoneVerificationColumns.
+func ScanPhoneVerification(row Scanner) (*account.PhoneVerification, error) {
+	var v account.PhoneVerification
+	var created, expires int64
+	var verified, consumed *int64
+	if err := row.Scan(&v.ID, &v.UserID, &v.Phone, &v.CodeHash, &v.SentBy, &created, &expires, &v.Failures, &verified, &consumed); err != nil {
+		return nil, err
+	}
+	v.CreatedAt, v.ExpiresAt = FromMillis(created), FromMillis(expires)
+	if verified != nil {
+		v.VerifiedAt = FromMillis(*verified)
+	}
+	if consumed != nil {
+		v.ConsumedAt = FromMillis(*consumed)
+	}
+	return &v, nil
 }

@@ -10,14 +10,16 @@ import (
 )
 
 const (
-	deviceByTokenSQL = `SELECT ` + rowmap.DeviceColumns + `, token_hash <> ?1 FROM remembered_devices
-		WHERE token_hash = ?1 OR previous_hash = ?1 LIMIT 1`
+	deviceByTokenSQL = `SELECT ` + rowmap.DeviceColumns + `, FALSE FROM remembered_devices WHERE token_hash = ?1
+		UNION ALL SELECT d.id, d.user_id, d.token_hash, d.user_agent, d.ip, d.created_at, d.last_used_at, d.expires_at, TRUE FROM remembered_device_tokens r JOIN remembered_devices d ON d.id = r.device_id
+		WHERE r.token_hash = ?1 LIMIT 1`
 	devicesSQL = `SELECT ` + rowmap.DeviceColumns + `, FALSE FROM remembered_devices
 		WHERE user_id = ? AND expires_at > ? ORDER BY last_used_at DESC, id DESC`
 	insertDeviceSQL = `INSERT INTO remembered_devices (user_id, token_hash, user_agent, ip, created_at, last_used_at, expires_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`
-	rotateDeviceSQL = `UPDATE remembered_devices SET token_hash = ?1, previous_hash = ?2, last_used_at = ?3, ip = ?4, user_agent = ?5
+	rotateDeviceSQL = `UPDATE remembered_devices SET token_hash = ?1, last_used_at = ?3, ip = ?4, user_agent = ?5
 		WHERE id = ?6 AND user_id = ?7 AND token_hash = ?2 AND expires_at > ?3`
+	retireTokenSQL = `INSERT INTO remembered_device_tokens (token_hash, device_id) VALUES (?, ?)`
 	forgetDeviceSQL  = `DELETE FROM remembered_devices WHERE id = ? AND user_id = ?`
 	forgetDevicesSQL = `DELETE FROM remembered_devices WHERE user_id = ?`
 )
@@ -59,7 +61,13 @@ func (t *tx) RotateDevice(ctx context.Context, userID, id int64, oldHash, next s
 	if err != nil {
 		return false, fmt.Errorf("sqlite: rotate device token: %w", err)
 	}
-	return n == 1, nil
+	if n == 0 {
+		return false, nil
+	}
+	if _, err := t.exec(ctx, retireTokenSQL, oldHash, id); err != nil {
+		return false, fmt.Errorf("sqlite: keep replaced device token: %w", err)
+	}
+	return true, nil
 }
 
 func (t *tx) ForgetDevice(ctx context.Context, userID, id int64) error {

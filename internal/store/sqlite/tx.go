@@ -70,6 +70,7 @@ var txStatements = []string{
 	insertAttemptSQL, touchSessionSQL, markLinkUsedSQL,
 	insertInvitationSQL, acceptInvitationSQL, revokeInvitationSQL, countAdminsSQL, setRoleSQL, setDeactivatedSQL, updateSettingsSQL, insertAuditSQL,
 	insertDeviceSQL, rotateDeviceSQL, forgetDeviceSQL, forgetDevicesSQL,
+	insertHelpRequestSQL, resolveHelpRequestsSQL, insertVerificationSQL, failVerificationSQL, verifyVerificationSQL, consumeVerificationSQL,
 }
 
 // InTx implements account.Store: fn runs in one write transaction of the
