@@ -63,7 +63,7 @@ var backends = []struct {
 // 60 to 90 ms, and the test empties the database about 90 times.
 const emptyPostgres = `
 DELETE FROM sessions; DELETE FROM backup_codes; DELETE FROM security_events; DELETE FROM outbox;
-DELETE FROM users; DELETE FROM throttle_attempts; DELETE FROM pending_signups;
+DELETE FROM audit_log; DELETE FROM invitations; DELETE FROM users; DELETE FROM throttle_attempts; DELETE FROM pending_signups;
 ALTER TABLE users ALTER COLUMN id RESTART; ALTER TABLE backup_codes ALTER COLUMN id RESTART;
 ALTER TABLE security_events ALTER COLUMN id RESTART; ALTER TABLE outbox ALTER COLUMN id RESTART;
 ALTER TABLE throttle_attempts ALTER COLUMN id RESTART; ALTER TABLE pending_signups ALTER COLUMN id RESTART;`
@@ -313,6 +313,61 @@ var useCases = []useCase{
 		sess := u.session()
 		return func() error { return u.Service.DisableTOTP(ctx, sess, pw, codes[0], client) }
 	}},
+	{"RequestHelp", func(t *testing.T, u *unitOfWork) func() error {
+		u.enroll(t)
+		firstAdmin(t, u.Env)
+		pending := u.signInPassword()
+		u.sessions["pending"] = pending
+		return func() error { return u.Service.RequestHelp(ctx, pending, "lost it", client) }
+	}},
+	{"SendPhoneVerification", func(t *testing.T, u *unitOfWork) func() error {
+		id := u.session().UserID
+		ada := firstAdmin(t, u.Env)
+		return func() error {
+			_, err := u.Service.SendPhoneVerification(ctx, ada, id, client)
+			return err
+		}
+	}},
+	{"CheckPhoneVerification right code", func(t *testing.T, u *unitOfWork) func() error {
+		id := u.session().UserID
+		ada := firstAdmin(t, u.Env)
+		if _, err := u.Service.SendPhoneVerification(ctx, ada, id, client); err != nil {
+			t.Fatal(err)
+		}
+		code := lastText(t, u.Env, "+61412345678")
+		return func() error { return u.Service.CheckPhoneVerification(ctx, ada, id, code, client) }
+	}},
+	{"CheckPhoneVerification wrong code", func(t *testing.T, u *unitOfWork) func() error {
+		id := u.session().UserID
+		ada := firstAdmin(t, u.Env)
+		if _, err := u.Service.SendPhoneVerification(ctx, ada, id, client); err != nil {
+			t.Fatal(err)
+		}
+		wrong := "000000"
+		if lastText(t, u.Env, "+61412345678") == wrong {
+			wrong = "111111"
+		}
+		return func() error { return u.Service.CheckPhoneVerification(ctx, ada, id, wrong, client) }
+	}},
+	{"ResetTwoFactorFor after phone verification", func(t *testing.T, u *unitOfWork) func() error {
+		u.enroll(t)
+		u.remembered()
+		id := u.session().UserID
+		ada := firstAdmin(t, u.Env)
+		if err := u.Service.RequestHelp(ctx, u.signInPassword(), "", client); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := u.Service.SendPhoneVerification(ctx, ada, id, client); err != nil {
+			t.Fatal(err)
+		}
+		if err := u.Service.CheckPhoneVerification(ctx, ada, id, lastText(t, u.Env, "+61412345678"), client); err != nil {
+			t.Fatal(err)
+		}
+		return func() error {
+			_, err := u.Service.ResetTwoFactorFor(ctx, ada, id, "", client)
+			return err
+		}
+	}},
 	{"ConfirmSignUp", func(t *testing.T, u *unitOfWork) func() error {
 		if err := u.Service.StartSignUp(ctx, account.SignUpInput{Email: "bo@example.com", Password: pw, Name: "Bo"}, client); err != nil {
 			t.Fatal(err)
@@ -345,7 +400,7 @@ func (u *unitOfWork) enroll(t *testing.T) {
 func prepare(t *testing.T, open func(*testing.T) accounttest.Store, uc useCase) (*unitOfWork, state, func() error) {
 	t.Helper()
 	fault := accounttest.NewFaultStore(open(t))
-	f := signedUpOn(t, accounttest.NewOnStore(t, fault))
+	f := signedUpOn(t, accounttest.NewOnStore(t, fault, texts))
 	u := &unitOfWork{fixture: f, fault: fault, sessions: map[string]string{"own": f.token}}
 	call := uc.setup(t, u)
 	// Another session of the account, which changes that end the other

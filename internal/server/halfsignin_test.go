@@ -92,7 +92,9 @@ var (
 	}
 	pendingRoutes = map[string]bool{
 		"GET /signin/two-factor": true, "POST /signin/two-factor": true, "POST /signout": true,
+		"GET /signin/lost-phone": true, "POST /signin/lost-phone": true,
 		"POST /api/v1/session/two-factor": true, "DELETE /api/v1/session": true,
+		"POST /api/v1/session/help-request": true,
 	}
 )
 

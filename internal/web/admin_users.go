@@ -25,6 +25,10 @@ type usersData struct {
 	// Filter is the 2FA status the list is narrowed to ("" for all).
 	Filter string
 	Audit  []*account.AuditEntry
+	// Help are the open "Lost your phone?" requests, oldest first;
+	// AskedHelp marks the accounts that have one.
+	Help      []*account.HelpRequest
+	AskedHelp map[int64]bool
 }
 
 // showUsers lists every account and the pending invitations, with the
@@ -72,6 +76,14 @@ func (h *handler) usersView(r *http.Request, sess *account.Session, p *account.P
 	if err != nil {
 		return nil, err
 	}
+	help, err := h.svc.HelpRequests(r.Context(), sess)
+	if err != nil {
+		return nil, err
+	}
+	asked := map[int64]bool{}
+	for _, q := range help {
+		asked[q.UserID] = true
+	}
 	now := h.svc.Now()
 	var pending []*account.Invitation
 	for _, inv := range invitations {
@@ -87,6 +99,7 @@ func (h *handler) usersView(r *http.Request, sess *account.Session, p *account.P
 	}
 	return &view{Title: "Users", User: p.User, Form: form, Wide: true, Data: &usersData{
 		Users: users, Invitations: pending, Self: p.User.ID, Low: lowBackupCodes, Settings: settings, Filter: filter, Audit: audit,
+		Help: help, AskedHelp: asked,
 	}}, nil
 }
 
@@ -224,7 +237,7 @@ func (h *handler) resetFromPage(w http.ResponseWriter, r *http.Request) {
 	}
 	reason := r.PostFormValue("reason")
 	if _, err := h.svc.ResetTwoFactorFor(r.Context(), sess, id, reason, httpauth.Client(r)); err != nil {
-		h.usersFailed(w, r, sess, p, nil, err)
+		h.resetFailed(w, r, sess, p, id, map[string]string{"reason": reason}, err)
 		return
 	}
 	h.setFlash(w, flashUserReset)

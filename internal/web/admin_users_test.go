@@ -147,9 +147,10 @@ func TestRequireTwoFactorPages(t *testing.T) {
 	}
 }
 
-// An administrator resets a member's 2FA with a reason (none: a message,
-// nothing changes); the member's sessions end, and the reason is in the
-// audit log and the member's activity.
+// An administrator resets a member's 2FA from its page, with a reason on a
+// server that cannot text (none: a message, nothing changes); the
+// member's sessions end, and the reason is in the audit log and the
+// member's activity.
 func TestResetTwoFactorFromUsersPage(t *testing.T) {
 	s := newInviteOnlySite(t)
 	ada := adminBrowser(t, s)
@@ -164,11 +165,14 @@ func TestResetTwoFactorFromUsersPage(t *testing.T) {
 	bo.enableTwoFactor()
 	u, _ := s.env.Store.UserByEmail(t.Context(), "bo@example.com")
 	path := "/admin/users/" + strconv.FormatInt(u.ID, 10) + "/reset-two-factor"
-	wantText(t, ada.page("/admin/users"), `action="`+path+`"`, `id="reason-`+strconv.FormatInt(u.ID, 10)+`"`)
+	wantText(t, ada.page("/admin/users"), `href="`+path+`"`)
+	wantText(t, ada.page(path), "Reset 2FA for Bo", "Text messages are not set up on this server", `action="`+path+`"`, `id="reason"`)
 
 	res = ada.post(path, url.Values{"reason": {""}})
-	wantStatus(t, res, http.StatusUnprocessableEntity)
-	wantText(t, res, "how you checked")
+	wantStatus(t, res, http.StatusConflict)
+	if got := fieldError(t, res, "reason"); got != "Check that it is them first with a texted code, or say here how you checked." {
+		t.Errorf("reset without a reason: reason message %q", got)
+	}
 	if u, _ := s.env.Store.UserByEmail(t.Context(), "bo@example.com"); !u.TwoFactorEnabled() {
 		t.Fatal("a reset without a reason turned 2FA off")
 	}
@@ -177,7 +181,7 @@ func TestResetTwoFactorFromUsersPage(t *testing.T) {
 		t.Error("2FA is still on after the reset")
 	}
 	wantRedirect(t, bo.get("/me"), "/signin")
-	wantText(t, ada.page("/admin/users"), "reset_two_factor: Called back on the number on file")
+	wantText(t, ada.page("/admin/users"), "reset_two_factor: without phone verification: Called back on the number on file")
 }
 
 // A bad id on the Users page is a 404 that leaves the administrator signed

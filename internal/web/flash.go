@@ -34,6 +34,8 @@ const (
 	flashSettingsSaved    = "settings-saved"
 	flashUserReset        = "user-reset"
 	flashNotPending       = "invitation-not-pending"
+	flashCodeTexted       = "code-texted"
+	flashPhoneVerified    = "phone-verified"
 	flashDeviceForgotten  = "device-forgotten"
 	flashDevicesForgotten = "devices-forgotten"
 )
@@ -60,6 +62,10 @@ var flashes = map[string]flash{
 	flashSettingsSaved: {Kind: "success", Title: "The settings are saved."},
 	flashNotPending: {Kind: "warning", Title: "That invitation is no longer pending.",
 		Text: "It was accepted, withdrawn or has expired meanwhile: the lists below show where things stand."},
+	flashCodeTexted: {Kind: "success", Title: "A code was texted to the number on file.",
+		Text: "Ask the person to read it to you: by phone, or in person. It works for 10 minutes."},
+	flashPhoneVerified: {Kind: "success", Title: "The phone is verified.",
+		Text: "They hold the phone on file. Reset 2 factor authentication within 15 minutes."},
 	flashDeviceForgotten:  {Kind: "success", Title: "The device is forgotten.", Text: "Signing in from it asks for a code again."},
 	flashDevicesForgotten: {Kind: "success", Title: "Every remembered device is forgotten.", Text: "Signing in from any of them asks for a code again."},
 	flashUserReset: {Kind: "success", Title: "2 factor authentication is reset for the account.",

@@ -30,6 +30,8 @@ func (h *handler) routes() http.Handler {
 	// may reach, with POST /signout.
 	mux.HandleFunc("GET /signin/two-factor", h.showTwoFactor)
 	mux.HandleFunc("POST /signin/two-factor", h.submitTwoFactor)
+	mux.HandleFunc("GET /signin/lost-phone", h.showLostPhone)
+	mux.HandleFunc("POST /signin/lost-phone", h.requestHelp)
 	mux.HandleFunc("POST /signout", h.signOut)
 
 	mux.HandleFunc("GET /me", h.showMe)
@@ -50,7 +52,10 @@ func (h *handler) routes() http.Handler {
 	// Administrators only: the account service refuses anyone else.
 	mux.HandleFunc("GET /admin/users", h.showUsers)
 	mux.HandleFunc("POST /admin/users/{id}", h.updateFromPage)
+	mux.HandleFunc("GET /admin/users/{id}/reset-two-factor", h.showResetUser)
 	mux.HandleFunc("POST /admin/users/{id}/reset-two-factor", h.resetFromPage)
+	mux.HandleFunc("POST /admin/users/{id}/phone-verification", h.sendVerificationFromPage)
+	mux.HandleFunc("POST /admin/users/{id}/phone-verification/check", h.checkVerificationFromPage)
 	mux.HandleFunc("POST /admin/invitations", h.inviteFromPage)
 	mux.HandleFunc("POST /admin/settings", h.saveSettings)
 	mux.HandleFunc("POST /admin/invitations/{id}/revoke", h.revokeFromPage)

@@ -132,9 +132,11 @@ const (
 	pageMessage         = "message"
 	pageInvite          = "invite"
 	pageUsers           = "users"
+	pageLostPhone       = "lost_phone"
+	pageResetUser       = "reset_user"
 )
 
-var pageNames = []string{pageSignUp, pageSignUpSent, pageSignUpConfirm, pageSignIn, pageTwoFactor, pageMe, pageEnable, pageDisable, pageBackupCodes, pageConfirmPassword, pageChangePassword, pageMessage, pageInvite, pageUsers}
+var pageNames = []string{pageSignUp, pageSignUpSent, pageSignUpConfirm, pageSignIn, pageTwoFactor, pageMe, pageEnable, pageDisable, pageBackupCodes, pageConfirmPassword, pageChangePassword, pageMessage, pageInvite, pageUsers, pageLostPhone, pageResetUser}
 
 func (h *handler) templateFuncs() template.FuncMap {
 	return template.FuncMap{
@@ -144,6 +146,8 @@ func (h *handler) templateFuncs() template.FuncMap {
 		"utc":    func(t time.Time) string { return t.UTC().Format("2 Jan 2006, 15:04 UTC") },
 		"iso":    func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"plural": plural,
+		// displayPhone writes a stored E.164 number for people.
+		"displayPhone": account.DisplayPhone,
 		// field builds the data of the "field" partial (field.go).
 		"field": newField,
 	}
@@ -179,6 +183,8 @@ var fieldOrder = map[string][]string{
 	pageSignIn:          {"email", "password"},
 	pageMe:              {"name", "mobile_phone"},
 	pageTwoFactor:       {"code"},
+	pageLostPhone:       {"message"},
+	pageResetUser:       {"code", "reason"},
 	pageEnable:          {"code"},
 	pageDisable:         {"password", "code"},
 	pageConfirmPassword: {"password"},

@@ -1,0 +1,40 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/twofold/twofold/internal/account"
+	"github.com/twofold/twofold/internal/httpauth"
+)
+
+// lostPhoneData is the data of the "Lost your phone?" page of the code step.
+type lostPhoneData struct {
+	Sent bool // the request went to the administrators
+}
+
+// showLostPhone explains what a half-signed-in person who lost their phone
+// can do: a backup code, or asking an administrator.
+func (h *handler) showLostPhone(w http.ResponseWriter, r *http.Request) {
+	sess, err := h.svc.Session(r.Context(), httpauth.Token(r))
+	if err != nil {
+		h.fail(w, r, err, recovery{})
+		return
+	}
+	if sess.Stage != account.StageSecondFactor {
+		redirect(w, r, "/me")
+		return
+	}
+	h.render(w, r, http.StatusOK, pageLostPhone, &view{Title: "Lost your phone?", Data: lostPhoneData{}})
+}
+
+// requestHelp sends the person's help request to the administrators.
+func (h *handler) requestHelp(w http.ResponseWriter, r *http.Request) {
+	message := r.PostFormValue("message")
+	err := h.svc.RequestHelp(r.Context(), httpauth.Token(r), message, httpauth.Client(r))
+	if err != nil {
+		h.fail(w, r, err, recovery{page: pageLostPhone, view: &view{Title: "Lost your phone?", Data: lostPhoneData{},
+			Form: map[string]string{"message": message}}})
+		return
+	}
+	h.render(w, r, http.StatusOK, pageLostPhone, &view{Title: "Your request was sent", Data: lostPhoneData{Sent: true}})
+}
