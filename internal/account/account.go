@@ -150,6 +150,10 @@ const (
 	EventHelpRequested         EventKind = "help_requested"
 	EventPhoneVerificationSent EventKind = "phone_verification_sent"
 	EventPhoneVerified         EventKind = "phone_verified"
+	EventRecoveryCodeSent      EventKind = "recovery_code_sent"
+	EventRecoveryStarted       EventKind = "recovery_started"
+	EventRecoveryCancelled     EventKind = "recovery_cancelled"
+	EventRecoveryCompleted     EventKind = "recovery_completed"
 )
 
 // Describe is the sentence shown for the event on the My info page.
@@ -209,6 +213,14 @@ func (k EventKind) Describe() string {
 		return "Verification code texted to the mobile number"
 	case EventPhoneVerified:
 		return "Mobile number verified by an administrator"
+	case EventRecoveryCodeSent:
+		return "Recovery code texted to the mobile number"
+	case EventRecoveryStarted:
+		return "Recovery started: 2FA will be reset after the waiting period"
+	case EventRecoveryCancelled:
+		return "Recovery cancelled"
+	case EventRecoveryCompleted:
+		return "Recovery completed: 2 factor authentication was turned off"
 	case EventDeviceTokenReused:
 		return "An old copy of a remembered device's token was used: the device was forgotten"
 	}

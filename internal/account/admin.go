@@ -192,7 +192,7 @@ func (s *Service) resetTwoFactor(ctx context.Context, a actor, target *User, rea
 			return err
 		}
 		how := reason
-		verified, err := tx.ConsumePhoneVerification(ctx, target.ID, now.Add(-PhoneVerifiedFor), now)
+		verified, err := tx.ConsumePhoneVerification(ctx, target.ID, PurposeAdmin, now.Add(-PhoneVerifiedFor), now)
 		switch {
 		case err != nil:
 			return fmt.Errorf("account: use phone verification: %w", err)
@@ -220,6 +220,9 @@ func (s *Service) resetTwoFactor(ctx context.Context, a actor, target *User, rea
 		}
 		if _, err := tx.ResolveHelpRequests(ctx, target.ID, a.name(), now); err != nil {
 			return fmt.Errorf("account: resolve help requests: %w", err)
+		}
+		if _, err := tx.CancelRecoveries(ctx, target.ID, "a reset by "+a.name(), now); err != nil {
+			return fmt.Errorf("account: cancel recovery: %w", err)
 		}
 		if err := s.audit(ctx, tx, a.admin, AuditResetTwoFA, target.Email, how, c); err != nil {
 			return err

@@ -50,7 +50,8 @@ type PhoneVerification struct {
 	UserID     int64
 	Phone      string
 	CodeHash   string
-	SentBy     string // the administrator's email, or the operator
+	SentBy     string // the administrator's email, the operator, or "self-recovery"
+	Purpose    string // PurposeAdmin or PurposeRecovery
 	CreatedAt  time.Time
 	ExpiresAt  time.Time
 	Failures   int
@@ -78,6 +79,14 @@ func (*phoneCodeSpentError) Error() string {
 	return "account: the texted code expired or was tried too often; send a new one"
 }
 func (*phoneCodeSpentError) Unwrap() error { return ErrInvalidCode }
+
+// What a texted code is for: an administrator's check before a reset, or
+// the proof of the phone that starts a self-recovery. One never counts as
+// the other.
+const (
+	PurposeAdmin    = "admin"
+	PurposeRecovery = "recovery"
+)
 
 // actor is who acts on an account for its lost phone: an administrator
 // (admin and session set, checked again where the action is written) or
@@ -288,8 +297,8 @@ func (s *Service) sendPhoneVerification(ctx context.Context, a actor, target *Us
 	}
 	now := s.now()
 	v := &PhoneVerification{
-		UserID: target.ID, Phone: target.MobilePhone, CodeHash: s.phoneCodeMAC(target.ID, code), SentBy: a.name(),
-		CreatedAt: now, ExpiresAt: now.Add(PhoneCodeTTL),
+		UserID: target.ID, Phone: target.MobilePhone, CodeHash: s.phoneCodeMAC(target.ID, PurposeAdmin, code), SentBy: a.name(),
+		Purpose: PurposeAdmin, CreatedAt: now, ExpiresAt: now.Add(PhoneCodeTTL),
 	}
 	text := &Notification{
 		UserID: target.ID, Recipient: target.MobilePhone, Kind: EventPhoneVerificationSent, Channel: ChannelSMS, CreatedAt: now,
@@ -339,9 +348,10 @@ func newPhoneCode(random io.Reader) (string, error) {
 	}
 }
 
-// phoneCodeMAC binds a texted code to its account, under the server key.
-func (s *Service) phoneCodeMAC(userID int64, code string) string {
-	return s.keys.MAC(fmt.Appendf(nil, "twofold/user/%d/phone-code/%s", userID, code))
+// phoneCodeMAC binds a texted code to its account and purpose, under the
+// server key.
+func (s *Service) phoneCodeMAC(userID int64, purpose, code string) string {
+	return s.keys.MAC(fmt.Appendf(nil, "twofold/user/%d/phone-code/%s/%s", userID, purpose, code))
 }
 
 // CheckPhoneVerification checks the code the person read back against the
@@ -377,7 +387,7 @@ func (s *Service) checkPhoneVerification(ctx context.Context, a actor, target *U
 	if len(digits) != 6 || strings.Trim(digits, "0123456789") != "" {
 		return &ValidationError{Fields: map[string]string{"code": "Enter the 6 digits the person reads from the text message."}}
 	}
-	v, err := s.store.LatestPhoneVerification(ctx, target.ID)
+	v, err := s.store.LatestPhoneVerification(ctx, target.ID, PurposeAdmin)
 	if errors.Is(err, ErrNotFound) {
 		return ErrPhoneCodeSpent // none sent: send one
 	}
@@ -388,7 +398,7 @@ func (s *Service) checkPhoneVerification(ctx context.Context, a actor, target *U
 	if !v.VerifiedAt.IsZero() || v.Failures >= phoneCodeTries || !now.Before(v.ExpiresAt) {
 		return ErrPhoneCodeSpent
 	}
-	right := subtle.ConstantTimeCompare([]byte(s.phoneCodeMAC(target.ID, digits)), []byte(v.CodeHash)) == 1
+	right := subtle.ConstantTimeCompare([]byte(s.phoneCodeMAC(target.ID, PurposeAdmin, digits)), []byte(v.CodeHash)) == 1
 	verified, spent := false, false
 	err = s.write(ctx, func(ctx context.Context, tx Tx) error {
 		verified, spent = false, false
@@ -433,7 +443,7 @@ func (s *Service) PhoneVerifiedAt(ctx context.Context, by *Session, id int64) (t
 	if _, err := s.requireAdmin(ctx, by); err != nil {
 		return time.Time{}, nil, err
 	}
-	v, err := s.store.LatestPhoneVerification(ctx, id)
+	v, err := s.store.LatestPhoneVerification(ctx, id, PurposeAdmin)
 	if errors.Is(err, ErrNotFound) {
 		return time.Time{}, nil, nil
 	}

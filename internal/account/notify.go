@@ -69,6 +69,14 @@ var notifications = map[EventKind]struct{ subject, body string }{
 		"You were invited, and already have an account",
 		"An administrator invited this email address to create an account, but it already has one: nothing was changed, and the invitation makes no new account.\n\nSign in as usual. Forgot your password? Ask your administrator.",
 	},
+	EventRecoveryCompleted: {
+		"2 factor authentication was turned off by your recovery",
+		"The recovery of your account, started after your phone was proved by a texted code, waited out its delay and was completed at a sign-in with your password: 2 factor authentication is off, every session was ended and every remembered device forgotten. Set it up again on your new phone from My info.\n\nIf this wasn't you, contact your administrator at once: someone has your password and your phone's text messages.",
+	},
+	EventRecoveryCancelled: {
+		"The recovery of your account was cancelled",
+		"The pending recovery of your account was cancelled, so 2 factor authentication stays as it was.\n\nIf you did not start the recovery, someone has your password: sign in and change it.",
+	},
 	EventDeviceRemembered: {
 		"A new device was remembered",
 		"A browser signed in to your account with your password and a code, and was remembered: it will not be asked for a code for a while. My info lists your remembered devices and lets you forget them.\n\nIf this wasn't you, sign in, change your password (which forgets every remembered device) and contact your administrator.",

@@ -66,6 +66,9 @@ func (s *Service) ChangePassword(ctx context.Context, sess *Session, current, ne
 		if err := forgetDevices(ctx, tx, u.ID); err != nil {
 			return err
 		}
+		if err := s.cancelRecoveries(ctx, tx, u, cancelledByPassword, c); err != nil {
+			return err
+		}
 		return s.recordAndNotify(ctx, tx, u, EventPasswordChanged, "", c)
 	})
 	if err != nil {

@@ -117,6 +117,7 @@ type Service struct {
 	dummyHash string // verified for unknown emails so timing does not tell
 	linkFor   func(token string) string
 	inviteFor func(token string) string
+	cancelFor func(token string) string
 }
 
 // Options are the dependencies of a Service. Now and Random default to the
@@ -138,6 +139,10 @@ type Options struct {
 	// InvitationLink turns an invitation token into the address an invited
 	// person opens. Required.
 	InvitationLink func(token string) string
+	// RecoveryCancelLink turns a recovery's cancel token into the address
+	// of its "Cancel this recovery" link, mailed when a self-recovery
+	// starts.
+	RecoveryCancelLink func(token string) string
 }
 
 // NewService builds a Service. It hashes one dummy password at start-up.
@@ -148,6 +153,10 @@ func NewService(ctx context.Context, o Options) (*Service, error) {
 		s.observe = noObserver{}
 	}
 	s.inviteFor = o.InvitationLink
+	s.cancelFor = o.RecoveryCancelLink
+	if s.cancelFor == nil {
+		s.cancelFor = func(token string) string { return "/recovery/cancel?token=" + token }
+	}
 	if s.linkFor == nil || s.inviteFor == nil {
 		return nil, errors.New("account: Options.SignUpLink and Options.InvitationLink are required")
 	}

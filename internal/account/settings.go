@@ -14,7 +14,14 @@ type Settings struct {
 	GracePeriodDays  int
 	// RequiredSince is when RequireTwoFactor was last switched on.
 	RequiredSince time.Time
+	// RecoveryDelayHours is how long a self-recovery (a user who lost the
+	// authenticator and every backup code proves their phone) waits
+	// before the next password sign-in resets 2FA; 0 turns it off.
+	RecoveryDelayHours int
 }
+
+// MaxRecoveryDelayHours bounds the self-recovery delay: 30 days.
+const MaxRecoveryDelayHours = 720
 
 // TwoFactorStatus is where an account stands against the 2FA rule.
 type TwoFactorStatus string
@@ -54,8 +61,9 @@ const MaxGracePeriodDays = 90
 // SettingsUpdate is an administrator's change to the settings: a member
 // left nil is left as it is.
 type SettingsUpdate struct {
-	RequireTwoFactor *bool
-	GracePeriodDays  *int
+	RequireTwoFactor   *bool
+	GracePeriodDays    *int
+	RecoveryDelayHours *int
 }
 
 // Settings returns the server's settings, for administrators.
@@ -91,6 +99,12 @@ func (s *Service) UpdateSettings(ctx context.Context, by *Session, in SettingsUp
 		}
 		next.GracePeriodDays = *in.GracePeriodDays
 	}
+	if in.RecoveryDelayHours != nil {
+		if *in.RecoveryDelayHours < 0 || *in.RecoveryDelayHours > MaxRecoveryDelayHours {
+			return Settings{}, &ValidationError{Fields: map[string]string{"recovery_delay_hours": fmt.Sprintf("Choose 0 (off) to %d hours; 72 is a good delay.", MaxRecoveryDelayHours)}}
+		}
+		next.RecoveryDelayHours = *in.RecoveryDelayHours
+	}
 	switchedOn := next.RequireTwoFactor && !was.RequireTwoFactor
 	if switchedOn && !admin.TwoFactorEnabled() {
 		return Settings{}, &ValidationError{Fields: map[string]string{"require_two_factor": "Enable 2 factor authentication for your own account first."}}
@@ -109,7 +123,7 @@ func (s *Service) UpdateSettings(ctx context.Context, by *Session, in SettingsUp
 	if err != nil {
 		return Settings{}, fmt.Errorf("account: settings: %w", err)
 	}
-	detail := fmt.Sprintf("require 2FA %s, grace period %d days, by %s", onOff(next.RequireTwoFactor), next.GracePeriodDays, admin.Email)
+	detail := fmt.Sprintf("require 2FA %s, grace period %d days, self-recovery %s, by %s", onOff(next.RequireTwoFactor), next.GracePeriodDays, recoveryDelay(next.RecoveryDelayHours), admin.Email)
 	err = s.write(ctx, func(ctx context.Context, tx Tx) error {
 		if err := s.stillAdmin(ctx, tx, admin, by); err != nil {
 			return err
@@ -120,7 +134,7 @@ func (s *Service) UpdateSettings(ctx context.Context, by *Session, in SettingsUp
 		if err := s.record(ctx, tx, admin.ID, EventSettingsChanged, detail, c); err != nil {
 			return err
 		}
-		if err := s.audit(ctx, tx, admin, AuditSettings, "", fmt.Sprintf("require 2FA %s, grace period %d days", onOff(next.RequireTwoFactor), next.GracePeriodDays), c); err != nil {
+		if err := s.audit(ctx, tx, admin, AuditSettings, "", fmt.Sprintf("require 2FA %s, grace period %d days, self-recovery %s", onOff(next.RequireTwoFactor), next.GracePeriodDays, recoveryDelay(next.RecoveryDelayHours)), c); err != nil {
 			return err
 		}
 		for _, u := range users {
@@ -227,7 +241,11 @@ const (
 	AuditPhoneCodeSent  AuditAction = "phone_code_sent"
 	AuditPhoneCodeWrong AuditAction = "phone_code_wrong"
 	AuditPhoneVerified  AuditAction = "phone_verified"
-	operatorActor                   = "operator (CLI)"
+	// A self-recovery completed (by its user), or cancelled by an
+	// administrator.
+	AuditRecovery          AuditAction = "self_recovery"
+	AuditRecoveryCancelled AuditAction = "cancel_recovery"
+	operatorActor                      = "operator (CLI)"
 )
 
 // audit records an administrative action in tx.
@@ -248,4 +266,12 @@ func (s *Service) AuditLog(ctx context.Context, by *Session, limit int) ([]*Audi
 		return nil, err
 	}
 	return s.store.AuditLog(ctx, limit)
+}
+
+// recoveryDelay describes the self-recovery setting for the audit log.
+func recoveryDelay(hours int) string {
+	if hours == 0 {
+		return "off"
+	}
+	return fmt.Sprintf("after %d hours", hours)
 }

@@ -35,6 +35,9 @@ type SignInResult struct {
 	// DropDevice says the device token sent is no use any more (unknown,
 	// expired, or an old copy that was already used): forget it.
 	DropDevice bool
+	// Recovered says this sign-in completed the account's self-recovery:
+	// 2FA is off now, and the person should set it up again at once.
+	Recovered bool
 }
 
 // SignIn is SignInWithDevice for a client that holds no device token.
@@ -119,6 +122,13 @@ func (s *Service) SignInWithDevice(ctx context.Context, in SignInInput, c Client
 		s.giveBack(ctx, reserved)
 		return res, err
 	}
+	var due *Recovery
+	if u.TwoFactorEnabled() {
+		if due, err = s.dueRecovery(ctx, u); err != nil {
+			s.giveBack(ctx, reserved)
+			return res, err
+		}
+	}
 	var nextDevice string
 	if device != nil && !device.Stale {
 		if nextDevice, err = s.newToken(); err != nil {
@@ -132,9 +142,9 @@ func (s *Service) SignInWithDevice(ctx context.Context, in SignInInput, c Client
 		s.giveBack(ctx, reserved)
 		return res, err
 	}
-	stage, rotated, copied := StageComplete, false, false
+	stage, rotated, copied, recovered := StageComplete, false, false, false
 	err = s.write(ctx, func(ctx context.Context, tx Tx) error {
-		stale, rotated, copied = false, false, false
+		stale, rotated, copied, recovered = false, false, false, false
 		if err := releaseAttempts(ctx, tx, reserved); err != nil {
 			return err
 		}
@@ -155,7 +165,17 @@ func (s *Service) SignInWithDevice(ctx context.Context, in SignInInput, c Client
 				return fmt.Errorf("account: end previous session: %w", err)
 			}
 		}
+		if due != nil {
+			// The delay has passed: this password sign-in turns 2FA off.
+			ok, err := s.completeRecovery(ctx, tx, u, due, c)
+			if err != nil {
+				return fmt.Errorf("account: complete recovery: %w", err)
+			}
+			recovered = ok
+		}
 		switch {
+		case recovered:
+			// 2FA is off now: no device or code applies.
 		case device != nil && device.Stale:
 			// Two browsers held this token: whichever is the thief's, the
 			// device is of no use to either any more.
@@ -175,7 +195,7 @@ func (s *Service) SignInWithDevice(ctx context.Context, in SignInInput, c Client
 			rotated = ok // else forgotten or used meanwhile: the code is asked
 		}
 		stage = StageComplete
-		if u.TwoFactorEnabled() && !rotated {
+		if u.TwoFactorEnabled() && !rotated && !recovered {
 			stage = StageSecondFactor
 		}
 		s.setStage(sess, stage)
@@ -186,6 +206,8 @@ func (s *Service) SignInWithDevice(ctx context.Context, in SignInInput, c Client
 			return fmt.Errorf("account: create session: %w", err)
 		}
 		switch {
+		case recovered:
+			return s.record(ctx, tx, u.ID, EventSignIn, "password, after a completed recovery", c)
 		case rotated:
 			return s.record(ctx, tx, u.ID, EventSignIn, "password and remembered device", c)
 		case stage == StageComplete:
@@ -200,7 +222,7 @@ func (s *Service) SignInWithDevice(ctx context.Context, in SignInInput, c Client
 	case stale:
 		return SignInResult{}, ErrInvalidCredentials
 	}
-	res = SignInResult{Token: token, Stage: stage, DropDevice: drop || copied}
+	res = SignInResult{Token: token, Stage: stage, DropDevice: drop || copied, Recovered: recovered}
 	if rotated {
 		res.DeviceToken, res.DeviceLifetime = nextDevice, device.ExpiresAt.Sub(s.now())
 	}
@@ -659,6 +681,11 @@ func (s *Service) useSecondFactor(ctx context.Context, u *User, code string, c C
 			if err := s.recordAndNotify(ctx, tx, u, EventBackupCodeUsed, "", c); err != nil {
 				return err
 			}
+		}
+		// Whoever has a code does not need a recovery: a pending one is
+		// cancelled (an attacker's, most likely).
+		if err := s.cancelRecoveries(ctx, tx, u, cancelledBySignIn, c); err != nil {
+			return err
 		}
 		return then(ctx, tx, method)
 	})

@@ -47,8 +47,14 @@ type Store interface {
 	// OpenHelpRequests lists the help requests no reset or administrator
 	// has resolved, oldest first, with their account's email and name.
 	OpenHelpRequests(ctx context.Context) ([]*HelpRequest, error)
-	// LatestPhoneVerification returns the newest code texted to the user.
-	LatestPhoneVerification(ctx context.Context, userID int64) (*PhoneVerification, error)
+	// LatestPhoneVerification returns the newest code texted to the user
+	// for purpose.
+	LatestPhoneVerification(ctx context.Context, userID int64, purpose string) (*PhoneVerification, error)
+	// PendingRecovery returns the user's recovery that is neither
+	// cancelled nor completed.
+	PendingRecovery(ctx context.Context, userID int64) (*Recovery, error)
+	// RecoveryByCancelToken returns the pending recovery of a cancel link.
+	RecoveryByCancelToken(ctx context.Context, tokenHash string) (*Recovery, error)
 	// DeviceByTokenHash returns the remembered device whose current token
 	// hash is tokenHash or, with Stale set, one it replaced.
 	DeviceByTokenHash(ctx context.Context, tokenHash string) (*Device, error)
@@ -243,10 +249,22 @@ type Tx interface {
 	// VerifyPhoneVerification marks verification id verified at now, under
 	// the same conditions: false otherwise.
 	VerifyPhoneVerification(ctx context.Context, id int64, tries int, now time.Time) (bool, error)
-	// ConsumePhoneVerification uses up the user's newest verification
-	// that was verified after since and not used yet: false when there is
-	// none. So one verification allows one reset.
-	ConsumePhoneVerification(ctx context.Context, userID int64, since, now time.Time) (bool, error)
+	// ConsumePhoneVerification uses up the user's newest verification for
+	// purpose that was verified after since and not used yet: false when
+	// there is none. So one verification allows one reset.
+	ConsumePhoneVerification(ctx context.Context, userID int64, purpose string, since, now time.Time) (bool, error)
+
+	// CreateRecovery stores r (setting r.ID) unless the user has a pending
+	// recovery: false then, and nothing is written.
+	CreateRecovery(ctx context.Context, r *Recovery) (bool, error)
+	// CompleteRecovery marks recovery id completed at now, only while it is
+	// pending and effective by now: false otherwise.
+	CompleteRecovery(ctx context.Context, id int64, now time.Time) (bool, error)
+	// CancelRecovery cancels recovery id, by by, only while it is pending.
+	CancelRecovery(ctx context.Context, id int64, by string, now time.Time) (bool, error)
+	// CancelRecoveries cancels the user's pending recovery and says how
+	// many were cancelled.
+	CancelRecoveries(ctx context.Context, userID int64, by string, now time.Time) (int, error)
 
 	// LockAdministrators serializes, across instances, every transaction
 	// that depends on who the administrators are (the first one, the

@@ -207,6 +207,9 @@ func NewOnStore(t testing.TB, store Store, opts ...func(*account.Policy)) *Env {
 		InvitationLink: func(token string) string {
 			return InviteBase + "?token=" + token
 		},
+		RecoveryCancelLink: func(token string) string {
+			return CancelBase + "?token=" + token
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -219,6 +222,7 @@ func NewOnStore(t testing.TB, store Store, opts ...func(*account.Policy)) *Env {
 const (
 	LinkBase   = "https://twofold.test/signup/confirm"
 	InviteBase = "https://twofold.test/invite"
+	CancelBase = "https://twofold.test/recovery/cancel"
 )
 
 // Outbox is where a test reads the messages a service queued: both stores

@@ -306,9 +306,37 @@ func (t *faultTx) VerifyPhoneVerification(ctx context.Context, id int64, tries i
 	return t.tx.VerifyPhoneVerification(ctx, id, tries, now)
 }
 
-func (t *faultTx) ConsumePhoneVerification(ctx context.Context, userID int64, since, now time.Time) (bool, error) {
+func (t *faultTx) ConsumePhoneVerification(ctx context.Context, userID int64, purpose string, since, now time.Time) (bool, error) {
 	if err := t.write("ConsumePhoneVerification"); err != nil {
 		return false, err
 	}
-	return t.tx.ConsumePhoneVerification(ctx, userID, since, now)
+	return t.tx.ConsumePhoneVerification(ctx, userID, purpose, since, now)
+}
+
+func (t *faultTx) CreateRecovery(ctx context.Context, r *account.Recovery) (bool, error) {
+	if err := t.write("CreateRecovery"); err != nil {
+		return false, err
+	}
+	return t.tx.CreateRecovery(ctx, r)
+}
+
+func (t *faultTx) CompleteRecovery(ctx context.Context, id int64, now time.Time) (bool, error) {
+	if err := t.write("CompleteRecovery"); err != nil {
+		return false, err
+	}
+	return t.tx.CompleteRecovery(ctx, id, now)
+}
+
+func (t *faultTx) CancelRecovery(ctx context.Context, id int64, by string, now time.Time) (bool, error) {
+	if err := t.write("CancelRecovery"); err != nil {
+		return false, err
+	}
+	return t.tx.CancelRecovery(ctx, id, by, now)
+}
+
+func (t *faultTx) CancelRecoveries(ctx context.Context, userID int64, by string, now time.Time) (int, error) {
+	if err := t.write("CancelRecoveries"); err != nil {
+		return 0, err
+	}
+	return t.tx.CancelRecoveries(ctx, userID, by, now)
 }

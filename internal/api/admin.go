@@ -105,13 +105,19 @@ func (h *handler) updateUser(w http.ResponseWriter, r *http.Request, sess *accou
 }
 
 type settingsJSON struct {
-	RequireTwoFactor bool `json:"require_two_factor"`
-	GracePeriodDays  int  `json:"grace_period_days"`
+	RequireTwoFactor   bool `json:"require_two_factor"`
+	GracePeriodDays    int  `json:"grace_period_days"`
+	RecoveryDelayHours int  `json:"recovery_delay_hours"` // 0: self-recovery is off
+}
+
+func newSettingsJSON(st account.Settings) settingsJSON {
+	return settingsJSON{RequireTwoFactor: st.RequireTwoFactor, GracePeriodDays: st.GracePeriodDays, RecoveryDelayHours: st.RecoveryDelayHours}
 }
 
 type settingsPatch struct {
-	RequireTwoFactor *bool `json:"require_two_factor"`
-	GracePeriodDays  *int  `json:"grace_period_days"`
+	RequireTwoFactor   *bool `json:"require_two_factor"`
+	GracePeriodDays    *int  `json:"grace_period_days"`
+	RecoveryDelayHours *int  `json:"recovery_delay_hours"`
 }
 
 func (h *handler) settings(w http.ResponseWriter, r *http.Request, sess *account.Session) error {
@@ -119,7 +125,7 @@ func (h *handler) settings(w http.ResponseWriter, r *http.Request, sess *account
 	if err != nil {
 		return err
 	}
-	return h.writeJSON(w, r, http.StatusOK, settingsJSON{RequireTwoFactor: st.RequireTwoFactor, GracePeriodDays: st.GracePeriodDays})
+	return h.writeJSON(w, r, http.StatusOK, newSettingsJSON(st))
 }
 
 func (h *handler) updateSettings(w http.ResponseWriter, r *http.Request, sess *account.Session) error {
@@ -127,11 +133,13 @@ func (h *handler) updateSettings(w http.ResponseWriter, r *http.Request, sess *a
 	if err := decodeBody(w, r, &in); err != nil {
 		return err
 	}
-	st, err := h.svc.UpdateSettings(r.Context(), sess, account.SettingsUpdate{RequireTwoFactor: in.RequireTwoFactor, GracePeriodDays: in.GracePeriodDays}, httpauth.Client(r))
+	st, err := h.svc.UpdateSettings(r.Context(), sess, account.SettingsUpdate{
+		RequireTwoFactor: in.RequireTwoFactor, GracePeriodDays: in.GracePeriodDays, RecoveryDelayHours: in.RecoveryDelayHours,
+	}, httpauth.Client(r))
 	if err != nil {
 		return err
 	}
-	return h.writeJSON(w, r, http.StatusOK, settingsJSON{RequireTwoFactor: st.RequireTwoFactor, GracePeriodDays: st.GracePeriodDays})
+	return h.writeJSON(w, r, http.StatusOK, newSettingsJSON(st))
 }
 
 type auditEntryResponse struct {

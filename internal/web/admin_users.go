@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/twofold/twofold/internal/account"
 	"github.com/twofold/twofold/internal/httpauth"
@@ -96,6 +97,9 @@ func (h *handler) usersView(r *http.Request, sess *account.Session, p *account.P
 	}
 	if _, ok := form["grace_period_days"]; !ok {
 		form["grace_period_days"] = strconv.Itoa(settings.GracePeriodDays)
+	}
+	if _, ok := form["recovery_delay_hours"]; !ok {
+		form["recovery_delay_hours"] = strconv.Itoa(settings.RecoveryDelayHours)
 	}
 	return &view{Title: "Users", User: p.User, Form: form, Wide: true, Data: &usersData{
 		Users: users, Invitations: pending, Self: p.User.ID, Low: lowBackupCodes, Settings: settings, Filter: filter, Audit: audit,
@@ -215,8 +219,18 @@ func (h *handler) saveSettings(w http.ResponseWriter, r *http.Request) {
 		days = -1 // refused below with the service's message
 	}
 	update.GracePeriodDays = &days
+	form := map[string]string{"grace_period_days": grace}
+	if r.PostForm.Has("recovery_delay_hours") {
+		raw := r.PostFormValue("recovery_delay_hours")
+		hours, err := strconv.Atoi(strings.TrimSpace(raw))
+		if err != nil {
+			hours = -1 // refused with the service's message
+		}
+		update.RecoveryDelayHours = &hours
+		form["recovery_delay_hours"] = raw
+	}
 	if _, err := h.svc.UpdateSettings(r.Context(), sess, update, httpauth.Client(r)); err != nil {
-		h.usersFailed(w, r, sess, p, map[string]string{"grace_period_days": grace}, err)
+		h.usersFailed(w, r, sess, p, form, err)
 		return
 	}
 	h.setFlash(w, flashSettingsSaved)

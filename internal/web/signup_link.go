@@ -23,3 +23,14 @@ func InvitationLink(baseURL string) func(token string) string {
 		return baseURL + invitationPath + "?" + url.Values{"token": {token}}.Encode()
 	}
 }
+
+// recoveryCancelPath is the page a recovery's cancel link opens.
+const recoveryCancelPath = "/recovery/cancel"
+
+// RecoveryCancelLink returns how the account service writes the "Cancel
+// this recovery" link it mails when a self-recovery starts.
+func RecoveryCancelLink(baseURL string) func(token string) string {
+	return func(token string) string {
+		return baseURL + recoveryCancelPath + "?" + url.Values{"token": {token}}.Encode()
+	}
+}

@@ -179,7 +179,7 @@ var fieldOrder = map[string][]string{
 	pageSignUp:          {"name", "email", "password", "mobile_phone"},
 	pageSignUpConfirm:   {"password"},
 	pageInvite:          {"email", "name", "password"},
-	pageUsers:           {"require_two_factor", "grace_period_days", "email"},
+	pageUsers:           {"require_two_factor", "grace_period_days", "recovery_delay_hours", "email"},
 	pageSignIn:          {"email", "password"},
 	pageMe:              {"name", "mobile_phone"},
 	pageTwoFactor:       {"code"},

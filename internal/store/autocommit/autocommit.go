@@ -280,12 +280,52 @@ func (a Store) VerifyPhoneVerification(ctx context.Context, id int64, tries int,
 	return ok, err
 }
 
-func (a Store) ConsumePhoneVerification(ctx context.Context, userID int64, since, now time.Time) (bool, error) {
+func (a Store) ConsumePhoneVerification(ctx context.Context, userID int64, purpose string, since, now time.Time) (bool, error) {
 	var ok bool
 	err := a.InTx(ctx, func(ctx context.Context, tx account.Tx) error {
 		var err error
-		ok, err = tx.ConsumePhoneVerification(ctx, userID, since, now)
+		ok, err = tx.ConsumePhoneVerification(ctx, userID, purpose, since, now)
 		return err
 	})
 	return ok, err
+}
+
+func (a Store) CreateRecovery(ctx context.Context, r *account.Recovery) (bool, error) {
+	var ok bool
+	err := a.InTx(ctx, func(ctx context.Context, tx account.Tx) error {
+		var err error
+		ok, err = tx.CreateRecovery(ctx, r)
+		return err
+	})
+	return ok, err
+}
+
+func (a Store) CompleteRecovery(ctx context.Context, id int64, now time.Time) (bool, error) {
+	var ok bool
+	err := a.InTx(ctx, func(ctx context.Context, tx account.Tx) error {
+		var err error
+		ok, err = tx.CompleteRecovery(ctx, id, now)
+		return err
+	})
+	return ok, err
+}
+
+func (a Store) CancelRecovery(ctx context.Context, id int64, by string, now time.Time) (bool, error) {
+	var ok bool
+	err := a.InTx(ctx, func(ctx context.Context, tx account.Tx) error {
+		var err error
+		ok, err = tx.CancelRecovery(ctx, id, by, now)
+		return err
+	})
+	return ok, err
+}
+
+func (a Store) CancelRecoveries(ctx context.Context, userID int64, by string, now time.Time) (int, error) {
+	var n int
+	err := a.InTx(ctx, func(ctx context.Context, tx account.Tx) error {
+		var err error
+		n, err = tx.CancelRecoveries(ctx, userID, by, now)
+		return err
+	})
+	return n, err
 }

@@ -136,9 +136,10 @@ func (t *tx) UpdateSettings(ctx context.Context, was, next account.Settings) err
 		since = &ms
 	}
 	return t.one(ctx, "update settings", account.ErrStale,
-		`UPDATE settings SET require_two_factor = $1, grace_period_days = $2, required_since = $3
-		WHERE id = 1 AND require_two_factor = $4 AND grace_period_days = $5 AND COALESCE(required_since, 0) = $6`,
-		boolInt(next.RequireTwoFactor), next.GracePeriodDays, since, boolInt(was.RequireTwoFactor), was.GracePeriodDays, sinceMillis(was.RequiredSince))
+		`UPDATE settings SET require_two_factor = $1, grace_period_days = $2, required_since = $3, recovery_delay_hours = $7
+		WHERE id = 1 AND require_two_factor = $4 AND grace_period_days = $5 AND COALESCE(required_since, 0) = $6 AND recovery_delay_hours = $8`,
+		boolInt(next.RequireTwoFactor), next.GracePeriodDays, since, boolInt(was.RequireTwoFactor), was.GracePeriodDays, sinceMillis(was.RequiredSince),
+		next.RecoveryDelayHours, was.RecoveryDelayHours)
 }
 
 func boolInt(b bool) int {

@@ -28,9 +28,9 @@ func (s *Store) OpenHelpRequests(ctx context.Context) ([]*account.HelpRequest, e
 }
 
 // LatestPhoneVerification implements account.Store.
-func (s *Store) LatestPhoneVerification(ctx context.Context, userID int64) (*account.PhoneVerification, error) {
+func (s *Store) LatestPhoneVerification(ctx context.Context, userID int64, purpose string) (*account.PhoneVerification, error) {
 	v, err := rowmap.ScanPhoneVerification(s.pool.QueryRow(ctx,
-		`SELECT `+rowmap.PhoneVerificationColumns+` FROM phone_verifications WHERE user_id = $1 ORDER BY id DESC LIMIT 1`, userID))
+		`SELECT `+rowmap.PhoneVerificationColumns+` FROM phone_verifications WHERE user_id = $1 AND purpose = $2 ORDER BY id DESC LIMIT 1`, userID, purpose))
 	if err != nil {
 		return nil, fmt.Errorf("postgres: phone verification: %w", notFound(err))
 	}
@@ -63,9 +63,9 @@ func (t *tx) ResolveHelpRequests(ctx context.Context, userID int64, by string, n
 }
 
 func (t *tx) CreatePhoneVerification(ctx context.Context, v *account.PhoneVerification) error {
-	err := t.tx.QueryRow(ctx, `INSERT INTO phone_verifications (user_id, phone, code_hash, sent_by, created_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
-		v.UserID, v.Phone, v.CodeHash, v.SentBy, millis(v.CreatedAt), millis(v.ExpiresAt)).Scan(&v.ID)
+	err := t.tx.QueryRow(ctx, `INSERT INTO phone_verifications (user_id, phone, code_hash, sent_by, purpose, created_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+		v.UserID, v.Phone, v.CodeHash, v.SentBy, v.Purpose, millis(v.CreatedAt), millis(v.ExpiresAt)).Scan(&v.ID)
 	if err != nil {
 		return fmt.Errorf("postgres: create phone verification: %w", err)
 	}
@@ -87,9 +87,9 @@ func (t *tx) VerifyPhoneVerification(ctx context.Context, id int64, tries int, n
 // ConsumePhoneVerification implements account.Tx: the consumed_at
 // condition is checked again on the locked row, so two resets racing for
 // one verification use it once.
-func (t *tx) ConsumePhoneVerification(ctx context.Context, userID int64, since, now time.Time) (bool, error) {
+func (t *tx) ConsumePhoneVerification(ctx context.Context, userID int64, purpose string, since, now time.Time) (bool, error) {
 	return t.changed(ctx, "use phone verification", `UPDATE phone_verifications SET consumed_at = $3
 		WHERE consumed_at IS NULL AND id = (SELECT id FROM phone_verifications
-			WHERE user_id = $1 AND verified_at > $2 AND consumed_at IS NULL ORDER BY id DESC LIMIT 1)`,
-		userID, millis(since), millis(now))
+			WHERE user_id = $1 AND purpose = $4 AND verified_at > $2 AND consumed_at IS NULL ORDER BY id DESC LIMIT 1)`,
+		userID, millis(since), millis(now), purpose)
 }

@@ -140,18 +140,19 @@ var SessionProfileColumns = Qualified("s", SessionColumns) + ", " + Qualified("u
 // SettingsColumns are the server-wide settings of the settings row alias,
 // in scanSettings' order; a missing row reads as the defaults.
 func SettingsColumns(alias string) string {
-	return "COALESCE(" + alias + ".require_two_factor, 0), COALESCE(" + alias + ".grace_period_days, 0), " + alias + ".required_since"
+	return "COALESCE(" + alias + ".require_two_factor, 0), COALESCE(" + alias + ".grace_period_days, 0), " + alias + ".required_since, " +
+		"COALESCE(" + alias + ".recovery_delay_hours, 0)"
 }
 
 type settingsDest struct {
-	require, grace int
-	since          *int64
+	require, grace, recovery int
+	since                    *int64
 }
 
-func (d *settingsDest) targets() []any { return []any{&d.require, &d.grace, &d.since} }
+func (d *settingsDest) targets() []any { return []any{&d.require, &d.grace, &d.since, &d.recovery} }
 
 func (d *settingsDest) settings() account.Settings {
-	st := account.Settings{RequireTwoFactor: d.require != 0, GracePeriodDays: d.grace}
+	st := account.Settings{RequireTwoFactor: d.require != 0, GracePeriodDays: d.grace, RecoveryDelayHours: d.recovery}
 	if d.since != nil {
 		st.RequiredSince = FromMillis(*d.since)
 	}
@@ -402,14 +403,14 @@ func ScanHelpRequest(row Scanner) (*account.HelpRequest, error) {
 
 // PhoneVerificationColumns are the columns of a phone verification, in
 // ScanPhoneVerification's order.
-const PhoneVerificationColumns = `id, user_id, phone, code_hash, sent_by, created_at, expires_at, failures, verified_at, consumed_at`
+const PhoneVerificationColumns = `id, user_id, phone, code_hash, sent_by, purpose, created_at, expires_at, failures, verified_at, consumed_at`
 
 // ScanPhoneVerification reads a row of PhoneVerificationColumns.
 func ScanPhoneVerification(row Scanner) (*account.PhoneVerification, error) {
 	var v account.PhoneVerification
 	var created, expires int64
 	var verified, consumed *int64
-	if err := row.Scan(&v.ID, &v.UserID, &v.Phone, &v.CodeHash, &v.SentBy, &created, &expires, &v.Failures, &verified, &consumed); err != nil {
+	if err := row.Scan(&v.ID, &v.UserID, &v.Phone, &v.CodeHash, &v.SentBy, &v.Purpose, &created, &expires, &v.Failures, &verified, &consumed); err != nil {
 		return nil, err
 	}
 	v.CreatedAt, v.ExpiresAt = FromMillis(created), FromMillis(expires)
@@ -420,4 +421,18 @@ func ScanPhoneVerification(row Scanner) (*account.PhoneVerification, error) {
 		v.ConsumedAt = FromMillis(*consumed)
 	}
 	return &v, nil
+}
+
+// RecoveryColumns are the columns of a recovery, in ScanRecovery's order.
+const RecoveryColumns = `id, user_id, cancel_token_hash, created_at, effective_at, ip, user_agent`
+
+// ScanRecovery reads a row of RecoveryColumns.
+func ScanRecovery(row Scanner) (*account.Recovery, error) {
+	var r account.Recovery
+	var created, effective int64
+	if err := row.Scan(&r.ID, &r.UserID, &r.CancelTokenHash, &created, &effective, &r.IP, &r.UserAgent); err != nil {
+		return nil, err
+	}
+	r.CreatedAt, r.EffectiveAt = FromMillis(created), FromMillis(effective)
+	return &r, nil
 }

@@ -110,8 +110,8 @@ func (t *tx) SetDeactivated(ctx context.Context, userID int64, at time.Time) err
 	return t.one(ctx, "set deactivated", account.ErrNotFound, setDeactivatedSQL, v, userID)
 }
 
-const updateSettingsSQL = `UPDATE settings SET require_two_factor = ?1, grace_period_days = ?2, required_since = ?3
-	WHERE id = 1 AND require_two_factor = ?4 AND grace_period_days = ?5 AND COALESCE(required_since, 0) = ?6`
+const updateSettingsSQL = `UPDATE settings SET require_two_factor = ?1, grace_period_days = ?2, required_since = ?3, recovery_delay_hours = ?7
+	WHERE id = 1 AND require_two_factor = ?4 AND grace_period_days = ?5 AND COALESCE(required_since, 0) = ?6 AND recovery_delay_hours = ?8`
 
 // Settings implements account.Store.
 func (s *Store) Settings(ctx context.Context) (account.Settings, error) {
@@ -128,7 +128,8 @@ func (t *tx) UpdateSettings(ctx context.Context, was, next account.Settings) err
 		since = millis(next.RequiredSince)
 	}
 	return t.one(ctx, "update settings", account.ErrStale, updateSettingsSQL,
-		boolInt(next.RequireTwoFactor), next.GracePeriodDays, since, boolInt(was.RequireTwoFactor), was.GracePeriodDays, sinceMillis(was.RequiredSince))
+		boolInt(next.RequireTwoFactor), next.GracePeriodDays, since, boolInt(was.RequireTwoFactor), was.GracePeriodDays, sinceMillis(was.RequiredSince),
+		next.RecoveryDelayHours, was.RecoveryDelayHours)
 }
 
 func boolInt(b bool) int {

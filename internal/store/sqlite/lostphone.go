@@ -14,18 +14,18 @@ import (
 const (
 	openHelpRequestsSQL = `SELECT ` + rowmap.HelpRequestColumns + ` FROM help_requests h JOIN users u ON u.id = h.user_id
 		WHERE h.resolved_at IS NULL ORDER BY h.id`
-	latestVerificationSQL = `SELECT ` + rowmap.PhoneVerificationColumns + ` FROM phone_verifications WHERE user_id = ? ORDER BY id DESC LIMIT 1`
+	latestVerificationSQL = `SELECT ` + rowmap.PhoneVerificationColumns + ` FROM phone_verifications WHERE user_id = ? AND purpose = ? ORDER BY id DESC LIMIT 1`
 	insertHelpRequestSQL  = `INSERT INTO help_requests (user_id, message, ip, user_agent, created_at)
 		SELECT ?1, ?2, ?3, ?4, ?5 WHERE NOT EXISTS (SELECT 1 FROM help_requests WHERE user_id = ?1 AND resolved_at IS NULL) RETURNING id`
 	resolveHelpRequestsSQL = `UPDATE help_requests SET resolved_at = ?, resolved_by = ? WHERE user_id = ? AND resolved_at IS NULL`
-	insertVerificationSQL  = `INSERT INTO phone_verifications (user_id, phone, code_hash, sent_by, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`
+	insertVerificationSQL  = `INSERT INTO phone_verifications (user_id, phone, code_hash, sent_by, purpose, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`
 	failVerificationSQL = `UPDATE phone_verifications SET failures = failures + 1
 		WHERE id = ?1 AND verified_at IS NULL AND failures < ?2 AND expires_at > ?3`
 	verifyVerificationSQL = `UPDATE phone_verifications SET verified_at = ?3
 		WHERE id = ?1 AND verified_at IS NULL AND failures < ?2 AND expires_at > ?3`
 	consumeVerificationSQL = `UPDATE phone_verifications SET consumed_at = ?3 WHERE consumed_at IS NULL AND id = (SELECT id FROM phone_verifications
-		WHERE user_id = ?1 AND verified_at > ?2 AND consumed_at IS NULL ORDER BY id DESC LIMIT 1)`
+		WHERE user_id = ?1 AND purpose = ?4 AND verified_at > ?2 AND consumed_at IS NULL ORDER BY id DESC LIMIT 1)`
 )
 
 // OpenHelpRequests implements account.Store.
@@ -43,8 +43,8 @@ func (s *Store) OpenHelpRequests(ctx context.Context) ([]*account.HelpRequest, e
 }
 
 // LatestPhoneVerification implements account.Store.
-func (s *Store) LatestPhoneVerification(ctx context.Context, userID int64) (*account.PhoneVerification, error) {
-	v, err := rowmap.ScanPhoneVerification(s.queryRow(ctx, latestVerificationSQL, userID))
+func (s *Store) LatestPhoneVerification(ctx context.Context, userID int64, purpose string) (*account.PhoneVerification, error) {
+	v, err := rowmap.ScanPhoneVerification(s.queryRow(ctx, latestVerificationSQL, userID, purpose))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: phone verification: %w", notFound(err))
 	}
@@ -71,7 +71,7 @@ func (t *tx) ResolveHelpRequests(ctx context.Context, userID int64, by string, n
 }
 
 func (t *tx) CreatePhoneVerification(ctx context.Context, v *account.PhoneVerification) error {
-	err := t.row(ctx, insertVerificationSQL, v.UserID, v.Phone, v.CodeHash, v.SentBy, millis(v.CreatedAt), millis(v.ExpiresAt)).Scan(&v.ID)
+	err := t.row(ctx, insertVerificationSQL, v.UserID, v.Phone, v.CodeHash, v.SentBy, v.Purpose, millis(v.CreatedAt), millis(v.ExpiresAt)).Scan(&v.ID)
 	if err != nil {
 		return fmt.Errorf("sqlite: create phone verification: %w", err)
 	}
@@ -86,8 +86,8 @@ func (t *tx) VerifyPhoneVerification(ctx context.Context, id int64, tries int, n
 	return t.changed(ctx, "verify phone", verifyVerificationSQL, id, tries, millis(now))
 }
 
-func (t *tx) ConsumePhoneVerification(ctx context.Context, userID int64, since, now time.Time) (bool, error) {
-	return t.changed(ctx, "use phone verification", consumeVerificationSQL, userID, millis(since), millis(now))
+func (t *tx) ConsumePhoneVerification(ctx context.Context, userID int64, purpose string, since, now time.Time) (bool, error) {
+	return t.changed(ctx, "use phone verification", consumeVerificationSQL, userID, millis(since), millis(now), purpose)
 }
 
 // changed runs a conditional statement and reports whether it changed a row.

@@ -71,6 +71,7 @@ var txStatements = []string{
 	insertInvitationSQL, acceptInvitationSQL, revokeInvitationSQL, countAdminsSQL, setRoleSQL, setDeactivatedSQL, updateSettingsSQL, insertAuditSQL,
 	insertDeviceSQL, rotateDeviceSQL, forgetDeviceSQL, forgetDevicesSQL,
 	insertHelpRequestSQL, resolveHelpRequestsSQL, insertVerificationSQL, failVerificationSQL, verifyVerificationSQL, consumeVerificationSQL,
+	insertRecoverySQL, completeRecoverySQL, cancelRecoverySQL, cancelRecoveriesSQL,
 }
 
 // InTx implements account.Store: fn runs in one write transaction of the

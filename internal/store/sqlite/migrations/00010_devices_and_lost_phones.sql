@@ -14,7 +14,10 @@
 -- administrators for help; open until a reset (or an administrator)
 -- resolves it. phone_verifications: a 6-digit code texted to the number on
 -- file, kept as a keyed hash, that the person reads back to an
--- administrator; it proves the phone for a reset within 15 minutes, once.
+-- administrator; it proves the phone for a reset within 15 minutes, once
+-- (purpose 'admin'), or proves it for a self-recovery (purpose 'recovery'),
+-- which then waits out settings.recovery_delay_hours (0: self-recovery is
+-- off) in recoveries before the next password sign-in resets 2FA.
 
 -- +goose Up
 ALTER TABLE sessions ADD COLUMN second_factor TEXT NOT NULL DEFAULT '';
@@ -56,15 +59,34 @@ CREATE TABLE phone_verifications (
     phone       TEXT    NOT NULL,
     code_hash   TEXT    NOT NULL,
     sent_by     TEXT    NOT NULL,
+    purpose     TEXT    NOT NULL DEFAULT 'admin',
     created_at  INTEGER NOT NULL,
     expires_at  INTEGER NOT NULL,
     failures    INTEGER NOT NULL DEFAULT 0,
     verified_at INTEGER,
     consumed_at INTEGER
 );
-CREATE INDEX phone_verifications_user_id ON phone_verifications (user_id, id);
+CREATE INDEX phone_verifications_user_id ON phone_verifications (user_id, purpose, id);
+
+CREATE TABLE recoveries (
+    id                INTEGER PRIMARY KEY,
+    user_id           INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    cancel_token_hash TEXT    NOT NULL UNIQUE,
+    created_at        INTEGER NOT NULL,
+    effective_at      INTEGER NOT NULL,
+    ip                TEXT    NOT NULL DEFAULT '',
+    user_agent        TEXT    NOT NULL DEFAULT '',
+    cancelled_at      INTEGER,
+    cancelled_by      TEXT    NOT NULL DEFAULT '',
+    completed_at      INTEGER
+);
+CREATE UNIQUE INDEX recoveries_pending ON recoveries (user_id) WHERE cancelled_at IS NULL AND completed_at IS NULL;
+
+ALTER TABLE settings ADD COLUMN recovery_delay_hours INTEGER NOT NULL DEFAULT 0;
 
 -- +goose Down
+ALTER TABLE settings DROP COLUMN recovery_delay_hours;
+DROP TABLE recoveries;
 DROP TABLE phone_verifications;
 DROP TABLE help_requests;
 DROP TABLE remembered_device_tokens;
