@@ -160,6 +160,15 @@ func problemFor(err error) *problem {
 		return pr
 
 	// Account state.
+	case errors.Is(err, account.ErrRecoveryDisabled):
+		return p(http.StatusConflict, "recovery_disabled",
+			"Self-recovery is off on this server. Use a backup code, or ask an administrator (POST /api/v1/session/help-request).")
+	case errors.Is(err, account.ErrRecoveryPending):
+		return p(http.StatusConflict, "recovery_pending",
+			"A recovery of this account is already waiting out its delay. Sign in with your password after it; a sign-in with a code cancels it.")
+	case errors.Is(err, account.ErrRecoveryNotFound):
+		return p(http.StatusNotFound, "recovery_not_found",
+			"There is no pending recovery: it was cancelled or completed, or never started.")
 	case errors.Is(err, account.ErrTextsUnavailable):
 		return p(http.StatusConflict, "sms_unavailable",
 			"Text messages are not set up on this server (Twilio). Check who the person is another way and reset with a reason.")

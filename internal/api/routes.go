@@ -4,7 +4,8 @@ import "net/http"
 
 // routes lists every endpoint. Paths are full (the server mounts this
 // handler at /api/ without stripping). Only POST /session/two-factor,
-// POST /session/help-request and DELETE /session (and the public routes:
+// POST /session/help-request, POST /session/recovery and …/recovery/sms
+// and DELETE /session (and the public routes:
 // signing in, signing up and confirming a sign-up) work for a
 // half-signed-in session; everything under
 // /me needs a fully signed-in one.
@@ -18,6 +19,9 @@ func (h *handler) routes() *http.ServeMux {
 	mux.Handle("POST /api/v1/session/two-factor", h.public(h.submitSecondFactor))
 	mux.Handle("DELETE /api/v1/session", h.public(h.signOut))
 	mux.Handle("POST /api/v1/session/help-request", h.public(h.requestHelp))
+	mux.Handle("POST /api/v1/session/recovery/sms", h.public(h.sendRecoveryCode))
+	mux.Handle("POST /api/v1/session/recovery", h.public(h.startRecovery))
+	mux.Handle("POST /api/v1/recovery/cancel", h.public(h.cancelRecoveryByLink))
 	mux.Handle("POST /api/v1/session/confirm-password", h.authed(h.confirmPassword))
 
 	mux.Handle("GET /api/v1/me", h.authed(h.me))
@@ -28,6 +32,8 @@ func (h *handler) routes() *http.ServeMux {
 	mux.Handle("POST /api/v1/me/two-factor/enable", h.authed(h.enableTwoFactor))
 	mux.Handle("POST /api/v1/me/two-factor/disable", h.authed(h.disableTwoFactor))
 	mux.Handle("POST /api/v1/me/backup-codes", h.authed(h.generateBackupCodes))
+	mux.Handle("GET /api/v1/me/recovery", h.authed(h.myRecovery))
+	mux.Handle("DELETE /api/v1/me/recovery", h.authed(h.cancelMyRecovery))
 	mux.Handle("GET /api/v1/me/devices", h.authed(h.devices))
 	mux.Handle("DELETE /api/v1/me/devices", h.authed(h.forgetDevice))
 	mux.Handle("DELETE /api/v1/me/devices/{id}", h.authed(h.forgetDevice))
@@ -40,6 +46,7 @@ func (h *handler) routes() *http.ServeMux {
 	mux.Handle("POST /api/v1/admin/users/{id}/phone-verification", h.authed(h.sendPhoneVerification))
 	mux.Handle("POST /api/v1/admin/users/{id}/phone-verification/check", h.authed(h.checkPhoneVerification))
 	mux.Handle("GET /api/v1/admin/help-requests", h.authed(h.helpRequests))
+	mux.Handle("DELETE /api/v1/admin/users/{id}/recovery", h.authed(h.cancelUserRecovery))
 	mux.Handle("GET /api/v1/admin/audit", h.authed(h.auditLog))
 	mux.Handle("GET /api/v1/admin/settings", h.authed(h.settings))
 	mux.Handle("PATCH /api/v1/admin/settings", h.authed(h.updateSettings))

@@ -74,6 +74,9 @@ type signInRequest struct {
 
 type statusResponse struct {
 	Status account.Stage `json:"status"`
+	// Recovered: this sign-in completed the account's self-recovery, so
+	// 2FA is off; set it up again at once.
+	Recovered bool `json:"recovered,omitempty"`
 }
 
 // signIn is the password step; the session may still need its second factor.
@@ -89,7 +92,7 @@ func (h *handler) signIn(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	httpauth.SignedIn(w, res.Token, res.DeviceToken, res.DropDevice, res.DeviceLifetime, h.secure)
-	return h.writeJSON(w, r, http.StatusOK, statusResponse{Status: res.Stage})
+	return h.writeJSON(w, r, http.StatusOK, statusResponse{Status: res.Stage, Recovered: res.Recovered})
 }
 
 type codeRequest struct {

@@ -89,12 +89,16 @@ var (
 		"GET /signup/confirm": true, "POST /signup/confirm": true,
 		"POST /api/v1/signup": true, "POST /api/v1/signup/confirm": true, "POST /api/v1/session": true,
 		"POST /api/v1/invitations/accept": true, "GET /invite": true, "POST /invite": true,
+		// A recovery's cancel link works without a session.
+		"POST /api/v1/recovery/cancel": true, "GET /recovery/cancel": true, "POST /recovery/cancel": true,
 	}
 	pendingRoutes = map[string]bool{
 		"GET /signin/two-factor": true, "POST /signin/two-factor": true, "POST /signout": true,
 		"GET /signin/lost-phone": true, "POST /signin/lost-phone": true,
 		"POST /api/v1/session/two-factor": true, "DELETE /api/v1/session": true,
 		"POST /api/v1/session/help-request": true,
+		"POST /api/v1/session/recovery/sms": true, "POST /api/v1/session/recovery": true,
+		"GET /signin/recovery": true, "POST /signin/recovery/sms": true, "POST /signin/recovery": true,
 	}
 )
 

@@ -24,6 +24,9 @@ type resetUserData struct {
 	CodeExpires   time.Time
 	VerifiedAt    time.Time
 	VerifiedUntil time.Time
+	// RecoveryPending is when the account's own recovery completes, while
+	// one waits.
+	RecoveryPending time.Time
 }
 
 func resetPath(id int64) string {
@@ -72,6 +75,11 @@ func (h *handler) resetUserView(r *http.Request, sess *account.Session, p *accou
 		if q.UserID == id {
 			data.Help = append(data.Help, q)
 		}
+	}
+	if rec, err := h.svc.PendingRecoveryOf(r.Context(), id); err == nil {
+		data.RecoveryPending = rec.EffectiveAt
+	} else if !errors.Is(err, account.ErrRecoveryNotFound) {
+		return nil, err
 	}
 	verifiedAt, latest, err := h.svc.PhoneVerifiedAt(r.Context(), sess, id)
 	if err != nil {

@@ -16,28 +16,30 @@ type flash struct {
 const flashCookie = "twofold_flash"
 
 const (
-	flashSignedOut        = "signed-out"
-	flashPendingExpired   = "pending-expired"
-	flashWelcome          = "welcome"
-	flashSaved            = "saved"
-	flashTwoFactorOn      = "two-factor-on"
-	flashTwoFactorOff     = "two-factor-off"
-	flashPhoneRequired    = "phone-required"
-	flashAlreadyOn        = "already-on"
-	flashNotOn            = "not-on"
-	flashPasswordChanged  = "password-changed"
-	flashUserUpdated      = "user-updated"
-	flashUserDeactivated  = "user-deactivated"
-	flashRevoked          = "invitation-revoked"
-	flashEnroll           = "enroll"
-	flashEnrollNumber     = "enroll-number"
-	flashSettingsSaved    = "settings-saved"
-	flashUserReset        = "user-reset"
-	flashNotPending       = "invitation-not-pending"
-	flashCodeTexted       = "code-texted"
-	flashPhoneVerified    = "phone-verified"
-	flashDeviceForgotten  = "device-forgotten"
-	flashDevicesForgotten = "devices-forgotten"
+	flashSignedOut         = "signed-out"
+	flashPendingExpired    = "pending-expired"
+	flashWelcome           = "welcome"
+	flashSaved             = "saved"
+	flashTwoFactorOn       = "two-factor-on"
+	flashTwoFactorOff      = "two-factor-off"
+	flashPhoneRequired     = "phone-required"
+	flashAlreadyOn         = "already-on"
+	flashNotOn             = "not-on"
+	flashPasswordChanged   = "password-changed"
+	flashUserUpdated       = "user-updated"
+	flashUserDeactivated   = "user-deactivated"
+	flashRevoked           = "invitation-revoked"
+	flashEnroll            = "enroll"
+	flashEnrollNumber      = "enroll-number"
+	flashSettingsSaved     = "settings-saved"
+	flashUserReset         = "user-reset"
+	flashNotPending        = "invitation-not-pending"
+	flashCodeTexted        = "code-texted"
+	flashRecoveryCancelled = "recovery-cancelled"
+	flashRecovered         = "recovered"
+	flashPhoneVerified     = "phone-verified"
+	flashDeviceForgotten   = "device-forgotten"
+	flashDevicesForgotten  = "devices-forgotten"
 )
 
 var flashes = map[string]flash{
@@ -62,6 +64,9 @@ var flashes = map[string]flash{
 	flashSettingsSaved: {Kind: "success", Title: "The settings are saved."},
 	flashNotPending: {Kind: "warning", Title: "That invitation is no longer pending.",
 		Text: "It was accepted, withdrawn or has expired meanwhile: the lists below show where things stand."},
+	flashRecoveryCancelled: {Kind: "success", Title: "The recovery is cancelled.", Text: "2 factor authentication stays as it was."},
+	flashRecovered: {Kind: "warning", Title: "Your recovery is complete: 2 factor authentication is off.",
+		Text: "Set it up again now on your new phone."},
 	flashCodeTexted: {Kind: "success", Title: "A code was texted to the number on file.",
 		Text: "Ask the person to read it to you: by phone, or in person. It works for 10 minutes."},
 	flashPhoneVerified: {Kind: "success", Title: "The phone is verified.",

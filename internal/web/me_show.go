@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"time"
 
@@ -21,6 +22,9 @@ type meData struct {
 	// feature is off (and the section is shown only if some remain).
 	Devices      []deviceRow
 	RememberDays int
+	// RecoveryPending is when a pending self-recovery of the account
+	// completes (zero: none).
+	RecoveryPending time.Time
 }
 
 // deviceRow is a remembered device as My info lists it.
@@ -54,12 +58,18 @@ func (h *handler) meView(r *http.Request, sess *account.Session, form map[string
 	if err != nil {
 		return nil, err
 	}
+	var pending time.Time
+	if rec, err := h.svc.PendingRecoveryOf(r.Context(), p.User.ID); err == nil {
+		pending = rec.EffectiveAt
+	} else if !errors.Is(err, account.ErrRecoveryNotFound) {
+		return nil, err
+	}
 	rows := make([]deviceRow, len(devices))
 	for i, d := range devices {
 		rows[i] = deviceRow{Device: d, Browser: agent.Describe(d.UserAgent)}
 	}
 	return &view{Title: "My info", User: p.User, Form: form, Data: meData{
 		User: p.User, BackupCodesRemaining: p.BackupCodesRemaining, BackupCodesGenerated: p.BackupCodesGenerated, Events: events,
-		Devices: rows, RememberDays: int(h.svc.Policy().RememberDevice / (24 * time.Hour)),
+		Devices: rows, RememberDays: int(h.svc.Policy().RememberDevice / (24 * time.Hour)), RecoveryPending: pending,
 	}}, nil
 }

@@ -32,6 +32,12 @@ func (h *handler) routes() http.Handler {
 	mux.HandleFunc("POST /signin/two-factor", h.submitTwoFactor)
 	mux.HandleFunc("GET /signin/lost-phone", h.showLostPhone)
 	mux.HandleFunc("POST /signin/lost-phone", h.requestHelp)
+	mux.HandleFunc("POST /signin/recovery/sms", h.sendRecoveryCode)
+	mux.HandleFunc("GET /signin/recovery", h.showRecovery)
+	mux.HandleFunc("POST /signin/recovery", h.startRecovery)
+	// Where a recovery's emailed cancel link lands; no session needed.
+	mux.HandleFunc("GET /recovery/cancel", h.showCancelRecovery)
+	mux.HandleFunc("POST /recovery/cancel", h.cancelRecovery)
 	mux.HandleFunc("POST /signout", h.signOut)
 
 	mux.HandleFunc("GET /me", h.showMe)
@@ -46,6 +52,7 @@ func (h *handler) routes() http.Handler {
 	mux.HandleFunc("POST /me/password", h.changePassword)
 	mux.HandleFunc("POST /me/devices/{id}/forget", h.forgetDevice)
 	mux.HandleFunc("POST /me/devices/forget", h.forgetDevice)
+	mux.HandleFunc("POST /me/recovery/cancel", h.cancelOwnRecovery)
 	mux.HandleFunc("GET /confirm-password", h.showConfirmPassword)
 	mux.HandleFunc("POST /confirm-password", h.confirmPassword)
 
@@ -56,6 +63,7 @@ func (h *handler) routes() http.Handler {
 	mux.HandleFunc("POST /admin/users/{id}/reset-two-factor", h.resetFromPage)
 	mux.HandleFunc("POST /admin/users/{id}/phone-verification", h.sendVerificationFromPage)
 	mux.HandleFunc("POST /admin/users/{id}/phone-verification/check", h.checkVerificationFromPage)
+	mux.HandleFunc("POST /admin/users/{id}/recovery/cancel", h.cancelUserRecovery)
 	mux.HandleFunc("POST /admin/invitations", h.inviteFromPage)
 	mux.HandleFunc("POST /admin/settings", h.saveSettings)
 	mux.HandleFunc("POST /admin/invitations/{id}/revoke", h.revokeFromPage)

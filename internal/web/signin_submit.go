@@ -23,6 +23,11 @@ func (h *handler) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	httpauth.SignedIn(w, res.Token, res.DeviceToken, res.DropDevice, res.DeviceLifetime, h.secure)
+	if res.Recovered {
+		h.setFlash(w, flashRecovered)
+		redirect(w, r, "/me/two-factor/enable")
+		return
+	}
 	if res.Stage == account.StageSecondFactor {
 		redirect(w, r, "/signin/two-factor")
 		return

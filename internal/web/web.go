@@ -134,9 +134,10 @@ const (
 	pageUsers           = "users"
 	pageLostPhone       = "lost_phone"
 	pageResetUser       = "reset_user"
+	pageRecovery        = "recovery"
 )
 
-var pageNames = []string{pageSignUp, pageSignUpSent, pageSignUpConfirm, pageSignIn, pageTwoFactor, pageMe, pageEnable, pageDisable, pageBackupCodes, pageConfirmPassword, pageChangePassword, pageMessage, pageInvite, pageUsers, pageLostPhone, pageResetUser}
+var pageNames = []string{pageSignUp, pageSignUpSent, pageSignUpConfirm, pageSignIn, pageTwoFactor, pageMe, pageEnable, pageDisable, pageBackupCodes, pageConfirmPassword, pageChangePassword, pageMessage, pageInvite, pageUsers, pageLostPhone, pageResetUser, pageRecovery}
 
 func (h *handler) templateFuncs() template.FuncMap {
 	return template.FuncMap{
@@ -185,6 +186,7 @@ var fieldOrder = map[string][]string{
 	pageTwoFactor:       {"code"},
 	pageLostPhone:       {"message"},
 	pageResetUser:       {"code", "reason"},
+	pageRecovery:        {"sms_code"},
 	pageEnable:          {"code"},
 	pageDisable:         {"password", "code"},
 	pageConfirmPassword: {"password"},
