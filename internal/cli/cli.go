@@ -241,8 +241,8 @@ func newApp(ctx context.Context, name string, mode setUp, args []string, getenv 
 	hasher := password.NewHasher(password.OWASP, rand.Reader, cfg.HashConcurrency, 16*cfg.HashConcurrency, 5*time.Second)
 	opts := account.Options{
 		Store: store, Keys: keys, Hasher: hasher, Policy: policy, Logger: log,
-		SignUpLink:     web.SignUpLink(strings.TrimRight(cfg.BaseURL, "/")),
-		InvitationLink: web.InvitationLink(strings.TrimRight(cfg.BaseURL, "/")),
+		SignUpLink:         web.SignUpLink(strings.TrimRight(cfg.BaseURL, "/")),
+		InvitationLink:     web.InvitationLink(strings.TrimRight(cfg.BaseURL, "/")),
 		RecoveryCancelLink: web.RecoveryCancelLink(strings.TrimRight(cfg.BaseURL, "/")),
 	}
 	var m *metrics.Metrics

@@ -19,7 +19,7 @@ const (
 		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`
 	rotateDeviceSQL = `UPDATE remembered_devices SET token_hash = ?1, last_used_at = ?3, ip = ?4, user_agent = ?5
 		WHERE id = ?6 AND user_id = ?7 AND token_hash = ?2 AND expires_at > ?3`
-	retireTokenSQL = `INSERT INTO remembered_device_tokens (token_hash, device_id) VALUES (?, ?)`
+	retireTokenSQL   = `INSERT INTO remembered_device_tokens (token_hash, device_id) VALUES (?, ?)`
 	forgetDeviceSQL  = `DELETE FROM remembered_devices WHERE id = ? AND user_id = ?`
 	forgetDevicesSQL = `DELETE FROM remembered_devices WHERE user_id = ?`
 )
