@@ -35,13 +35,8 @@ func resetPath(id int64) string {
 
 // showResetUser is the lost-phone page of one account, for administrators.
 func (h *handler) showResetUser(w http.ResponseWriter, r *http.Request) {
-	sess, p, ok := h.signedIn(w, r)
+	sess, p, id, ok := h.signedInOn(w, r)
 	if !ok {
-		return
-	}
-	id, ok := pathID(r)
-	if !ok {
-		h.notFound(w, r)
 		return
 	}
 	v, err := h.resetUserView(r, sess, p, id, nil)
@@ -97,13 +92,8 @@ func (h *handler) resetUserView(r *http.Request, sess *account.Session, p *accou
 
 // sendVerificationFromPage texts a code to the account's number on file.
 func (h *handler) sendVerificationFromPage(w http.ResponseWriter, r *http.Request) {
-	sess, p, ok := h.signedIn(w, r)
+	sess, p, id, ok := h.signedInOn(w, r)
 	if !ok {
-		return
-	}
-	id, ok := pathID(r)
-	if !ok {
-		h.notFound(w, r)
 		return
 	}
 	if _, err := h.svc.SendPhoneVerification(r.Context(), sess, id, httpauth.Client(r)); err != nil {
@@ -116,13 +106,8 @@ func (h *handler) sendVerificationFromPage(w http.ResponseWriter, r *http.Reques
 
 // checkVerificationFromPage checks the code the person read back.
 func (h *handler) checkVerificationFromPage(w http.ResponseWriter, r *http.Request) {
-	sess, p, ok := h.signedIn(w, r)
+	sess, p, id, ok := h.signedInOn(w, r)
 	if !ok {
-		return
-	}
-	id, ok := pathID(r)
-	if !ok {
-		h.notFound(w, r)
 		return
 	}
 	code := r.PostFormValue("code")

@@ -139,13 +139,8 @@ func (h *handler) inviteFromPage(w http.ResponseWriter, r *http.Request) {
 
 // revokeFromPage withdraws a pending invitation.
 func (h *handler) revokeFromPage(w http.ResponseWriter, r *http.Request) {
-	sess, _, ok := h.signedIn(w, r)
+	sess, _, id, ok := h.signedInOn(w, r)
 	if !ok {
-		return
-	}
-	id, ok := pathID(r)
-	if !ok {
-		h.notFound(w, r)
 		return
 	}
 	err := h.svc.RevokeInvitation(r.Context(), sess, id, httpauth.Client(r))
@@ -163,13 +158,8 @@ func (h *handler) revokeFromPage(w http.ResponseWriter, r *http.Request) {
 
 // updateFromPage promotes, demotes, deactivates or reactivates an account.
 func (h *handler) updateFromPage(w http.ResponseWriter, r *http.Request) {
-	sess, p, ok := h.signedIn(w, r)
+	sess, p, id, ok := h.signedInOn(w, r)
 	if !ok {
-		return
-	}
-	id, ok := pathID(r)
-	if !ok {
-		h.notFound(w, r)
 		return
 	}
 	var update account.UserUpdate
@@ -240,13 +230,8 @@ func (h *handler) saveSettings(w http.ResponseWriter, r *http.Request) {
 // resetFromPage turns an account's 2FA off, with the reason typed next to
 // the button.
 func (h *handler) resetFromPage(w http.ResponseWriter, r *http.Request) {
-	sess, p, ok := h.signedIn(w, r)
+	sess, p, id, ok := h.signedInOn(w, r)
 	if !ok {
-		return
-	}
-	id, ok := pathID(r)
-	if !ok {
-		h.notFound(w, r)
 		return
 	}
 	reason := r.PostFormValue("reason")
@@ -261,13 +246,8 @@ func (h *handler) resetFromPage(w http.ResponseWriter, r *http.Request) {
 // resendFromPage replaces a pending invitation with a new link, mailed
 // again and shown.
 func (h *handler) resendFromPage(w http.ResponseWriter, r *http.Request) {
-	sess, p, ok := h.signedIn(w, r)
+	sess, p, id, ok := h.signedInOn(w, r)
 	if !ok {
-		return
-	}
-	id, ok := pathID(r)
-	if !ok {
-		h.notFound(w, r)
 		return
 	}
 	inv, link, err := h.svc.ResendInvitation(r.Context(), sess, id, httpauth.Client(r))
@@ -293,6 +273,21 @@ func (h *handler) resendFromPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // pathID is the {id} of the path: a positive whole number, or not ok.
+// signedInOn is signedIn for a page about the account whose id is in the
+// path: a path id that cannot be one is the 404 page.
+func (h *handler) signedInOn(w http.ResponseWriter, r *http.Request) (*account.Session, *account.Profile, int64, bool) {
+	sess, p, ok := h.signedIn(w, r)
+	if !ok {
+		return nil, nil, 0, false
+	}
+	id, ok := pathID(r)
+	if !ok {
+		h.notFound(w, r)
+		return nil, nil, 0, false
+	}
+	return sess, p, id, true
+}
+
 func pathID(r *http.Request) (int64, bool) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	return id, err == nil && id > 0

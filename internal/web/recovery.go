@@ -146,13 +146,8 @@ func (h *handler) cancelOwnRecovery(w http.ResponseWriter, r *http.Request) {
 
 // cancelUserRecovery cancels an account's pending recovery, for administrators.
 func (h *handler) cancelUserRecovery(w http.ResponseWriter, r *http.Request) {
-	sess, p, ok := h.signedIn(w, r)
+	sess, p, id, ok := h.signedInOn(w, r)
 	if !ok {
-		return
-	}
-	id, ok := pathID(r)
-	if !ok {
-		h.notFound(w, r)
 		return
 	}
 	if err := h.svc.CancelRecoveryFor(r.Context(), sess, id, httpauth.Client(r)); err != nil && !errors.Is(err, account.ErrRecoveryNotFound) {
