@@ -154,11 +154,7 @@ func (s *Service) UpdateUser(ctx context.Context, by *Session, id int64, in User
 // owner is emailed. ErrPhoneNotVerified: neither a verification nor a
 // reason.
 func (s *Service) ResetTwoFactorFor(ctx context.Context, by *Session, id int64, reason string, c Client) (*User, error) {
-	a, err := s.adminActor(ctx, by)
-	if err != nil {
-		return nil, err
-	}
-	target, err := s.store.UserByID(ctx, id)
+	a, target, err := s.adminOver(ctx, by, id)
 	if err != nil {
 		return nil, err
 	}

@@ -121,6 +121,45 @@ func (s *Service) adminActor(ctx context.Context, by *Session) (actor, error) {
 	return actor{admin: admin, session: by}, nil
 }
 
+// adminOver is the administrator acting through session by on the
+// account id, read for the action (checked again where it is written).
+func (s *Service) adminOver(ctx context.Context, by *Session, id int64) (actor, *User, error) {
+	a, err := s.adminActor(ctx, by)
+	if err != nil {
+		return actor{}, nil, err
+	}
+	target, err := s.store.UserByID(ctx, id)
+	if err != nil {
+		return actor{}, nil, err
+	}
+	return a, target, nil
+}
+
+// textedCode reads the newest code texted to userID for purpose and
+// compares code with it: right says whether it matches. A code that is
+// not 6 digits is a ValidationError on field; none sent, or one expired,
+// verified or out of tries, is ErrPhoneCodeSpent. The caller writes the
+// outcome with FailPhoneVerification or VerifyPhoneVerification, which
+// check the same conditions again.
+func (s *Service) textedCode(ctx context.Context, userID int64, purpose, code, field, problem string) (v *PhoneVerification, right bool, err error) {
+	digits := strings.Join(strings.Fields(code), "")
+	if len(digits) != 6 || strings.Trim(digits, "0123456789") != "" {
+		return nil, false, &ValidationError{Fields: map[string]string{field: problem}}
+	}
+	v, err = s.store.LatestPhoneVerification(ctx, userID, purpose)
+	if errors.Is(err, ErrNotFound) {
+		return nil, false, ErrPhoneCodeSpent // none sent: send one
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("account: texted code: %w", err)
+	}
+	if !v.VerifiedAt.IsZero() || v.Failures >= phoneCodeTries || !s.now().Before(v.ExpiresAt) {
+		return nil, false, ErrPhoneCodeSpent
+	}
+	right = subtle.ConstantTimeCompare([]byte(s.phoneCodeMAC(userID, purpose, digits)), []byte(v.CodeHash)) == 1
+	return v, right, nil
+}
+
 // normalizeHelpMessage trims what the person wrote to the administrators:
 // text of at most maxHelpMessage characters, lines allowed.
 func normalizeHelpMessage(input string) (string, string) {
@@ -246,11 +285,7 @@ func (s *Service) HelpRequests(ctx context.Context, by *Session) ([]*HelpRequest
 // account receives at most phoneTextsPerHour texts an hour. The code, the
 // text and the audit entry are written in one transaction.
 func (s *Service) SendPhoneVerification(ctx context.Context, by *Session, id int64, c Client) (*PhoneVerification, error) {
-	a, err := s.adminActor(ctx, by)
-	if err != nil {
-		return nil, err
-	}
-	target, err := s.store.UserByID(ctx, id)
+	a, target, err := s.adminOver(ctx, by, id)
 	if err != nil {
 		return nil, err
 	}
@@ -361,11 +396,7 @@ func (s *Service) phoneCodeMAC(userID int64, purpose, code string) string {
 // on the code's row, so racing tries count each once and a spent code
 // never verifies.
 func (s *Service) CheckPhoneVerification(ctx context.Context, by *Session, id int64, code string, c Client) error {
-	a, err := s.adminActor(ctx, by)
-	if err != nil {
-		return err
-	}
-	target, err := s.store.UserByID(ctx, id)
+	a, target, err := s.adminOver(ctx, by, id)
 	if err != nil {
 		return err
 	}
@@ -383,22 +414,11 @@ func (s *Service) CheckPhoneVerificationByOperator(ctx context.Context, email, c
 }
 
 func (s *Service) checkPhoneVerification(ctx context.Context, a actor, target *User, code string, c Client) error {
-	digits := strings.Join(strings.Fields(code), "")
-	if len(digits) != 6 || strings.Trim(digits, "0123456789") != "" {
-		return &ValidationError{Fields: map[string]string{"code": "Enter the 6 digits the person reads from the text message."}}
-	}
-	v, err := s.store.LatestPhoneVerification(ctx, target.ID, PurposeAdmin)
-	if errors.Is(err, ErrNotFound) {
-		return ErrPhoneCodeSpent // none sent: send one
-	}
+	v, right, err := s.textedCode(ctx, target.ID, PurposeAdmin, code, "code", "Enter the 6 digits the person reads from the text message.")
 	if err != nil {
-		return fmt.Errorf("account: phone verification: %w", err)
+		return err
 	}
 	now := s.now()
-	if !v.VerifiedAt.IsZero() || v.Failures >= phoneCodeTries || !now.Before(v.ExpiresAt) {
-		return ErrPhoneCodeSpent
-	}
-	right := subtle.ConstantTimeCompare([]byte(s.phoneCodeMAC(target.ID, PurposeAdmin, digits)), []byte(v.CodeHash)) == 1
 	verified, spent := false, false
 	err = s.write(ctx, func(ctx context.Context, tx Tx) error {
 		verified, spent = false, false

@@ -2,10 +2,8 @@ package account
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -133,22 +131,11 @@ func (s *Service) StartRecovery(ctx context.Context, token, code string, c Clien
 	if delay <= 0 {
 		return nil, ErrRecoveryDisabled
 	}
-	digits := strings.Join(strings.Fields(code), "")
-	if len(digits) != 6 || strings.Trim(digits, "0123456789") != "" {
-		return nil, &ValidationError{Fields: map[string]string{"sms_code": "Enter the 6 digits of the text message."}}
-	}
-	v, err := s.store.LatestPhoneVerification(ctx, u.ID, PurposeRecovery)
-	if errors.Is(err, ErrNotFound) {
-		return nil, ErrPhoneCodeSpent
-	}
+	v, right, err := s.textedCode(ctx, u.ID, PurposeRecovery, code, "sms_code", "Enter the 6 digits of the text message.")
 	if err != nil {
-		return nil, fmt.Errorf("account: recovery code: %w", err)
+		return nil, err
 	}
 	now := s.now()
-	if !v.VerifiedAt.IsZero() || v.Failures >= phoneCodeTries || !now.Before(v.ExpiresAt) {
-		return nil, ErrPhoneCodeSpent
-	}
-	right := subtle.ConstantTimeCompare([]byte(s.phoneCodeMAC(u.ID, PurposeRecovery, digits)), []byte(v.CodeHash)) == 1
 	var admins []*User
 	var cancelToken string
 	rec := &Recovery{UserID: u.ID, CreatedAt: now, EffectiveAt: now.Add(delay), IP: c.IP, UserAgent: truncate(c.UserAgent, 200)}
@@ -368,11 +355,7 @@ func (s *Service) CancelOwnRecovery(ctx context.Context, sess *Session, c Client
 // CancelRecoveryFor cancels an account's pending recovery, for
 // administrators.
 func (s *Service) CancelRecoveryFor(ctx context.Context, by *Session, id int64, c Client) error {
-	a, err := s.adminActor(ctx, by)
-	if err != nil {
-		return err
-	}
-	target, err := s.store.UserByID(ctx, id)
+	a, target, err := s.adminOver(ctx, by, id)
 	if err != nil {
 		return err
 	}

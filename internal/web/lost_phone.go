@@ -20,13 +20,8 @@ type lostPhoneData struct {
 // showLostPhone explains what a half-signed-in person who lost their phone
 // can do: a backup code, or asking an administrator.
 func (h *handler) showLostPhone(w http.ResponseWriter, r *http.Request) {
-	sess, err := h.svc.Session(r.Context(), httpauth.Token(r))
-	if err != nil {
-		h.fail(w, r, err, recovery{})
-		return
-	}
-	if sess.Stage != account.StageSecondFactor {
-		redirect(w, r, "/me")
+	sess, ok := h.pendingSession(w, r)
+	if !ok {
 		return
 	}
 	h.render(w, r, http.StatusOK, pageLostPhone, h.lostPhoneView(r, sess, nil))

@@ -43,13 +43,8 @@ func (h *handler) sendRecoveryCode(w http.ResponseWriter, r *http.Request) {
 
 // showRecovery asks for the texted code.
 func (h *handler) showRecovery(w http.ResponseWriter, r *http.Request) {
-	sess, err := h.svc.Session(r.Context(), httpauth.Token(r))
-	if err != nil {
-		h.fail(w, r, err, recovery{})
-		return
-	}
-	if sess.Stage != account.StageSecondFactor {
-		redirect(w, r, "/me")
+	sess, ok := h.pendingSession(w, r)
+	if !ok {
 		return
 	}
 	h.render(w, r, http.StatusOK, pageRecovery, &view{Title: "Recover your account", Data: recoveryData{

@@ -18,16 +18,27 @@ type twoFactorData struct {
 
 // showTwoFactor asks a half-signed-in session for its code.
 func (h *handler) showTwoFactor(w http.ResponseWriter, r *http.Request) {
-	sess, err := h.svc.Session(r.Context(), httpauth.Token(r))
-	if err != nil {
-		h.fail(w, r, err, recovery{})
-		return
-	}
-	if sess.Stage != account.StageSecondFactor {
-		redirect(w, r, "/me")
+	_, ok := h.pendingSession(w, r)
+	if !ok {
 		return
 	}
 	h.render(w, r, http.StatusOK, pageTwoFactor, h.twoFactorView(r.URL.Query().Get("method") == "backup"))
+}
+
+// pendingSession returns the half-signed-in session of the request, for
+// the pages of the code step; without one it answers as the page would
+// (to sign-in, or on to My info for a full session).
+func (h *handler) pendingSession(w http.ResponseWriter, r *http.Request) (*account.Session, bool) {
+	sess, err := h.svc.Session(r.Context(), httpauth.Token(r))
+	if err != nil {
+		h.fail(w, r, err, recovery{})
+		return nil, false
+	}
+	if sess.Stage != account.StageSecondFactor {
+		redirect(w, r, "/me")
+		return nil, false
+	}
+	return sess, true
 }
 
 func (h *handler) twoFactorView(backup bool) *view {
