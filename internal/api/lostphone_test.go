@@ -2,6 +2,7 @@ package api
 
 import (
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/twofold/twofold/internal/account"
 	"github.com/twofold/twofold/internal/accounttest"
+	"github.com/twofold/twofold/internal/httpauth"
 )
 
 // textMessages is the policy of a server with an SMS sender.
@@ -239,4 +241,22 @@ func TestLostPhoneWithoutTexts(t *testing.T) {
 	wantProblem(t, "check without a code sent", ada.send("POST", path+"phone-verification/check", `{"code":"123456"}`), 410, "phone_code_expired")
 	wantProblem(t, "reset without a reason", ada.send("POST", path+"reset-two-factor", `{}`), 409, "phone_not_verified")
 	wantJSON(t, "reset with a reason", ada.send("POST", path+"reset-two-factor", `{"reason":"Video call, she showed her badge"}`), 200, nil)
+}
+
+// The people who lose a phone are often the ones whose authenticator is
+// suspended after wrong codes: their half-signed-in session can still ask
+// for help, and the administrators see it.
+func TestHelpRequestFromASuspendedSignIn(t *testing.T) {
+	// No throttles: the wrong codes reach the suspension (30), not the
+	// code throttle (10) first.
+	env, srv := newServer(t, textMessages, accounttest.NoThrottles)
+	ada := apiAdmin(t, env, srv)
+	s := env.SessionsInEveryState(t, anaPassword, account.Client{})
+	c := newClient(t, srv)
+	c.http.Jar.SetCookies(mustURL(t, srv.URL), []*http.Cookie{{Name: httpauth.CookieName, Value: s.Suspended}})
+	wantProblem(t, "a code while suspended", c.send("POST", "/api/v1/session/two-factor", `{"code":"123456"}`), 401, "authenticator_suspended")
+	wantJSON(t, "help request while suspended", c.send("POST", "/api/v1/session/help-request", `{"message":"locked out"}`), 202, nil)
+	if reqs := ada.helpRequests("help requests"); len(reqs) != 1 || reqs[0].Email != "suspended@example.com" {
+		t.Errorf("help requests = %+v; want the suspended account's", reqs)
+	}
 }
