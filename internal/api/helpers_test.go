@@ -12,15 +12,17 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/twofold/twofold/internal/account"
 	"github.com/twofold/twofold/internal/accounttest"
 	"github.com/twofold/twofold/internal/httpauth"
 )
 
 // newServer serves the API over real HTTP on a real service, on SQLite or,
-// with TWOFOLD_TEST_STORE=postgres, on PostgreSQL.
-func newServer(t *testing.T) (*accounttest.Env, *httptest.Server) {
+// with TWOFOLD_TEST_STORE=postgres, on PostgreSQL; policy changes the
+// service's policy (textMessages: a server that can text).
+func newServer(t *testing.T, policy ...func(*account.Policy)) (*accounttest.Env, *httptest.Server) {
 	t.Helper()
-	env := accounttest.NewFromEnv(t)
+	env := accounttest.NewFromEnv(t, policy...)
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, nil))
 	srv := httptest.NewServer(New(env.Service, Options{Logger: logger}))
 	t.Cleanup(srv.Close)

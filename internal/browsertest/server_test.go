@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"net/url"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -48,12 +49,22 @@ func (s *server) setupPath(t *testing.T) string {
 // fails.
 func startServer(t *testing.T, extraArgs ...string) *server {
 	t.Helper()
+	return startServerEnv(t, nil, extraArgs...)
+}
+
+// startServerEnv is startServer with environment variables (KEY=value)
+// added to the test's own, such as Twilio's, which have no flags.
+func startServerEnv(t *testing.T, env []string, extraArgs ...string) *server {
+	t.Helper()
 	needBrowser(t)
 	s := &server{dataDir: t.TempDir(), logs: &accounttest.LogBuffer{}, started: time.Now()}
 	// The journeys start at sign-up: open sign-up (the default is by
 	// invitation), unless extraArgs say otherwise (the last flag wins).
 	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", s.dataDir, "--log-level", "debug", "--signup", "open"}, extraArgs...)
 	cmd := exec.Command(binary, args...)
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

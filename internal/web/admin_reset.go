@@ -148,6 +148,9 @@ func (h *handler) resetFailed(w http.ResponseWriter, r *http.Request, sess *acco
 		problem(http.StatusUnprocessableEntity, "code", invalid.Fields["code"])
 	case errors.Is(err, account.ErrPhoneCodeSpent):
 		problem(http.StatusGone, "", "That code expired or was tried 5 times. Send a new one.")
+	case errors.Is(err, account.ErrInvalidCode) && v.Data.(*resetUserData).CodeSent.IsZero():
+		// That was the code's last try: the page no longer has the field.
+		problem(http.StatusUnprocessableEntity, "", "That is not the code that was texted, and it was the 5th try: the code no longer works. Send a new one.")
 	case errors.Is(err, account.ErrInvalidCode):
 		problem(http.StatusUnprocessableEntity, "code", "That is not the code that was texted. Check it with them and type it again.")
 	case errors.Is(err, account.ErrPhoneNotVerified):

@@ -71,6 +71,10 @@ func Run(t *testing.T, open Opener) {
 		{"RaceHeldSessionAgainstSignOut", testRaceHoldSessionAgainstDelete},
 		{"RememberedDevices", testRememberedDevices},
 		{"RotateDeviceOnceUnderConcurrency", testRotateDeviceConcurrent},
+		{"HelpRequests", testHelpRequests},
+		{"PhoneVerifications", testPhoneVerifications},
+		{"ConsumePhoneVerificationOnceUnderConcurrency", testConsumePhoneVerificationConcurrent},
+		{"FailPhoneVerificationCountsEachOnceUnderConcurrency", testFailPhoneVerificationConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
