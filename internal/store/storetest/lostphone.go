@@ -90,13 +90,13 @@ func testHelpRequests(t *testing.T, open Opener) {
 }
 
 func phoneVerification(userID int64, hash string, created time.Time) *account.PhoneVerification {
-	return &account.PhoneVerification{UserID: userID, Phone: phone, CodeHash: hash, SentBy: "admin@example.com",
+	return &account.PhoneVerification{UserID: userID, Phone: phone, CodeHash: hash, SentBy: "admin@example.com", Purpose: account.PurposeAdmin,
 		CreatedAt: created, ExpiresAt: created.Add(10 * time.Minute)}
 }
 
 func latestVerification(t *testing.T, s account.Store, userID int64) *account.PhoneVerification {
 	t.Helper()
-	v, err := s.LatestPhoneVerification(ctx, userID)
+	v, err := s.LatestPhoneVerification(ctx, userID, account.PurposeAdmin)
 	if err != nil {
 		t.Fatalf("LatestPhoneVerification(%d) = %v", userID, err)
 	}
@@ -110,7 +110,7 @@ func testPhoneVerifications(t *testing.T, open Opener) {
 	s, _ := open(t)
 	a := AutoCommit(s)
 	ana, bo := newUser(t, s, "ana@example.com"), newUser(t, s, "bo@example.com")
-	if _, err := s.LatestPhoneVerification(ctx, ana.ID); !errors.Is(err, account.ErrNotFound) {
+	if _, err := s.LatestPhoneVerification(ctx, ana.ID, account.PurposeAdmin); !errors.Is(err, account.ErrNotFound) {
 		t.Fatalf("LatestPhoneVerification before any = %v; want ErrNotFound", err)
 	}
 	older, newer, bos := phoneVerification(ana.ID, "h1", t0), phoneVerification(ana.ID, "h2", t0.Add(time.Minute)), phoneVerification(bo.ID, "b1", t0.Add(2*time.Minute))
@@ -193,7 +193,7 @@ func testPhoneVerifications(t *testing.T, open Opener) {
 		{"verified after since", bo.ID, bosAt.Add(-time.Millisecond), true},
 		{"used already", bo.ID, bosAt.Add(-time.Hour), false},
 	} {
-		if ok, err := a.ConsumePhoneVerification(ctx, tt.user, tt.since, use); err != nil || ok != tt.used {
+		if ok, err := a.ConsumePhoneVerification(ctx, tt.user, account.PurposeAdmin, tt.since, use); err != nil || ok != tt.used {
 			t.Errorf("ConsumePhoneVerification(%s) = %v, %v; want %v", tt.name, ok, err, tt.used)
 		}
 	}
@@ -202,10 +202,10 @@ func testPhoneVerifications(t *testing.T, open Opener) {
 	}
 
 	// ana's newest code is unverified: the verified older one is used.
-	if ok, err := a.ConsumePhoneVerification(ctx, ana.ID, t0, use); err != nil || !ok {
+	if ok, err := a.ConsumePhoneVerification(ctx, ana.ID, account.PurposeAdmin, t0, use); err != nil || !ok {
 		t.Errorf("ConsumePhoneVerification(ana) = %v, %v; want true (the older code was verified)", ok, err)
 	}
-	if ok, err := a.ConsumePhoneVerification(ctx, ana.ID, t0, use); err != nil || ok {
+	if ok, err := a.ConsumePhoneVerification(ctx, ana.ID, account.PurposeAdmin, t0, use); err != nil || ok {
 		t.Errorf("ConsumePhoneVerification(ana) again = %v, %v; want false", ok, err)
 	}
 	if got := latestVerification(t, s, ana.ID); !got.ConsumedAt.IsZero() {
@@ -227,7 +227,7 @@ func testConsumePhoneVerificationConcurrent(t *testing.T, open Opener) {
 		t.Fatalf("VerifyPhoneVerification = %v, %v", ok, err)
 	}
 	n := concurrently(t, 20, func(i int) (bool, error) {
-		return AutoCommit(pick(i)).ConsumePhoneVerification(ctx, u.ID, t0, t0.Add(2*time.Minute))
+		return AutoCommit(pick(i)).ConsumePhoneVerification(ctx, u.ID, account.PurposeAdmin, t0, t0.Add(2*time.Minute))
 	})
 	if n != 1 {
 		t.Errorf("%d of 20 concurrent ConsumePhoneVerification succeeded; want 1", n)
