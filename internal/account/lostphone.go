@@ -362,6 +362,7 @@ func (s *Service) sendPhoneVerification(ctx context.Context, a actor, target *Us
 	case err != nil:
 		return nil, s.fault(ctx, "send phone verification", err, reserved)
 	}
+	s.queued()
 	return v, nil
 }
 

@@ -113,6 +113,7 @@ func (s *Service) SendRecoveryCode(ctx context.Context, token string, c Client) 
 	if err != nil {
 		return s.fault(ctx, "send recovery code", err, reserved)
 	}
+	s.queued()
 	return nil
 }
 

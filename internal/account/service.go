@@ -118,6 +118,7 @@ type Service struct {
 	linkFor   func(token string) string
 	inviteFor func(token string) string
 	cancelFor func(token string) string
+	queued    func()
 }
 
 // Options are the dependencies of a Service. Now and Random default to the
@@ -143,6 +144,10 @@ type Options struct {
 	// of its "Cancel this recovery" link, mailed when a self-recovery
 	// starts.
 	RecoveryCancelLink func(token string) string
+	// Queued is told, after the commit, when a use case queued a message
+	// someone is waiting for (a texted code, a sign-up link), so that the
+	// outbox is sent at once instead of at its next round; nil for none.
+	Queued func()
 }
 
 // NewService builds a Service. It hashes one dummy password at start-up.
@@ -154,6 +159,10 @@ func NewService(ctx context.Context, o Options) (*Service, error) {
 	}
 	s.inviteFor = o.InvitationLink
 	s.cancelFor = o.RecoveryCancelLink
+	s.queued = o.Queued
+	if s.queued == nil {
+		s.queued = func() {}
+	}
 	if s.cancelFor == nil {
 		s.cancelFor = func(token string) string { return "/recovery/cancel?token=" + token }
 	}

@@ -115,6 +115,7 @@ func (s *Service) StartSignUp(ctx context.Context, in SignUpInput, c Client) err
 		if err != nil {
 			return fmt.Errorf("account: sign up: %w", err)
 		}
+		s.queued()
 		return nil
 	case !errors.Is(err, ErrNotFound):
 		return fmt.Errorf("account: sign up: %w", err)
@@ -145,6 +146,7 @@ func (s *Service) StartSignUp(ctx context.Context, in SignUpInput, c Client) err
 		return fmt.Errorf("account: sign up: %w", err)
 	}
 	s.log.InfoContext(ctx, "sign-up link queued", "outbox_id", n.ID)
+	s.queued()
 	return nil
 }
 

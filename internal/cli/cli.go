@@ -124,6 +124,15 @@ type app struct {
 	store   store
 	service *account.Service
 	metrics *metrics.Metrics // nil unless serve has --metrics-addr
+	// wake, set by serve before it serves, sends the outbox at once.
+	wake func()
+}
+
+// queued is the service's Options.Queued: serve's outbox worker, woken.
+func (a *app) queued() {
+	if a.wake != nil {
+		a.wake()
+	}
 }
 
 func (a *app) Close() error { return a.store.Close() }
@@ -257,12 +266,15 @@ func newApp(ctx context.Context, name string, mode setUp, args []string, getenv 
 		}
 		opts.Store, opts.Observer = m.Store(store), m
 	}
+	a := &app{cfg: cfg, log: log, store: store, metrics: m}
+	opts.Queued = a.queued
 	svc, err := account.NewService(ctx, opts)
 	if err != nil {
 		store.Close()
 		return nil, nil, err
 	}
-	return &app{cfg: cfg, log: log, store: store, service: svc, metrics: m}, positional, nil
+	a.service = svc
+	return a, positional, nil
 }
 
 func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

@@ -112,6 +112,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		if a.metrics != nil {
 			sender.Observer = a.metrics
 		}
+		a.wake = sender.Wake
 		go sender.Run(ctx, 15*time.Second)
 	}
 

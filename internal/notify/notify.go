@@ -19,6 +19,7 @@ import (
 	"net/smtp"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/twofold/twofold/internal/account"
@@ -170,6 +171,24 @@ type Sender struct {
 	// Observer hears each message sent and each failed attempt, by kind
 	// (never by recipient), for metrics; nil for none.
 	Observer Observer
+
+	wakeOnce sync.Once
+	wake     chan struct{}
+}
+
+func (s *Sender) wakeup() chan struct{} {
+	s.wakeOnce.Do(func() { s.wake = make(chan struct{}, 1) })
+	return s.wake
+}
+
+// Wake makes Run deliver now rather than at its next round: a message was
+// queued that someone is waiting for (a texted code, a sign-up link). It
+// never blocks; wakes while a round runs fold into one more round.
+func (s *Sender) Wake() {
+	select {
+	case s.wakeup() <- struct{}{}:
+	default:
+	}
 }
 
 // Observer is told about deliveries, for metrics.
@@ -254,6 +273,7 @@ func (s *Sender) Run(ctx context.Context, interval time.Duration) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-s.wakeup():
 		case <-time.After(interval + rand.N(interval/2+1)):
 		}
 	}

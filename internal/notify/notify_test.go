@@ -210,3 +210,37 @@ func TestParseSMTPURL(t *testing.T) {
 		}
 	}
 }
+
+// countingMailer tells each message it is given.
+type countingMailer struct{ sent chan string }
+
+func (m *countingMailer) Send(_ context.Context, to, _, _ string) error {
+	m.sent <- to
+	return nil
+}
+
+// Run delivers at once when woken, not at its next round: a message
+// queued after its first round goes out though the interval is an hour.
+func TestWakeDeliversAtOnce(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "twofold.db"))
+	mailer := &countingMailer{sent: make(chan string, 10)}
+	s := &notify.Sender{Store: st, Mailer: mailer, Log: slog.New(slog.DiscardHandler), Now: time.Now, MaxAttempts: 3}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan struct{})
+	go func() { defer close(done); s.Run(ctx, time.Hour) }()
+	time.Sleep(200 * time.Millisecond) // the first round runs, with nothing to send
+	queue(t, st, 1)
+	s.Wake()
+	s.Wake() // a second wake while one is pending does not block
+	select {
+	case to := <-mailer.sent:
+		if to != "ana@example.com" {
+			t.Errorf("sent to %q", to)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the queued message was not sent within 10 s of Wake (the interval is an hour)")
+	}
+	cancel()
+	<-done
+}
