@@ -193,7 +193,21 @@ func TestLostPhoneThroughTheAPI(t *testing.T) {
 	if reqs := ada.helpRequests("help requests after the reset"); len(reqs) != 0 {
 		t.Errorf("help requests after the reset = %+v; want none", reqs)
 	}
-	signIn(t, newClient(t, srv), anaEmail, anaPassword, account.StageComplete)
+	after := newClient(t, srv)
+	signIn(t, after, anaEmail, anaPassword, account.StageComplete)
+	// Her activity says who reset it, and how her phone was checked.
+	var events eventsResponse
+	wantJSON(t, "ana's events", after.send("GET", "/api/v1/me/events", ""), 200, &events)
+	kinds := map[account.EventKind]string{}
+	for _, e := range events.Events {
+		kinds[e.Kind] = e.Detail
+	}
+	if d := kinds[account.EventTwoFactorReset]; d != "by ada@example.com: phone verified by text message" {
+		t.Errorf("ana's reset event detail = %q; want it to name ada and the phone check (events %+v)", d, events.Events)
+	}
+	if _, ok := kinds[account.EventHelpRequested]; !ok {
+		t.Errorf("ana's events = %+v; want her help request among them", events.Events)
+	}
 
 	var audit auditResponse
 	wantJSON(t, "audit", ada.send("GET", "/api/v1/admin/audit", ""), 200, &audit)
