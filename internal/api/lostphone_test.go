@@ -205,6 +205,15 @@ func TestLostPhoneThroughTheAPI(t *testing.T) {
 	if d := kinds[account.EventTwoFactorReset]; d != "by ada@example.com: phone verified by text message" {
 		t.Errorf("ana's reset event detail = %q; want it to name ada and the phone check (events %+v)", d, events.Events)
 	}
+	mails := map[string]int{}
+	for _, m := range outbox(t, env) {
+		if m.Channel == account.ChannelEmail {
+			mails[string(m.Kind)+" to "+m.Recipient]++
+		}
+	}
+	if mails[string(account.EventHelpRequested)+" to ada@example.com"] != 1 || mails[string(account.EventTwoFactorReset)+" to "+anaEmail] != 1 {
+		t.Errorf("mails = %v; want one help request to ada and one reset notice to ana", mails)
+	}
 	if _, ok := kinds[account.EventHelpRequested]; !ok {
 		t.Errorf("ana's events = %+v; want her help request among them", events.Events)
 	}
