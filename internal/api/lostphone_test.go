@@ -283,3 +283,34 @@ func TestHelpRequestFromASuspendedSignIn(t *testing.T) {
 		t.Errorf("help requests = %+v; want the suspended account's", reqs)
 	}
 }
+
+// A texted code works for 10 minutes; a right one allows a reset without
+// a reason for 15 minutes after it was read back, not at 15 minutes.
+func TestPhoneVerificationTimes(t *testing.T) {
+	env, srv := newServer(t, textMessages)
+	ada := apiAdmin(t, env, srv)
+	halfSignedIn(t, env, srv, anaEmail)
+	path := fmt.Sprintf("/api/v1/admin/users/%d/", userID(t, env, anaEmail))
+	check := func(code string) *result {
+		return ada.send("POST", path+"phone-verification/check", jsonBody(t, map[string]string{"code": code}))
+	}
+	// The admin's password was typed at the setup link: keep within its
+	// 10 minutes by confirming it again after each wait.
+	reauth := func() {
+		t.Helper()
+		wantJSON(t, "confirm password", ada.send("POST", "/api/v1/session/confirm-password", jsonBody(t, map[string]string{"password": anaPassword})), 200, nil)
+	}
+
+	wantJSON(t, "send", ada.send("POST", path+"phone-verification", ""), 202, nil)
+	env.Clock.Advance(10 * time.Minute)
+	reauth()
+	wantProblem(t, "the right code after 10 minutes", check(textedCode(t, env, anaPhone)), 410, "phone_code_expired")
+
+	wantJSON(t, "send again", ada.send("POST", path+"phone-verification", ""), 202, nil)
+	env.Clock.Advance(10*time.Minute - time.Second)
+	reauth()
+	wantJSON(t, "the right code a second before it expires", check(textedCode(t, env, anaPhone)), 200, nil)
+	env.Clock.Advance(15 * time.Minute)
+	reauth()
+	wantProblem(t, "a reset 15 minutes after the verification", ada.send("POST", path+"reset-two-factor", `{}`), 409, "phone_not_verified")
+}
