@@ -193,7 +193,30 @@ func TestLostPhoneThroughTheAPI(t *testing.T) {
 	if reqs := ada.helpRequests("help requests after the reset"); len(reqs) != 0 {
 		t.Errorf("help requests after the reset = %+v; want none", reqs)
 	}
-	signIn(t, newClient(t, srv), anaEmail, anaPassword, account.StageComplete)
+	after := newClient(t, srv)
+	signIn(t, after, anaEmail, anaPassword, account.StageComplete)
+	// Her activity says who reset it, and how her phone was checked.
+	var events eventsResponse
+	wantJSON(t, "ana's events", after.send("GET", "/api/v1/me/events", ""), 200, &events)
+	kinds := map[account.EventKind]string{}
+	for _, e := range events.Events {
+		kinds[e.Kind] = e.Detail
+	}
+	if d := kinds[account.EventTwoFactorReset]; d != "by ada@example.com: phone verified by text message" {
+		t.Errorf("ana's reset event detail = %q; want it to name ada and the phone check (events %+v)", d, events.Events)
+	}
+	mails := map[string]int{}
+	for _, m := range outbox(t, env) {
+		if m.Channel == account.ChannelEmail {
+			mails[string(m.Kind)+" to "+m.Recipient]++
+		}
+	}
+	if mails[string(account.EventHelpRequested)+" to ada@example.com"] != 1 || mails[string(account.EventTwoFactorReset)+" to "+anaEmail] != 1 {
+		t.Errorf("mails = %v; want one help request to ada and one reset notice to ana", mails)
+	}
+	if _, ok := kinds[account.EventHelpRequested]; !ok {
+		t.Errorf("ana's events = %+v; want her help request among them", events.Events)
+	}
 
 	var audit auditResponse
 	wantJSON(t, "audit", ada.send("GET", "/api/v1/admin/audit", ""), 200, &audit)
@@ -259,4 +282,35 @@ func TestHelpRequestFromASuspendedSignIn(t *testing.T) {
 	if reqs := ada.helpRequests("help requests"); len(reqs) != 1 || reqs[0].Email != "suspended@example.com" {
 		t.Errorf("help requests = %+v; want the suspended account's", reqs)
 	}
+}
+
+// A texted code works for 10 minutes; a right one allows a reset without
+// a reason for 15 minutes after it was read back, not at 15 minutes.
+func TestPhoneVerificationTimes(t *testing.T) {
+	env, srv := newServer(t, textMessages)
+	ada := apiAdmin(t, env, srv)
+	halfSignedIn(t, env, srv, anaEmail)
+	path := fmt.Sprintf("/api/v1/admin/users/%d/", userID(t, env, anaEmail))
+	check := func(code string) *result {
+		return ada.send("POST", path+"phone-verification/check", jsonBody(t, map[string]string{"code": code}))
+	}
+	// The admin's password was typed at the setup link: keep within its
+	// 10 minutes by confirming it again after each wait.
+	reauth := func() {
+		t.Helper()
+		wantJSON(t, "confirm password", ada.send("POST", "/api/v1/session/confirm-password", jsonBody(t, map[string]string{"password": anaPassword})), 200, nil)
+	}
+
+	wantJSON(t, "send", ada.send("POST", path+"phone-verification", ""), 202, nil)
+	env.Clock.Advance(10 * time.Minute)
+	reauth()
+	wantProblem(t, "the right code after 10 minutes", check(textedCode(t, env, anaPhone)), 410, "phone_code_expired")
+
+	wantJSON(t, "send again", ada.send("POST", path+"phone-verification", ""), 202, nil)
+	env.Clock.Advance(10*time.Minute - time.Second)
+	reauth()
+	wantJSON(t, "the right code a second before it expires", check(textedCode(t, env, anaPhone)), 200, nil)
+	env.Clock.Advance(15 * time.Minute)
+	reauth()
+	wantProblem(t, "a reset 15 minutes after the verification", ada.send("POST", path+"reset-two-factor", `{}`), 409, "phone_not_verified")
 }

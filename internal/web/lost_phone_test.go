@@ -52,6 +52,9 @@ func lostPhoneSite(t *testing.T) (s *site, ada, ana *browser, anaID int64) {
 	ana.enableTwoFactor()
 	// A full session has nothing to do with the lost-phone page.
 	wantRedirect(t, ana.get("/signin/lost-phone"), "/me")
+	if res := ana.post("/signin/lost-phone", url.Values{"message": {"hi"}}); res.status != http.StatusSeeOther || res.location() != "/me" {
+		t.Errorf("POST /signin/lost-phone with a full session = %d to %q; want 303 to /me", res.status, res.location())
+	}
 	wantRedirect(t, ana.post("/signout", nil), "/signin")
 	ana.signIn("/signin/two-factor")
 	u, err := s.env.Store.UserByEmail(t.Context(), testEmail)
@@ -72,6 +75,12 @@ func TestLostPhonePages(t *testing.T) {
 	reset := resetPath(id)
 
 	wantText(t, ana.page("/signin/two-factor"), `<a href="/signin/lost-phone">Lost your phone?</a>`)
+	anon := s.browser(t)
+	for _, res := range []*response{anon.get("/signin/lost-phone"), anon.post("/signin/lost-phone", url.Values{"message": {"hi"}})} {
+		if res.status != http.StatusSeeOther || !strings.HasPrefix(res.location(), "/signin") {
+			t.Errorf("%s /signin/lost-phone without a session = %d to %q; want 303 to the sign-in page", res.method, res.status, res.location())
+		}
+	}
 	lost := ana.page("/signin/lost-phone")
 	wantText(t, lost, "<h1>Lost your phone?</h1>", "A backup code.", `href="/signin/two-factor?method=backup"`,
 		"Ask an administrator.", `action="/signin/lost-phone"`, "Ask an administrator for help")
