@@ -219,7 +219,9 @@ func (s *Service) RequestHelp(ctx context.Context, token, message string, c Clie
 			return fmt.Errorf("account: add help request: %w", err)
 		}
 		if !opened {
-			return nil // one is open already: the administrators know
+			// One is open already: the administrators know, and asking
+			// again costs nothing of the day's limit.
+			return releaseAttempts(ctx, tx, reserved)
 		}
 		if err := s.record(ctx, tx, u.ID, EventHelpRequested, "", c); err != nil {
 			return err

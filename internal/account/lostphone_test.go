@@ -289,3 +289,39 @@ func TestPhoneVerificationRefusals(t *testing.T) {
 		t.Errorf("audit log lacks the reason:\n%s", audit)
 	}
 }
+
+// A code texted after a verification replaces it, as the reset page
+// shows; asking for help again while a request is open costs nothing of
+// the day's limit; a sign-in with a code resolves the open request.
+func TestLostPhoneDetails(t *testing.T) {
+	f, ada := lostPhone(t)
+	id := f.session().UserID
+	if _, err := f.Service.SendPhoneVerification(ctx, ada, id, client); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Service.CheckPhoneVerification(ctx, ada, id, lastText(t, f.Env, "+61412345678"), client); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Service.SendPhoneVerification(ctx, ada, id, client); err != nil {
+		t.Fatal(err)
+	}
+	if at, _, _ := f.Service.PhoneVerifiedAt(ctx, ada, id); !at.IsZero() {
+		t.Errorf("PhoneVerifiedAt after a newer code = %v; want none", at)
+	}
+	if _, err := f.Service.ResetTwoFactorFor(ctx, ada, id, "", client); !errors.Is(err, account.ErrPhoneNotVerified) {
+		t.Errorf("reset after a newer, unchecked code = %v; want ErrPhoneNotVerified", err)
+	}
+
+	pending := f.signInPassword()
+	for i := range 5 {
+		if err := f.Service.RequestHelp(ctx, pending, "", client); err != nil {
+			t.Fatalf("help request %d while one is open = %v; want nil", i+1, err)
+		}
+	}
+	if _, err := f.Service.SubmitSecondFactor(ctx, f.signInPassword(), f.Code(t, f.secret), client); err != nil {
+		t.Fatal(err)
+	}
+	if reqs, _ := f.Service.HelpRequests(ctx, ada); len(reqs) != 0 {
+		t.Errorf("open help requests after a sign-in with a code = %d; want 0", len(reqs))
+	}
+}

@@ -687,6 +687,10 @@ func (s *Service) useSecondFactor(ctx context.Context, u *User, code string, c C
 		if err := s.cancelRecoveries(ctx, tx, u, cancelledBySignIn, c); err != nil {
 			return err
 		}
+		// Nor help: an open "Lost your phone?" request is resolved.
+		if _, err := tx.ResolveHelpRequests(ctx, u.ID, cancelledBySignIn, s.now()); err != nil {
+			return fmt.Errorf("account: resolve help requests: %w", err)
+		}
 		return then(ctx, tx, method)
 	})
 	switch {

@@ -250,8 +250,9 @@ type Tx interface {
 	// the same conditions: false otherwise.
 	VerifyPhoneVerification(ctx context.Context, id int64, tries int, now time.Time) (bool, error)
 	// ConsumePhoneVerification uses up the user's newest verification for
-	// purpose that was verified after since and not used yet: false when
-	// there is none. So one verification allows one reset.
+	// purpose if it was verified after since and not used yet: false
+	// otherwise. So one verification allows one reset, and a code sent
+	// after it replaces it.
 	ConsumePhoneVerification(ctx context.Context, userID int64, purpose string, since, now time.Time) (bool, error)
 
 	// CreateRecovery stores r (setting r.ID) unless the user has a pending

@@ -89,7 +89,7 @@ func (t *tx) VerifyPhoneVerification(ctx context.Context, id int64, tries int, n
 // one verification use it once.
 func (t *tx) ConsumePhoneVerification(ctx context.Context, userID int64, purpose string, since, now time.Time) (bool, error) {
 	return t.changed(ctx, "use phone verification", `UPDATE phone_verifications SET consumed_at = $3
-		WHERE consumed_at IS NULL AND id = (SELECT id FROM phone_verifications
-			WHERE user_id = $1 AND purpose = $4 AND verified_at > $2 AND consumed_at IS NULL ORDER BY id DESC LIMIT 1)`,
+		WHERE consumed_at IS NULL AND verified_at > $2
+			AND id = (SELECT id FROM phone_verifications WHERE user_id = $1 AND purpose = $4 ORDER BY id DESC LIMIT 1)`,
 		userID, millis(since), millis(now), purpose)
 }

@@ -24,8 +24,8 @@ const (
 		WHERE id = ?1 AND verified_at IS NULL AND failures < ?2 AND expires_at > ?3`
 	verifyVerificationSQL = `UPDATE phone_verifications SET verified_at = ?3
 		WHERE id = ?1 AND verified_at IS NULL AND failures < ?2 AND expires_at > ?3`
-	consumeVerificationSQL = `UPDATE phone_verifications SET consumed_at = ?3 WHERE consumed_at IS NULL AND id = (SELECT id FROM phone_verifications
-		WHERE user_id = ?1 AND purpose = ?4 AND verified_at > ?2 AND consumed_at IS NULL ORDER BY id DESC LIMIT 1)`
+	consumeVerificationSQL = `UPDATE phone_verifications SET consumed_at = ?3 WHERE consumed_at IS NULL AND verified_at > ?2
+		AND id = (SELECT id FROM phone_verifications WHERE user_id = ?1 AND purpose = ?4 ORDER BY id DESC LIMIT 1)`
 )
 
 // OpenHelpRequests implements account.Store.
