@@ -117,6 +117,10 @@ func (s *Service) UpdateUser(ctx context.Context, by *Session, id int64, in User
 				if err := forgetDevices(ctx, tx, target.ID); err != nil {
 					return err
 				}
+				// Nor does a recovery wait for a reactivation.
+				if _, err := tx.CancelRecoveries(ctx, target.ID, "deactivation", now); err != nil {
+					return fmt.Errorf("account: cancel recovery: %w", err)
+				}
 			}
 			if err := s.record(ctx, tx, target.ID, kind, by, c); err != nil {
 				return err

@@ -303,3 +303,18 @@ func TestRecoveryCompletesOnce(t *testing.T) {
 		})
 	}
 }
+
+// Deactivation cancels a pending recovery: it does not wait for a
+// reactivation to complete.
+func TestDeactivationCancelsRecovery(t *testing.T) {
+	f, ada := recoveryFixture(t, accounttest.New(t, texts), 72)
+	rec := f.startRecovery(f.signInPassword())
+	for _, on := range []bool{false, true} {
+		if _, err := f.Service.UpdateUser(ctx, ada, rec.UserID, account.UserUpdate{Active: active(on)}, client); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := f.Service.PendingRecoveryOf(ctx, rec.UserID); !errors.Is(err, account.ErrRecoveryNotFound) {
+		t.Errorf("after deactivation and reactivation: PendingRecoveryOf = %v; want ErrRecoveryNotFound", err)
+	}
+}
