@@ -44,6 +44,7 @@ type Store interface {
 	// CountAdministrators counts the active administrators.
 	CountAdministrators(ctx context.Context) (int, error)
 	Events(ctx context.Context, userID int64, limit int) ([]*Event, error)
+	appStore // protected apps (apps.go)
 
 	// InTx runs fn in one write transaction: committed when fn returns nil,
 	// rolled back when it returns an error (returned as is). fn must use
@@ -207,4 +208,5 @@ type Tx interface {
 	// that depends on who the administrators are (the first one, the
 	// last one), until this one ends, and returns how many are active.
 	LockAdministrators(ctx context.Context) (active int, err error)
+	appTx // protected apps (apps.go)
 }

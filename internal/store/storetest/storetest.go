@@ -68,6 +68,9 @@ func Run(t *testing.T, open Opener) {
 		{"RaceBackupCodesAgainstDisable", testRaceBackupCodesAgainstDisable},
 		{"RacePhoneRemovalAgainstEnable", testRacePhoneRemovalAgainstEnable},
 		{"RaceHeldSessionAgainstSignOut", testRaceHoldSessionAgainstDelete},
+		{"ProtectedApps", testProtectedApps},
+		{"SessionForAppMatchesLikeTheService", testSessionForAppMatch},
+		{"RaceRuleChangeAgainstDecisions", testRaceRuleChangeAgainstDecisions},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
