@@ -62,7 +62,7 @@ func (h *handler) confirmSignUp(w http.ResponseWriter, r *http.Request) error {
 // created answers a new account signed in: its session cookie, 201 and the
 // body of GET /me (a finished sign-up, an accepted invitation).
 func (h *handler) created(w http.ResponseWriter, r *http.Request, u *account.User, token string) error {
-	httpauth.SetToken(w, token, h.secure)
+	httpauth.SetToken(w, token, h.cookies)
 	w.Header().Set("Location", "/api/v1/me")
 	return h.writeJSON(w, r, http.StatusCreated, newMeResponse(&account.Profile{User: u}))
 }
@@ -88,7 +88,7 @@ func (h *handler) signIn(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	httpauth.SetToken(w, token, h.secure)
+	httpauth.SetToken(w, token, h.cookies)
 	return h.writeJSON(w, r, http.StatusOK, statusResponse{Status: stage})
 }
 
@@ -107,7 +107,7 @@ func (h *handler) submitSecondFactor(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	httpauth.SetToken(w, token, h.secure)
+	httpauth.SetToken(w, token, h.cookies)
 	return h.writeJSON(w, r, http.StatusOK, statusResponse{Status: account.StageComplete})
 }
 
@@ -116,7 +116,7 @@ func (h *handler) signOut(w http.ResponseWriter, r *http.Request) error {
 	if err := h.svc.SignOut(r.Context(), httpauth.Token(r), httpauth.Client(r)); err != nil {
 		return err
 	}
-	httpauth.ClearToken(w, h.secure)
+	httpauth.ClearToken(w, h.cookies)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

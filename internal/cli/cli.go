@@ -232,6 +232,7 @@ func newApp(ctx context.Context, name string, mode setUp, args []string, getenv 
 		Store: store, Keys: keys, Hasher: hasher, Policy: policy, Logger: log,
 		SignUpLink:     web.SignUpLink(strings.TrimRight(cfg.BaseURL, "/")),
 		InvitationLink: web.InvitationLink(strings.TrimRight(cfg.BaseURL, "/")),
+		RedirectHosts:  cfg.RedirectHosts(),
 	}
 	var m *metrics.Metrics
 	if name == "serve" && cfg.MetricsAddr != "" {

@@ -23,22 +23,39 @@ func Token(r *http.Request) string {
 	return c.Value
 }
 
+// Cookies say how the session cookie is sent: Secure when the service is
+// reached over https, and for Domain and its subdomains when set
+// (--cookie-domain), so apps on sibling hosts behind forward-auth share
+// the session; host-only otherwise.
+type Cookies struct {
+	Secure bool
+	Domain string
+}
+
 // SetToken sends the session cookie: HttpOnly, SameSite=Lax, Secure when the
 // service is reached over https. The cookie itself lives for the browser
 // session; the server enforces the idle and absolute timeouts.
-func SetToken(w http.ResponseWriter, token string, secure bool) {
+func SetToken(w http.ResponseWriter, token string, c Cookies) {
 	http.SetCookie(w, &http.Cookie{
-		Name: CookieName, Value: token, Path: "/",
-		HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode,
+		Name: CookieName, Value: token, Path: "/", Domain: c.Domain,
+		HttpOnly: true, Secure: c.Secure, SameSite: http.SameSiteLaxMode,
 	})
 }
 
-// ClearToken tells the browser to forget the session cookie.
-func ClearToken(w http.ResponseWriter, secure bool) {
-	http.SetCookie(w, &http.Cookie{
-		Name: CookieName, Value: "", Path: "/", MaxAge: -1, Expires: time.Unix(0, 0),
-		HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode,
-	})
+// ClearToken tells the browser to forget the session cookie: the
+// host-only one, and the domain one when a cookie domain is set (a browser
+// may hold both, from before and after the setting).
+func ClearToken(w http.ResponseWriter, c Cookies) {
+	domains := []string{""}
+	if c.Domain != "" {
+		domains = append(domains, c.Domain)
+	}
+	for _, d := range domains {
+		http.SetCookie(w, &http.Cookie{
+			Name: CookieName, Value: "", Path: "/", Domain: d, MaxAge: -1, Expires: time.Unix(0, 0),
+			HttpOnly: true, Secure: c.Secure, SameSite: http.SameSiteLaxMode,
+		})
+	}
 }
 
 // Client describes the requester for throttling and the activity log. The

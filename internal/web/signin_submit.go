@@ -21,10 +21,10 @@ func (h *handler) signIn(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err, recovery{page: pageSignIn, view: v})
 		return
 	}
-	httpauth.SetToken(w, token, h.secure)
+	httpauth.SetToken(w, token, h.cookies)
 	if stage == account.StageSecondFactor {
 		redirect(w, r, "/signin/two-factor")
 		return
 	}
-	redirect(w, r, "/me")
+	h.afterSignIn(w, r, token)
 }

@@ -19,6 +19,6 @@ func (h *handler) submitTwoFactor(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err, rec)
 		return
 	}
-	httpauth.SetToken(w, token, h.secure)
-	redirect(w, r, "/me")
+	httpauth.SetToken(w, token, h.cookies)
+	h.afterSignIn(w, r, token)
 }
