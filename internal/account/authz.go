@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 )
 
@@ -134,11 +135,8 @@ func NormalizeRequestHost(hostport string) (string, error) {
 		return h[:end+1], nil
 	}
 	if i := strings.LastIndexByte(h, ':'); i >= 0 {
-		port := h[i+1:]
-		for j := 0; j < len(port); j++ {
-			if port[j] < '0' || port[j] > '9' {
-				return "", errors.New("unreadable port")
-			}
+		if n, err := strconv.ParseUint(h[i+1:], 10, 16); err != nil || n == 0 {
+			return "", errors.New("unreadable port")
 		}
 		h = h[:i]
 	}
@@ -152,7 +150,7 @@ func NormalizeRequestHost(hostport string) (string, error) {
 // SafeRedirect returns rd when twofold may send a browser there after
 // signing in or out: an absolute http(s) URL without user info, control
 // characters, spaces or backslashes, whose host is twofold's own, one of
-// Options.RedirectHosts, or covered by a protected app. Anything else
+// Policy.RedirectHosts, or covered by a protected app. Anything else
 // (another site, a scheme-relative or javascript: URL, an encoded or
 // userinfo trick) is refused and logged; the caller goes to My info.
 func (s *Service) SafeRedirect(ctx context.Context, rd string) (string, bool) {
@@ -204,7 +202,7 @@ func redirectHost(rd string) (string, bool) {
 }
 
 func (s *Service) redirectHostAllowed(ctx context.Context, host string) bool {
-	for _, pattern := range s.redirectHosts {
+	for _, pattern := range s.policy.RedirectHosts {
 		if HostMatches(pattern, host) {
 			return true
 		}

@@ -57,6 +57,11 @@ type Policy struct {
 	BackupCodeCount int
 	PhoneRegion     string // region for numbers typed without +country code; "" requires +
 	EventsShown     int
+	// RedirectHosts are host patterns ("auth.example.com",
+	// "*.example.com") a browser may be sent back to after signing in or
+	// out (SafeRedirect), besides the hosts of the protected apps:
+	// twofold's own and --allowed-redirect-hosts.
+	RedirectHosts []string
 }
 
 // DefaultPolicy returns the product's defaults.
@@ -108,9 +113,6 @@ type Service struct {
 	dummyHash string // verified for unknown emails so timing does not tell
 	linkFor   func(token string) string
 	inviteFor func(token string) string
-	// redirectHosts are the host patterns besides the protected apps that
-	// SafeRedirect allows.
-	redirectHosts []string
 }
 
 // Options are the dependencies of a Service. Now and Random default to the
@@ -132,11 +134,6 @@ type Options struct {
 	// InvitationLink turns an invitation token into the address an invited
 	// person opens. Required.
 	InvitationLink func(token string) string
-	// RedirectHosts are host patterns ("auth.example.com",
-	// "*.example.com") a browser may be sent back to after signing in or
-	// out, besides the hosts of the protected apps: twofold's own and
-	// --allowed-redirect-hosts.
-	RedirectHosts []string
 }
 
 // NewService builds a Service. It hashes one dummy password at start-up.
@@ -147,7 +144,6 @@ func NewService(ctx context.Context, o Options) (*Service, error) {
 		s.observe = noObserver{}
 	}
 	s.inviteFor = o.InvitationLink
-	s.redirectHosts = o.RedirectHosts
 	if s.linkFor == nil || s.inviteFor == nil {
 		return nil, errors.New("account: Options.SignUpLink and Options.InvitationLink are required")
 	}

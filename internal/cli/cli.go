@@ -227,12 +227,12 @@ func newApp(ctx context.Context, name string, mode setUp, args []string, getenv 
 	policy.PhoneRegion = strings.ToUpper(cfg.PhoneRegion)
 	policy.TOTPSkew = cfg.TOTPSkew
 	policy.OpenSignUp = cfg.SignUp == config.SignUpOpen
+	policy.RedirectHosts = cfg.RedirectHosts()
 	hasher := password.NewHasher(password.OWASP, rand.Reader, cfg.HashConcurrency, 16*cfg.HashConcurrency, 5*time.Second)
 	opts := account.Options{
 		Store: store, Keys: keys, Hasher: hasher, Policy: policy, Logger: log,
 		SignUpLink:     web.SignUpLink(strings.TrimRight(cfg.BaseURL, "/")),
 		InvitationLink: web.InvitationLink(strings.TrimRight(cfg.BaseURL, "/")),
-		RedirectHosts:  cfg.RedirectHosts(),
 	}
 	var m *metrics.Metrics
 	if name == "serve" && cfg.MetricsAddr != "" {
