@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"path"
 	"strconv"
@@ -131,6 +132,14 @@ func NormalizeRequestHost(hostport string) (string, error) {
 		end := strings.IndexByte(h, ']')
 		if end < 0 {
 			return "", errors.New("unreadable host")
+		}
+		if _, err := netip.ParseAddr(h[1:end]); err != nil {
+			return "", errors.New("unreadable host")
+		}
+		if rest := h[end+1:]; rest != "" {
+			if n, err := strconv.ParseUint(strings.TrimPrefix(rest, ":"), 10, 16); !strings.HasPrefix(rest, ":") || err != nil || n == 0 {
+				return "", errors.New("unreadable port")
+			}
 		}
 		return h[:end+1], nil
 	}

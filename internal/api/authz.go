@@ -52,7 +52,7 @@ func (h *handler) forwardAuth(w http.ResponseWriter, r *http.Request) error {
 	switch {
 	case proto != "http" && proto != "https":
 		return &requestError{detail: "X-Forwarded-Proto must be http or https, as the proxy received the request."}
-	case host == "" || strings.Contains(host, ","):
+	case !validForwardedHost(host):
 		return &requestError{detail: "X-Forwarded-Host must be the one host the original request asked for."}
 	case uri == "":
 		uri = "/"
@@ -74,6 +74,13 @@ func (h *handler) fromTrustedProxy(r *http.Request) error {
 	h.log.WarnContext(r.Context(), "forward-auth request refused: its peer is not a trusted proxy; add the reverse proxy's address to --trusted-proxies (TWOFOLD_TRUSTED_PROXIES)",
 		"peer", peer.String(), "path", r.URL.Path)
 	return errUntrustedProxy
+}
+
+// validForwardedHost: one host name, with or without a port, and nothing
+// that would change the URL built from it.
+func validForwardedHost(host string) bool {
+	_, err := account.NormalizeRequestHost(host)
+	return err == nil
 }
 
 func wantsHTML(r *http.Request) bool {
