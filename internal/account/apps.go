@@ -70,9 +70,9 @@ func HostMatches(pattern, host string) bool {
 	return strings.HasPrefix(pattern, "*.") && len(host) > len(pattern)-1 && strings.HasSuffix(host, pattern[1:])
 }
 
-// MoreSpecific orders apps as the stores pick among several that match:
-// an exact host before a wildcard, a longer host before a shorter one,
-// then the longer path prefix.
+// MoreSpecific orders apps that match one request: an exact host before a
+// wildcard, a longer host before a shorter one, then the longer path
+// prefix. The most specific decides.
 func MoreSpecific(a, b *ProtectedApp) bool {
 	if a.Wildcard() != b.Wildcard() {
 		return !a.Wildcard()
@@ -88,6 +88,26 @@ func MoreSpecific(a, b *ProtectedApp) bool {
 type AppRule struct {
 	App     *ProtectedApp
 	Default AppAccess
+}
+
+// AppsState is what a decision reads about the apps with the session: the
+// default rule and the version of the list of apps (every change to an
+// app bumps it, in its transaction).
+type AppsState struct {
+	Default AppAccess
+	Version int64
+}
+
+// MatchApp is the most specific app of apps that covers host and urlPath
+// (Matches, MoreSpecific), or nil.
+func MatchApp(apps []*ProtectedApp, host, urlPath string) *ProtectedApp {
+	var best *ProtectedApp
+	for _, a := range apps {
+		if a.Matches(host, urlPath) && (best == nil || MoreSpecific(a, best)) {
+			best = a
+		}
+	}
+	return best
 }
 
 // Access is the rule in force: the app's, else the default.
@@ -108,14 +128,19 @@ type appStore interface {
 	// DefaultAppAccess reads the rule for hosts no app lists.
 	DefaultAppAccess(ctx context.Context) (AppAccess, error)
 	// SessionForApp is the one read behind a forward-auth decision: the
-	// session with its account (like SessionByTokenHash) and the rule for
-	// host and urlPath: the most specific app that matches (MoreSpecific)
-	// and the default. ErrNotFound without such a session.
-	SessionForApp(ctx context.Context, tokenHash, host, urlPath string) (*Session, AppRule, error)
+	// session with its account and the settings (like SessionByTokenHash;
+	// the backup codes are not counted), the default rule and the version
+	// of the apps. ErrNotFound without such a session.
+	SessionForApp(ctx context.Context, tokenHash string) (*Session, AppsState, error)
+	// ProtectedAppsVersion lists every protected app with the version of
+	// the list, read together.
+	ProtectedAppsVersion(ctx context.Context) ([]*ProtectedApp, int64, error)
 }
 
 // appTx is the part of Tx about protected apps.
 type appTx interface {
+	// Each write below also bumps the version of the apps (AppsState).
+
 	// CreateProtectedApp stores a and sets a.ID; ErrAppExists if an app
 	// with the same host and path prefix exists.
 	CreateProtectedApp(ctx context.Context, a *ProtectedApp) error

@@ -9,6 +9,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // AuthzOutcome is what a forward-auth check decides for one request.
@@ -38,10 +39,13 @@ type AuthzDecision struct {
 
 // Authorize decides whether the session of token may open host and urlPath
 // (lower-case host without port; the path decoded and cleaned, see
-// CleanPath), in one read: the session, its account, the settings and the
-// rule of the app come together (Store.SessionForApp), and nothing is
-// cached, so a sign-out, deactivation, 2FA reset or rule change committed
-// on any instance decides every later request.
+// CleanPath), in one read: the session, its account, the settings, the
+// default rule and the version of the apps come together
+// (Store.SessionForApp). The apps themselves are matched in memory, from
+// this instance's copy of the list while it is of the version just read
+// (another read when it is not, once per change): so a sign-out,
+// deactivation, 2FA reset or rule change committed on any instance decides
+// every request read after it, at once.
 //
 // Only a fully signed-in session passes. Then the rule: deny, or
 // administrators only, refuses others (AuthzForbidden); an account that
@@ -52,13 +56,18 @@ func (s *Service) Authorize(ctx context.Context, token, host, urlPath string) (A
 		return AuthzDecision{Outcome: AuthzSignIn}, nil
 	}
 	hash := hashToken(token)
-	sess, rule, err := s.store.SessionForApp(ctx, hash, host, urlPath)
+	sess, state, err := s.store.SessionForApp(ctx, hash)
 	if errors.Is(err, ErrNotFound) {
 		return AuthzDecision{Outcome: AuthzSignIn}, nil
 	}
 	if err != nil {
 		return AuthzDecision{}, fmt.Errorf("account: authorize: %w", err)
 	}
+	apps, err := s.apps.at(ctx, s.store, state.Version)
+	if err != nil {
+		return AuthzDecision{}, fmt.Errorf("account: authorize: %w", err)
+	}
+	rule := AppRule{App: MatchApp(apps, host, urlPath), Default: state.Default}
 	sess, err = s.liveSession(ctx, hash, sess)
 	switch {
 	case errors.Is(err, ErrUnauthenticated), errors.Is(err, ErrPendingExpired):
@@ -227,4 +236,39 @@ func (s *Service) redirectHostAllowed(ctx context.Context, host string) bool {
 		}
 	}
 	return false
+}
+
+// appsCache is an instance's copy of the protected apps, with the version
+// it was read at. It is used only for a decision that read the same
+// version with its session, so it is never behind the database: a change
+// bumps the version in its transaction, and the first decision that reads
+// the new version reloads the list.
+type appsCache struct {
+	mu      sync.RWMutex
+	loaded  bool
+	version int64
+	apps    []*ProtectedApp
+}
+
+// at returns the apps of version (or of a later one, if the list changed
+// again meanwhile).
+func (c *appsCache) at(ctx context.Context, st Store, version int64) ([]*ProtectedApp, error) {
+	c.mu.RLock()
+	if c.loaded && c.version == version {
+		apps := c.apps
+		c.mu.RUnlock()
+		return apps, nil
+	}
+	c.mu.RUnlock()
+	apps, v, err := st.ProtectedAppsVersion(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	// Equal, not later: a database restored from a backup goes back.
+	if !c.loaded || v != c.version {
+		c.loaded, c.version, c.apps = true, v, apps
+	}
+	c.mu.Unlock()
+	return apps, nil
 }

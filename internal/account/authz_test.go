@@ -7,6 +7,8 @@ import (
 
 	"github.com/twofold/twofold/internal/account"
 	"github.com/twofold/twofold/internal/accounttest"
+	"github.com/twofold/twofold/internal/store/postgres"
+	"github.com/twofold/twofold/internal/store/postgres/pgtest"
 )
 
 // authzWorld is a server with an administrator (2FA on), a member (2FA
@@ -173,21 +175,158 @@ func TestAuthorizeOverdueGoesToEnrollment(t *testing.T) {
 	}
 }
 
-// A decision is one read: the session, the account, the settings and the
-// app's rule come together, and nothing is written (the session was
-// touched within Policy.TouchInterval).
+// A decision is one read: the session, the account, the settings, the
+// default rule and the version of the apps come together, and the apps are
+// this instance's copy while that version stands. Nothing is written (the
+// session was touched within Policy.TouchInterval).
 func TestAuthorizeIsOneRead(t *testing.T) {
 	fs := accounttest.NewFaultStore(accounttest.New(t, inviteOnly).Store)
 	env := accounttest.NewOnStore(t, fs, inviteOnly)
 	w := newAuthzWorld(t, env)
 	w.addApp(t, "app.example.com", "", account.AccessAdmins, false)
-	for _, token := range []string{w.member, w.adminToken} {
+	if _, err := env.Service.Authorize(ctx, w.member, "app.example.com", "/"); err != nil {
+		t.Fatal(err) // loads this instance's copy of the apps
+	}
+	for _, token := range []string{w.member, w.adminToken, w.member} {
 		fs.Reset(0, 0)
 		if _, err := env.Service.Authorize(ctx, token, "app.example.com", "/"); err != nil {
 			t.Fatal(err)
 		}
 		if c := fs.Counts(); c.Reads != 1 || c.Writes != 0 {
 			t.Errorf("Authorize: %d reads, %d writes (%v); want one read", c.Reads, c.Writes, c.Ops)
+		}
+	}
+	// After a change, the first decision reads the apps again, once.
+	w.addApp(t, "other.example.com", "", account.AccessSignedIn, false)
+	fs.Reset(0, 0)
+	if d, err := env.Service.Authorize(ctx, w.member, "app.example.com", "/"); err != nil || d.Outcome != account.AuthzForbidden {
+		t.Fatalf("Authorize after a change = %d, %v", d.Outcome, err)
+	}
+	if c := fs.Counts(); c.Reads != 2 {
+		t.Errorf("Authorize after a change: %d reads (%v); want the session and the apps", c.Reads, c.Ops)
+	}
+}
+
+// Two instances on one database (two store handles, two services, each
+// with its own copy of the apps): a rule change, a sign-out, a 2FA reset
+// and a deactivation made through one decide the very next check on the
+// other, on both stores.
+func TestAuthorizeAcrossInstances(t *testing.T) {
+	for name, open := range map[string]func(t *testing.T) (*accounttest.Env, *accounttest.Env){
+		"sqlite": func(t *testing.T) (*accounttest.Env, *accounttest.Env) {
+			a := accounttest.New(t, inviteOnly)
+			st, err := accounttest.OpenSQLite(a.DBPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			return a, accounttest.NewOnStore(t, st, inviteOnly)
+		},
+		"postgres": func(t *testing.T) (*accounttest.Env, *accounttest.Env) {
+			dsn := pgtest.Database(t)
+			var envs []*accounttest.Env
+			for range 2 {
+				st, err := postgres.Open(ctx, dsn)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { st.Close() })
+				envs = append(envs, accounttest.NewOnStore(t, st, inviteOnly))
+			}
+			return envs[0], envs[1]
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			a, b := open(t)
+			w := newAuthzWorld(t, a)
+			app := w.addApp(t, "app.example.com", "", account.AccessSignedIn, false)
+			want := func(what, token string, outcome account.AuthzOutcome) {
+				t.Helper()
+				if d, err := b.Service.Authorize(ctx, token, "app.example.com", "/"); err != nil || d.Outcome != outcome {
+					t.Errorf("%s: the other instance decides %d, %v; want %d", what, d.Outcome, err, outcome)
+				}
+			}
+			want("before any change", w.member, account.AuthzAllow)
+			if _, err := a.Service.UpdateProtectedApp(ctx, w.admin, app.ID, account.AppInput{Host: app.Host, Access: account.AccessAdmins}, client); err != nil {
+				t.Fatal(err)
+			}
+			want("administrators only", w.member, account.AuthzForbidden)
+			want("administrators only, an administrator", w.adminToken, account.AuthzAllow)
+			if err := a.Service.DeleteProtectedApp(ctx, w.admin, app.ID, client); err != nil {
+				t.Fatal(err)
+			}
+			want("app removed", w.member, account.AuthzAllow)
+			if err := a.Service.SetDefaultAppAccess(ctx, w.admin, account.AccessDeny, client); err != nil {
+				t.Fatal(err)
+			}
+			want("default deny", w.member, account.AuthzForbidden)
+			if err := a.Service.SetDefaultAppAccess(ctx, w.admin, account.AccessSignedIn, client); err != nil {
+				t.Fatal(err)
+			}
+			w.addApp(t, "app.example.com", "", account.AccessSignedIn, true)
+			want("2FA required by the app", w.twofa, account.AuthzAllow)
+			twofa, err := a.Service.Authenticate(ctx, w.twofa)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := a.Service.ResetTwoFactorFor(ctx, w.admin, twofa.UserID, "checked her passport in person", client); err != nil {
+				t.Fatal(err)
+			}
+			want("2FA reset", w.twofa, account.AuthzSignIn)
+			if err := a.Service.SignOut(ctx, w.member, client); err != nil {
+				t.Fatal(err)
+			}
+			want("signed out", w.member, account.AuthzSignIn)
+			again, stage, err := a.Service.SignIn(ctx, account.SignInInput{Email: w.twofaEmail, Password: pw}, client)
+			if err != nil || stage != account.StageComplete {
+				t.Fatalf("sign in again after the reset = %q, %v", stage, err)
+			}
+			want("signed in again (2FA off, app requires it)", again, account.AuthzEnroll)
+			if _, err := a.Service.UpdateUser(ctx, w.admin, twofa.UserID, account.UserUpdate{Active: active(false)}, client); err != nil {
+				t.Fatal(err)
+			}
+			want("deactivated", again, account.AuthzSignIn)
+		})
+	}
+}
+
+// Which app decides: the most specific that matches.
+func TestMatchApp(t *testing.T) {
+	apps := []*account.ProtectedApp{
+		{ID: 1, Host: "app.example.com"},
+		{ID: 2, Host: "app.example.com", PathPrefix: "/admin/"},
+		{ID: 3, Host: "app.example.com", PathPrefix: "/admin/deep/"},
+		{ID: 4, Host: "*.example.com"},
+		{ID: 5, Host: "*.b.example.com"},
+		{ID: 6, Host: "*.b.example.com", PathPrefix: "/p/"},
+	}
+	tests := []struct {
+		host, path string
+		want       int64 // 0: none
+	}{
+		{"app.example.com", "/", 1},
+		{"app.example.com", "/admin", 2},
+		{"app.example.com", "/admin/", 2},
+		{"app.example.com", "/admin/x", 2},
+		{"app.example.com", "/administrator", 1},
+		{"app.example.com", "/ADMIN", 1},
+		{"app.example.com", "/admin/deep", 3},
+		{"app.example.com", "/admin/deeper", 2},
+		{"x.example.com", "/admin", 4},
+		{"a.b.example.com", "/", 5},
+		{"x.a.b.example.com", "/p/q", 6},
+		{"a.b.example.com", "/pq", 5},
+		{"b.example.com", "/p", 4},
+		{"example.com", "/", 0},
+		{"evilexample.com", "/", 0},
+		{"app.example.com.evil", "/", 0},
+		{"com", "/", 0},
+	}
+	for _, tt := range tests {
+		got := account.MatchApp(apps, tt.host, tt.path)
+		if (got == nil && tt.want != 0) || (got != nil && got.ID != tt.want) {
+			t.Errorf("MatchApp(%q, %q) = %+v; want app %d", tt.host, tt.path, got, tt.want)
 		}
 	}
 }

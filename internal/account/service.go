@@ -110,6 +110,9 @@ type Service struct {
 	// attempt, for metrics.
 	observe Observer
 
+	// apps is this instance's copy of the protected apps (authz.go).
+	apps appsCache
+
 	dummyHash string // verified for unknown emails so timing does not tell
 	linkFor   func(token string) string
 	inviteFor func(token string) string

@@ -7,9 +7,15 @@ import (
 )
 
 // SessionForApp implements account.Store.
-func (f *FaultStore) SessionForApp(ctx context.Context, tokenHash, host, urlPath string) (*account.Session, account.AppRule, error) {
+func (f *FaultStore) SessionForApp(ctx context.Context, tokenHash string) (*account.Session, account.AppsState, error) {
 	f.read("SessionForApp")
-	return f.Store.SessionForApp(ctx, tokenHash, host, urlPath)
+	return f.Store.SessionForApp(ctx, tokenHash)
+}
+
+// ProtectedAppsVersion implements account.Store.
+func (f *FaultStore) ProtectedAppsVersion(ctx context.Context) ([]*account.ProtectedApp, int64, error) {
+	f.read("ProtectedAppsVersion")
+	return f.Store.ProtectedAppsVersion(ctx)
 }
 
 // ProtectedApps implements account.Store.

@@ -49,31 +49,51 @@ func ScanApp(row Scanner) (*account.ProtectedApp, error) {
 	return d.app(), nil
 }
 
-// SessionForAppColumns is SessionProfileColumns, the default rule (of the
-// settings row st) and the matched app (alias a, all NULL when none), in
-// ScanSessionForApp's order.
-var SessionForAppColumns = SessionProfileColumns + ", COALESCE(st.default_app_access, 'everyone'), " + Qualified("a", AppColumns)
+// SessionForAppColumns is the select list of the one read behind a
+// forward-auth decision: the session (alias s), its user (alias u), no
+// backup-code counts (a decision needs none), the settings (alias st), the
+// default rule and the version of the apps, in ScanSessionForApp's order.
+var SessionForAppColumns = Qualified("s", SessionColumns) + ", " + Qualified("u", UserColumns) +
+	", 0, false, " + SettingsColumns("st") + ", COALESCE(st.default_app_access, 'everyone'), COALESCE(st.apps_version, 0)"
 
 // ScanSessionForApp reads a row of SessionForAppColumns.
-func ScanSessionForApp(row Scanner) (*account.Session, account.AppRule, error) {
+func ScanSessionForApp(row Scanner) (*account.Session, account.AppsState, error) {
 	var sd sessionDest
 	var ud userDest
 	var codes int
 	var generated bool
 	var st settingsDest
 	var def string
-	var ad appDest
+	var version int64
 	targets := append(append(append(sd.targets(), ud.targets()...), &codes, &generated), st.targets()...)
-	targets = append(append(targets, &def), ad.targets()...)
-	if err := row.Scan(targets...); err != nil {
-		return nil, account.AppRule{}, err
+	if err := row.Scan(append(targets, &def, &version)...); err != nil {
+		return nil, account.AppsState{}, err
 	}
 	s := sd.session()
-	u := ud.user()
-	s.Profile = &account.Profile{User: u, Settings: st.settings()}
-	if u.TwoFactorEnabled() {
-		s.Profile.BackupCodesRemaining = codes
-		s.Profile.BackupCodesGenerated = generated
+	s.Profile = &account.Profile{User: ud.user(), Settings: st.settings()}
+	return s, account.AppsState{Default: account.AppAccess(def), Version: version}, nil
+}
+
+// AppsVersionSQL lists the protected apps with the version of the list,
+// in one statement (so both come from one snapshot): a row of
+// COALESCE(version), AppColumns (alias a) per app, or one row with a NULL
+// app when there is none, for ScanAppsVersion.
+const AppsVersionSQL = `SELECT COALESCE(st.apps_version, 0), ` + "a.id, a.host, a.path_prefix, a.access, a.require_two_factor, a.created_at" + `
+	FROM (SELECT 1 AS one) o LEFT JOIN settings st ON st.id = 1 LEFT JOIN protected_apps a ON 1 = 1
+	ORDER BY a.host, a.path_prefix`
+
+// ScanAppsVersion reads the rows of AppsVersionSQL.
+func ScanAppsVersion(rows Rows) ([]*account.ProtectedApp, int64, error) {
+	var apps []*account.ProtectedApp
+	var version int64
+	for rows.Next() {
+		var d appDest
+		if err := rows.Scan(append([]any{&version}, d.targets()...)...); err != nil {
+			return nil, 0, err
+		}
+		if a := d.app(); a != nil {
+			apps = append(apps, a)
+		}
 	}
-	return s, account.AppRule{App: ad.app(), Default: account.AppAccess(def)}, nil
+	return apps, version, rows.Err()
 }

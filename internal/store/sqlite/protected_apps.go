@@ -9,42 +9,53 @@ import (
 	"github.com/twofold/twofold/internal/store/rowmap"
 )
 
-// matchAppSQL picks the app for host ?2 and path ?3, as
-// account.ProtectedApp.Matches and account.MoreSpecific say: the exact
-// host or a "*.domain" the host ends in, a path prefix the path (with a
-// "/" added) starts with, the most specific first. It scans the apps
-// (there are few) inside the one read of a decision.
-const matchAppSQL = `SELECT p.id FROM protected_apps p
-	WHERE (p.host = ?2 OR (substr(p.host, 1, 2) = '*.' AND length(?2) > length(p.host) - 1
-			AND substr(?2, 1 - length(p.host)) = substr(p.host, 2)))
-		AND (p.path_prefix = '' OR substr(?3 || '/', 1, length(p.path_prefix)) = p.path_prefix)
-	ORDER BY substr(p.host, 1, 2) <> '*.' DESC, length(p.host) DESC, length(p.path_prefix) DESC LIMIT 1`
-
 // sessionForAppSQL is the one read behind a forward-auth decision.
 var sessionForAppSQL = `SELECT ` + rowmap.SessionForAppColumns + `
 	FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN settings st ON st.id = 1
-	LEFT JOIN protected_apps a ON a.id = (` + matchAppSQL + `)
-	WHERE s.token_hash = ?1`
+	WHERE s.token_hash = ?`
 
 const (
 	insertAppSQL  = `INSERT INTO protected_apps (host, path_prefix, access, require_two_factor, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id`
 	updateAppSQL  = `UPDATE protected_apps SET host = ?, path_prefix = ?, access = ?, require_two_factor = ? WHERE id = ?`
 	deleteAppSQL  = `DELETE FROM protected_apps WHERE id = ? RETURNING ` + rowmap.AppColumns
 	setDefaultSQL = `UPDATE settings SET default_app_access = ? WHERE id = 1`
+	bumpAppsSQL   = `UPDATE settings SET apps_version = apps_version + 1 WHERE id = 1`
 )
 
 // The protected apps' writes are prepared at Open with the others.
 func init() {
-	txStatements = append(txStatements, insertAppSQL, updateAppSQL, deleteAppSQL, setDefaultSQL)
+	txStatements = append(txStatements, insertAppSQL, updateAppSQL, deleteAppSQL, setDefaultSQL, bumpAppsSQL)
 }
 
 // SessionForApp implements account.Store.
-func (s *Store) SessionForApp(ctx context.Context, tokenHash, host, urlPath string) (*account.Session, account.AppRule, error) {
-	sess, rule, err := rowmap.ScanSessionForApp(s.queryRow(ctx, sessionForAppSQL, tokenHash, host, urlPath))
+func (s *Store) SessionForApp(ctx context.Context, tokenHash string) (*account.Session, account.AppsState, error) {
+	sess, state, err := rowmap.ScanSessionForApp(s.queryRow(ctx, sessionForAppSQL, tokenHash))
 	if err != nil {
-		return nil, account.AppRule{}, fmt.Errorf("sqlite: session for app: %w", notFound(err))
+		return nil, account.AppsState{}, fmt.Errorf("sqlite: session for app: %w", notFound(err))
 	}
-	return sess, rule, nil
+	return sess, state, nil
+}
+
+// ProtectedAppsVersion implements account.Store.
+func (s *Store) ProtectedAppsVersion(ctx context.Context) ([]*account.ProtectedApp, int64, error) {
+	rows, err := s.read.QueryContext(ctx, rowmap.AppsVersionSQL)
+	if err != nil {
+		return nil, 0, fmt.Errorf("sqlite: protected apps: %w", err)
+	}
+	defer rows.Close()
+	apps, v, err := rowmap.ScanAppsVersion(rows)
+	if err != nil {
+		return nil, 0, fmt.Errorf("sqlite: protected apps: %w", err)
+	}
+	return apps, v, nil
+}
+
+// bumpApps counts a change to the apps (account.AppsState.Version).
+func (t *tx) bumpApps(ctx context.Context) error {
+	if _, err := t.exec(ctx, bumpAppsSQL); err != nil {
+		return fmt.Errorf("sqlite: apps version: %w", err)
+	}
+	return nil
 }
 
 // ProtectedApps implements account.Store.
@@ -84,7 +95,7 @@ func (t *tx) CreateProtectedApp(ctx context.Context, a *account.ProtectedApp) er
 	if err != nil {
 		return fmt.Errorf("sqlite: create protected app: %w", err)
 	}
-	return nil
+	return t.bumpApps(ctx)
 }
 
 func (t *tx) UpdateProtectedApp(ctx context.Context, a *account.ProtectedApp) error {
@@ -92,7 +103,10 @@ func (t *tx) UpdateProtectedApp(ctx context.Context, a *account.ProtectedApp) er
 	if appExists(err) {
 		return account.ErrAppExists
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return t.bumpApps(ctx)
 }
 
 func (t *tx) DeleteProtectedApp(ctx context.Context, id int64) (*account.ProtectedApp, error) {
@@ -100,9 +114,12 @@ func (t *tx) DeleteProtectedApp(ctx context.Context, id int64) (*account.Protect
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: delete protected app: %w", notFound(err))
 	}
-	return a, nil
+	return a, t.bumpApps(ctx)
 }
 
 func (t *tx) SetDefaultAppAccess(ctx context.Context, access account.AppAccess) error {
-	return t.one(ctx, "default app access", account.ErrNotFound, setDefaultSQL, string(access))
+	if err := t.one(ctx, "default app access", account.ErrNotFound, setDefaultSQL, string(access)); err != nil {
+		return err
+	}
+	return t.bumpApps(ctx)
 }

@@ -72,79 +72,78 @@ func testProtectedApps(t *testing.T, open Opener) {
 	}
 }
 
-// testSessionForAppMatch checks that the store's SQL picks the app that
-// account.ProtectedApp.Matches and account.MoreSpecific pick, for hosts
-// and paths at every edge, and that the read carries the session, its
-// account and the default rule.
-func testSessionForAppMatch(t *testing.T, open Opener) {
+// testSessionForAppVersion checks the one read of a decision (the
+// session, its account, the default rule, the version of the apps) and
+// that every change to the apps, and only a change, bumps the version that
+// ProtectedAppsVersion reads with the list.
+func testSessionForAppVersion(t *testing.T, open Opener) {
 	s, _ := open(t)
 	a := AutoCommit(s)
 	u := newUser(t, s, "ana@example.com")
 	if err := a.CreateSession(ctx, session(u.ID, "h1", account.StageComplete)); err != nil {
 		t.Fatal(err)
 	}
-	apps := []*account.ProtectedApp{
-		app("app.example.com", "", account.AccessSignedIn),
-		app("app.example.com", "/admin/", account.AccessAdmins),
-		app("app.example.com", "/admin/deep/", account.AccessSignedIn),
-		app("*.example.com", "", account.AccessAdmins),
-		app("*.b.example.com", "", account.AccessSignedIn),
-		app("*.b.example.com", "/p/", account.AccessAdmins),
-		app("x_y.example.com", "", account.AccessSignedIn), // "_" is no LIKE wildcard here
-		app("exampleacom", "", account.AccessSignedIn),
-		app("pct.example.org", "/100%/", account.AccessAdmins),
-	}
-	for _, p := range apps {
-		if err := a.CreateProtectedApp(ctx, p); err != nil {
-			t.Fatal(err)
+	read := func() account.AppsState {
+		t.Helper()
+		sess, state, err := s.SessionForApp(ctx, "h1")
+		if err != nil || sess.UserID != u.ID || sess.Profile == nil || sess.Profile.User.Email != u.Email {
+			t.Fatalf("SessionForApp() = %+v, %v; want ana's session with her profile", sess, err)
 		}
-	}
-	hosts := []string{"app.example.com", "example.com", "a.example.com", "a.b.example.com", "b.example.com",
-		"x.a.b.example.com", "xapp.example.com", "app.example.com.evil", "evilexample.com", "xay.example.com",
-		"x_y.example.com", "exampleacom", "pct.example.org", "com", ""}
-	paths := []string{"/", "/admin", "/admin/", "/admin/x", "/administrator", "/admin/deep", "/admin/deeper",
-		"/admin/deep/x", "/p", "/p/q", "/pq", "/100%", "/100%/x", "/100x/x", "/ADMIN"}
-	for _, host := range hosts {
-		for _, p := range paths {
-			var want *account.ProtectedApp
-			for _, c := range apps {
-				if c.Matches(host, p) && (want == nil || account.MoreSpecific(c, want)) {
-					want = c
-				}
-			}
-			sess, rule, err := s.SessionForApp(ctx, "h1", host, p)
-			if err != nil {
-				t.Fatalf("SessionForApp(%q, %q) = %v", host, p, err)
-			}
-			if sess.UserID != u.ID || sess.Profile == nil || sess.Profile.User.Email != u.Email {
-				t.Fatalf("SessionForApp(%q, %q) session = %+v; want ana's with her profile", host, p, sess)
-			}
-			switch {
-			case want == nil && rule.App != nil:
-				t.Errorf("SessionForApp(%q, %q) app = %s%s; want none", host, p, rule.App.Host, rule.App.PathPrefix)
-			case want != nil && (rule.App == nil || *rule.App != *want):
-				t.Errorf("SessionForApp(%q, %q) app = %+v; want %s%s", host, p, rule.App, want.Host, want.PathPrefix)
-			}
-			if rule.Default != account.AccessSignedIn {
-				t.Errorf("SessionForApp() default = %q; want everyone", rule.Default)
-			}
+		apps, v, err := s.ProtectedAppsVersion(ctx)
+		if err != nil || v != state.Version {
+			t.Fatalf("ProtectedAppsVersion() = %d apps, version %d, %v; want version %d", len(apps), v, err, state.Version)
 		}
+		return state
 	}
-	if _, _, err := s.SessionForApp(ctx, "nope", "app.example.com", "/"); !errors.Is(err, account.ErrNotFound) {
+	last := read()
+	if last.Default != account.AccessSignedIn {
+		t.Errorf("default = %q; want everyone", last.Default)
+	}
+	one := app("app.example.com", "", account.AccessSignedIn)
+	steps := []struct {
+		what   string
+		change func() error
+		bumps  bool
+	}{
+		{"create", func() error { return a.CreateProtectedApp(ctx, one) }, true},
+		{"create a duplicate", func() error { return a.CreateProtectedApp(ctx, app("app.example.com", "", account.AccessAdmins)) }, false},
+		{"update", func() error { one.Access = account.AccessAdmins; return a.UpdateProtectedApp(ctx, one) }, true},
+		{"update a missing app", func() error {
+			return a.UpdateProtectedApp(ctx, &account.ProtectedApp{ID: 9999, Host: "x.example", Access: account.AccessSignedIn})
+		}, false},
+		{"set the default", func() error { return a.SetDefaultAppAccess(ctx, account.AccessDeny) }, true},
+		{"create another", func() error { return a.CreateProtectedApp(ctx, app("*.example.com", "/x/", account.AccessSignedIn)) }, true},
+		{"delete", func() error { _, err := a.DeleteProtectedApp(ctx, one.ID); return err }, true},
+		{"delete again", func() error { _, err := a.DeleteProtectedApp(ctx, one.ID); return err }, false},
+	}
+	for _, st := range steps {
+		err := st.change()
+		if (err == nil) != st.bumps {
+			t.Fatalf("%s = %v", st.what, err)
+		}
+		now := read()
+		if bumped := now.Version > last.Version; bumped != st.bumps {
+			t.Errorf("%s: version %d → %d; want bumped %v", st.what, last.Version, now.Version, st.bumps)
+		}
+		last = now
+	}
+	if last.Default != account.AccessDeny {
+		t.Errorf("default = %q; want deny", last.Default)
+	}
+	apps, _, err := s.ProtectedAppsVersion(ctx)
+	if err != nil || len(apps) != 1 || apps[0].Host != "*.example.com" || apps[0].PathPrefix != "/x/" {
+		t.Errorf("ProtectedAppsVersion() = %v, %v; want *.example.com/x/ alone", apps, err)
+	}
+	if _, _, err := s.SessionForApp(ctx, "nope"); !errors.Is(err, account.ErrNotFound) {
 		t.Errorf("SessionForApp(unknown token) = %v; want ErrNotFound", err)
-	}
-	if err := a.SetDefaultAppAccess(ctx, account.AccessDeny); err != nil {
-		t.Fatal(err)
-	}
-	if _, rule, err := s.SessionForApp(ctx, "h1", "other.test", "/"); err != nil || rule.App != nil || rule.Access() != account.AccessDeny {
-		t.Errorf("SessionForApp(unlisted host) = %+v, %v; want the default, deny", rule, err)
 	}
 }
 
-// testRaceRuleChangeAgainstDecisions streams decisions for a member
-// through one handle while an administrator's change to administrators
-// only commits through the other: every read that starts after the commit
-// returned sees the new rule. Nothing caches a rule.
+// testRaceRuleChangeAgainstDecisions streams decisions' reads for a
+// member through one handle while an administrator's change to
+// administrators only commits through the other: every read that starts
+// after the commit returned sees the new version of the apps, and the
+// list read at that version has the new rule.
 func testRaceRuleChangeAgainstDecisions(t *testing.T, open Opener) {
 	s, other := twoHandles(open, t)
 	u := newUser(t, s, "member@example.com")
@@ -155,8 +154,12 @@ func testRaceRuleChangeAgainstDecisions(t *testing.T, open Opener) {
 	if err := AutoCommit(s).CreateProtectedApp(ctx, p); err != nil {
 		t.Fatal(err)
 	}
+	_, before, err := s.SessionForApp(ctx, "m1")
+	if err != nil {
+		t.Fatal(err)
+	}
 	var committed atomic.Bool
-	var passedAfter, reads atomic.Int64
+	var staleAfter, reads atomic.Int64
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for range 4 {
@@ -170,14 +173,14 @@ func testRaceRuleChangeAgainstDecisions(t *testing.T, open Opener) {
 				default:
 				}
 				after := committed.Load()
-				_, rule, err := s.SessionForApp(ctx, "m1", "app.example.com", "/x")
+				_, state, err := s.SessionForApp(ctx, "m1")
 				if err != nil {
 					t.Error(err)
 					return
 				}
 				reads.Add(1)
-				if after && rule.Access() == account.AccessSignedIn {
-					passedAfter.Add(1)
+				if after && state.Version == before.Version {
+					staleAfter.Add(1)
 				}
 			}
 		}()
@@ -191,11 +194,11 @@ func testRaceRuleChangeAgainstDecisions(t *testing.T, open Opener) {
 	time.Sleep(20 * time.Millisecond)
 	close(stop)
 	wg.Wait()
-	if n := passedAfter.Load(); n != 0 {
-		t.Errorf("%d of %d reads started after the change committed still saw everyone signed in", n, reads.Load())
+	if n := staleAfter.Load(); n != 0 {
+		t.Errorf("%d of %d reads started after the change committed still saw the old version", n, reads.Load())
 	}
-	apps, _ := s.ProtectedApps(ctx)
-	if !slices.ContainsFunc(apps, func(a *account.ProtectedApp) bool { return a.Access == account.AccessAdmins }) {
-		t.Errorf("ProtectedApps() = %v; want the change", apps)
+	apps, _, err := s.ProtectedAppsVersion(ctx)
+	if err != nil || !slices.ContainsFunc(apps, func(a *account.ProtectedApp) bool { return a.Access == account.AccessAdmins }) {
+		t.Errorf("ProtectedAppsVersion() = %v, %v; want the change", apps, err)
 	}
 }

@@ -69,7 +69,7 @@ func Run(t *testing.T, open Opener) {
 		{"RacePhoneRemovalAgainstEnable", testRacePhoneRemovalAgainstEnable},
 		{"RaceHeldSessionAgainstSignOut", testRaceHoldSessionAgainstDelete},
 		{"ProtectedApps", testProtectedApps},
-		{"SessionForAppMatchesLikeTheService", testSessionForAppMatch},
+		{"SessionForAppAndAppsVersion", testSessionForAppVersion},
 		{"RaceRuleChangeAgainstDecisions", testRaceRuleChangeAgainstDecisions},
 	}
 	for _, tt := range tests {
