@@ -177,23 +177,24 @@ const (
 )
 
 // NormalizeHostPattern checks a host pattern and returns it lower-case,
+// or a message for the person who typed it,
 // without a trailing dot: a DNS name (letters, digits, hyphens, at most
 // 253 characters) or "*." followed by one with at least two labels (no
 // "*.com"). Ports and IP addresses are not patterns: the proxy's Host is
 // matched without its port.
-func NormalizeHostPattern(s string) (string, error) {
+func NormalizeHostPattern(s string) (pattern, problem string) {
 	h := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(s)), ".")
 	name := h
 	if rest, ok := strings.CutPrefix(h, "*."); ok {
 		name = rest
 		if !strings.Contains(name, ".") {
-			return "", errors.New("A wildcard needs a domain with at least two labels, like *.example.com.")
+			return "", "A wildcard needs a domain with at least two labels, like *.example.com."
 		}
 	}
 	if !ValidHostname(name) {
-		return "", errors.New("Enter a host name like app.example.com or *.example.com (letters, digits, hyphens and dots; no scheme, port or path).")
+		return "", "Enter a host name like app.example.com or *.example.com (letters, digits, hyphens and dots; no scheme, port or path)."
 	}
-	return h, nil
+	return h, ""
 }
 
 // ValidHostname reports whether h is a lower-case DNS name: labels of 1 to
@@ -218,36 +219,37 @@ func ValidHostname(h string) bool {
 }
 
 // NormalizePathPrefix checks a path prefix and returns it as stored: ""
-// for every path ("" or "/"), else cleaned, starting and ending with "/".
-func NormalizePathPrefix(s string) (string, error) {
+// for every path ("" or "/"), else cleaned, starting and ending with "/";
+// or a message for the person who typed it.
+func NormalizePathPrefix(s string) (prefix, problem string) {
 	p := strings.TrimSpace(s)
 	if p == "" || p == "/" {
-		return "", nil
+		return "", ""
 	}
 	if !strings.HasPrefix(p, "/") || len(p) > 200 {
-		return "", errors.New("Enter a path that starts with /, like /admin, at most 200 characters; or leave it empty for every path.")
+		return "", "Enter a path that starts with /, like /admin, at most 200 characters; or leave it empty for every path."
 	}
 	for _, c := range p {
 		if c <= ' ' || c == 0x7f || c == '?' || c == '#' || c == '\\' || c == '%' {
-			return "", errors.New("A path prefix has no spaces, ?, #, % or \\: enter it as the path appears, like /admin.")
+			return "", "A path prefix has no spaces, ?, #, % or \\: enter it as the path appears, like /admin."
 		}
 	}
 	p = path.Clean(p)
 	if p == "/" {
-		return "", nil
+		return "", ""
 	}
-	return p + "/", nil
+	return p + "/", ""
 }
 
 func (in AppInput) normalize(now time.Time) (*ProtectedApp, error) {
 	v := &ValidationError{}
-	host, err := NormalizeHostPattern(in.Host)
-	if err != nil {
-		v.add("host", err.Error())
+	host, problem := NormalizeHostPattern(in.Host)
+	if problem != "" {
+		v.add("host", problem)
 	}
-	prefix, err := NormalizePathPrefix(in.PathPrefix)
-	if err != nil {
-		v.add("path_prefix", err.Error())
+	prefix, problem := NormalizePathPrefix(in.PathPrefix)
+	if problem != "" {
+		v.add("path_prefix", problem)
 	}
 	if in.Access != AccessSignedIn && in.Access != AccessAdmins {
 		v.add("access", "Choose everyone (everyone signed in) or admins (administrators).")

@@ -14,7 +14,7 @@ import (
 func (c Config) validateForwardAuth() []error {
 	var problems []error
 	for _, h := range c.AllowedRedirectHosts {
-		if _, err := account.NormalizeHostPattern(h); err != nil {
+		if _, problem := account.NormalizeHostPattern(h); problem != "" {
 			problems = append(problems, fmt.Errorf("allowed redirect hosts: %q: want a host name like app.example.com or *.example.com", h))
 		}
 	}
@@ -44,7 +44,7 @@ func (c Config) RedirectHosts() []string {
 		hosts = append(hosts, strings.ToLower(u.Hostname()))
 	}
 	for _, h := range c.AllowedRedirectHosts {
-		if p, err := account.NormalizeHostPattern(h); err == nil {
+		if p, problem := account.NormalizeHostPattern(h); problem == "" {
 			hosts = append(hosts, p)
 		}
 	}

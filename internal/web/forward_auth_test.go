@@ -71,7 +71,7 @@ func TestForwardAuthPages(t *testing.T) {
 	wantNoText(t, member.page("/signout?rd="+url.QueryEscape("https://evil.example/")), "evil.example")
 
 	// Sent by the proxy without a session: the sign-in page, then back.
-	r = member.page("/signin?rd=" + url.QueryEscape("https://app.example.com/after"))
+	wantText(t, member.page("/signin?rd="+url.QueryEscape("https://app.example.com/after")), `name="password"`)
 	wantRedirect(t, member.post("/signin", url.Values{"email": {testEmail}, "password": {testPassword}}), "https://app.example.com/after")
 	// An app that requires 2FA: enrollment first, then back to the app.
 	wantRedirect(t, member.get("/signin?rd="+url.QueryEscape("https://secure.example.com/z")), "/me/two-factor/enable")
