@@ -50,28 +50,42 @@ func ScanApp(row Scanner) (*account.ProtectedApp, error) {
 }
 
 // SessionForAppColumns is the select list of the one read behind a
-// forward-auth decision: the session (alias s), its user (alias u), no
-// backup-code counts (a decision needs none), the settings (alias st), the
-// default rule and the version of the apps, in ScanSessionForApp's order.
-var SessionForAppColumns = Qualified("s", SessionColumns) + ", " + Qualified("u", UserColumns) +
-	", 0, false, " + SettingsColumns("st") + ", COALESCE(st.default_app_access, 'everyone'), COALESCE(st.apps_version, 0)"
+// forward-auth decision, in ScanSessionForApp's order: of the session
+// (alias s) what decides whether it is live, of its user (alias u) what a
+// decision and the Remote-* headers need (no password hash, no TOTP
+// secret, no backup codes: a check neither needs nor should carry them),
+// the settings (alias st), the default rule and the version of the apps.
+var SessionForAppColumns = "s.token_hash, s.user_id, s.stage, s.created_at, s.last_seen_at, s.authenticated_at, s.expires_at, " +
+	"u.id, u.email, u.name, u.created_at, u.totp_enabled_at, u.role, u.deactivated_at, " +
+	SettingsColumns("st") + ", COALESCE(st.default_app_access, 'everyone'), COALESCE(st.apps_version, 0)"
 
-// ScanSessionForApp reads a row of SessionForAppColumns.
+// ScanSessionForApp reads a row of SessionForAppColumns: a session whose
+// Profile has the user as far as a decision needs it (TOTP, when on, holds
+// only EnabledAt).
 func ScanSessionForApp(row Scanner) (*account.Session, account.AppsState, error) {
-	var sd sessionDest
-	var ud userDest
-	var codes int
-	var generated bool
+	var sess account.Session
+	var u account.User
+	var stage, role, def string
+	var created, lastSeen, authenticated, expiry, userCreated, version int64
+	var enabledAt, deactivatedAt *int64
 	var st settingsDest
-	var def string
-	var version int64
-	targets := append(append(append(sd.targets(), ud.targets()...), &codes, &generated), st.targets()...)
-	if err := row.Scan(append(targets, &def, &version)...); err != nil {
+	targets := []any{&sess.TokenHash, &sess.UserID, &stage, &created, &lastSeen, &authenticated, &expiry,
+		&u.ID, &u.Email, &u.Name, &userCreated, &enabledAt, &role, &deactivatedAt}
+	if err := row.Scan(append(append(targets, st.targets()...), &def, &version)...); err != nil {
 		return nil, account.AppsState{}, err
 	}
-	s := sd.session()
-	s.Profile = &account.Profile{User: ud.user(), Settings: st.settings()}
-	return s, account.AppsState{Default: account.AppAccess(def), Version: version}, nil
+	sess.Stage = account.Stage(stage)
+	sess.CreatedAt, sess.LastSeenAt = FromMillis(created), FromMillis(lastSeen)
+	sess.AuthenticatedAt, sess.ExpiresAt = FromMillis(authenticated), FromMillis(expiry)
+	u.CreatedAt, u.Role = FromMillis(userCreated), account.Role(role)
+	if enabledAt != nil {
+		u.TOTP = &account.TOTPState{EnabledAt: FromMillis(*enabledAt)}
+	}
+	if deactivatedAt != nil {
+		u.DeactivatedAt = FromMillis(*deactivatedAt)
+	}
+	sess.Profile = &account.Profile{User: &u, Settings: st.settings()}
+	return &sess, account.AppsState{Default: account.AppAccess(def), Version: version}, nil
 }
 
 // AppsVersionSQL lists the protected apps with the version of the list,
