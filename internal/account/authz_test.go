@@ -3,7 +3,10 @@ package account_test
 import (
 	"errors"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/twofold/twofold/internal/account"
 	"github.com/twofold/twofold/internal/accounttest"
@@ -212,30 +215,7 @@ func TestAuthorizeIsOneRead(t *testing.T) {
 // and a deactivation made through one decide the very next check on the
 // other, on both stores.
 func TestAuthorizeAcrossInstances(t *testing.T) {
-	for name, open := range map[string]func(t *testing.T) (*accounttest.Env, *accounttest.Env){
-		"sqlite": func(t *testing.T) (*accounttest.Env, *accounttest.Env) {
-			a := accounttest.New(t, inviteOnly)
-			st, err := accounttest.OpenSQLite(a.DBPath)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
-			return a, accounttest.NewOnStore(t, st, inviteOnly)
-		},
-		"postgres": func(t *testing.T) (*accounttest.Env, *accounttest.Env) {
-			dsn := pgtest.Database(t)
-			var envs []*accounttest.Env
-			for range 2 {
-				st, err := postgres.Open(ctx, dsn)
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { st.Close() })
-				envs = append(envs, accounttest.NewOnStore(t, st, inviteOnly))
-			}
-			return envs[0], envs[1]
-		},
-	} {
+	for name, open := range twoInstances {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			a, b := open(t)
@@ -289,6 +269,86 @@ func TestAuthorizeAcrossInstances(t *testing.T) {
 			want("deactivated", again, account.AuthzSignIn)
 		})
 	}
+}
+
+// An administrator makes an app administrators-only on one instance while
+// a member's checks stream through the other: no check that starts after
+// the change has committed lets the member in, on both stores.
+func TestRuleChangeWhileChecksStream(t *testing.T) {
+	for name, open := range twoInstances {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			a, b := open(t)
+			w := newAuthzWorld(t, a)
+			app := w.addApp(t, "app.example.com", "", account.AccessSignedIn, false)
+			var committed atomic.Bool
+			var passedAfter, checks atomic.Int64
+			stop := make(chan struct{})
+			var wg sync.WaitGroup
+			for range 4 {
+				wg.Go(func() {
+					for {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						after := committed.Load()
+						d, err := b.Service.Authorize(ctx, w.member, "app.example.com", "/reports")
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						checks.Add(1)
+						if after && d.Outcome == account.AuthzAllow {
+							passedAfter.Add(1)
+						}
+					}
+				})
+			}
+			time.Sleep(30 * time.Millisecond) // checks are streaming
+			if _, err := a.Service.UpdateProtectedApp(ctx, w.admin, app.ID, account.AppInput{Host: app.Host, Access: account.AccessAdmins}, client); err != nil {
+				t.Fatal(err)
+			}
+			committed.Store(true)
+			time.Sleep(30 * time.Millisecond)
+			close(stop)
+			wg.Wait()
+			if n := passedAfter.Load(); n != 0 {
+				t.Errorf("%d of %d checks started after the change committed let the member in", n, checks.Load())
+			}
+			if checks.Load() < 10 {
+				t.Errorf("only %d checks streamed", checks.Load())
+			}
+		})
+	}
+}
+
+// twoInstances opens two services on one database, each with its own store
+// handle (and its own copy of the apps), as two instances have.
+var twoInstances = map[string]func(t *testing.T) (*accounttest.Env, *accounttest.Env){
+	"sqlite": func(t *testing.T) (*accounttest.Env, *accounttest.Env) {
+		a := accounttest.New(t, inviteOnly)
+		st, err := accounttest.OpenSQLite(a.DBPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return a, accounttest.NewOnStore(t, st, inviteOnly)
+	},
+	"postgres": func(t *testing.T) (*accounttest.Env, *accounttest.Env) {
+		dsn := pgtest.Database(t)
+		var envs []*accounttest.Env
+		for range 2 {
+			st, err := postgres.Open(ctx, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			envs = append(envs, accounttest.NewOnStore(t, st, inviteOnly))
+		}
+		return envs[0], envs[1]
+	},
 }
 
 // Which app decides: the most specific that matches.
