@@ -31,11 +31,11 @@ func TestBenchSmoke(t *testing.T) {
 			t.Parallel()
 			key := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{5}, 32))
 			data := t.TempDir()
-			env := []string{"TWOFOLD_SECRET_KEY=" + key}
-			scenarios := "me:4,signin:2,code:4@20,password:4"
+			env := []string{"TWOFOLD_SECRET_KEY=" + key, "TWOFOLD_TRUSTED_PROXIES=127.0.0.0/8"}
+			scenarios := "me:4,forward:4,signin:2,code:4@20,password:4"
 			if backend == "postgres" {
 				env = append(env, "TWOFOLD_DATABASE="+pgtest.Database(t))
-				scenarios = "me:4,code:4@20"
+				scenarios = "me:4,forward:4,code:4@20"
 			}
 			p := start(t, data, env...)
 			out := filepath.Join(t.TempDir(), "report.json")
@@ -61,7 +61,7 @@ func TestBenchSmoke(t *testing.T) {
 			if rep.HashBound.PerSecond <= 0 {
 				t.Errorf("hash bound = %+v; want a positive rate", rep.HashBound)
 			}
-			want := map[string]bool{"me/baseline": true, "me/twofold": true, "code/twofold": true}
+			want := map[string]bool{"me/baseline": true, "me/twofold": true, "forward/baseline": true, "forward/twofold": true, "code/twofold": true}
 			if backend == "sqlite" {
 				want["signin/twofold"], want["password/twofold"] = true, true
 			}

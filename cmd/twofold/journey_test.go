@@ -186,10 +186,15 @@ func TestReadOnlyCommandsRefuseAnotherSchemaVersion(t *testing.T) {
 		t.Fatalf("migrations: %v %v", files, err)
 	}
 	newest := files[len(files)-1]
-	latest, err := strconv.Atoi(strings.SplitN(filepath.Base(newest), "_", 2)[0])
-	if err != nil {
-		t.Fatal(err)
+	version := func(file string) int {
+		t.Helper()
+		v, err := strconv.Atoi(strings.SplitN(filepath.Base(file), "_", 2)[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
 	}
+	latest := version(newest)
 	body, err := os.ReadFile(newest)
 	if err != nil {
 		t.Fatal(err)
@@ -204,12 +209,7 @@ func TestReadOnlyCommandsRefuseAnotherSchemaVersion(t *testing.T) {
 		}
 	}
 	exec1(fmt.Sprintf(`DELETE FROM goose_db_version WHERE version_id = %d`, latest))
-	// The version before: numbers may have gaps (a branch's migration
-	// waits for its merge), so it is the previous file's.
-	older, err := strconv.Atoi(strings.SplitN(filepath.Base(files[len(files)-2]), "_", 2)[0])
-	if err != nil {
-		t.Fatal(err)
-	}
+	older := version(files[len(files)-2]) // numbers may have gaps
 	out, err := exec.Command(binary, "user", "list", "--data-dir", data).CombinedOutput()
 	if want := fmt.Sprintf("database schema is version %d, this twofold needs %d: run `twofold migrate`", older, latest); err == nil || !strings.Contains(string(out), want) {
 		t.Errorf("user list on schema %d = %v, %q; want a failure saying %q", older, err, out, want)

@@ -65,6 +65,11 @@ type Policy struct {
 	// the outbox for the operator, so a rule that needs a code to reach a
 	// phone must offer another way.
 	TextMessages bool
+	// RedirectHosts are host patterns ("auth.example.com",
+	// "*.example.com") a browser may be sent back to after signing in or
+	// out (SafeRedirect), besides the hosts of the protected apps:
+	// twofold's own and --allowed-redirect-hosts.
+	RedirectHosts []string
 }
 
 // DefaultPolicy returns the product's defaults.
@@ -113,6 +118,9 @@ type Service struct {
 	// observe hears the outcome of each sign-in step and each throttled
 	// attempt, for metrics.
 	observe Observer
+
+	// apps is this instance's copy of the protected apps (authz.go).
+	apps appsCache
 
 	dummyHash string // verified for unknown emails so timing does not tell
 	linkFor   func(token string) string

@@ -288,6 +288,14 @@ func (s *Service) Session(ctx context.Context, token string) (*Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("account: session: %w", err)
 	}
+	return s.liveSession(ctx, hash, sess)
+}
+
+// liveSession applies the session rules to a session as read: a
+// deactivated account's or an expired session is refused (and an expired
+// one deleted), a fully signed-in one is touched at most once per
+// Policy.TouchInterval.
+func (s *Service) liveSession(ctx context.Context, hash string, sess *Session) (*Session, error) {
 	now := s.now()
 	if sess.Profile != nil && sess.Profile.User != nil && !sess.Profile.User.DeactivatedAt.IsZero() {
 		// Deactivation deletes the account's sessions in its transaction;

@@ -61,6 +61,7 @@ type Store interface {
 	// Devices lists the user's remembered devices that expire after now,
 	// the most recently used first.
 	Devices(ctx context.Context, userID int64, now time.Time) ([]*Device, error)
+	appStore // protected apps (apps.go)
 
 	// InTx runs fn in one write transaction: committed when fn returns nil,
 	// rolled back when it returns an error (returned as is). fn must use
@@ -271,4 +272,5 @@ type Tx interface {
 	// that depends on who the administrators are (the first one, the
 	// last one), until this one ends, and returns how many are active.
 	LockAdministrators(ctx context.Context) (active int, err error)
+	appTx // protected apps (apps.go)
 }

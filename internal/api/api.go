@@ -12,7 +12,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/twofold/twofold/internal/account"
@@ -26,20 +28,34 @@ type Options struct {
 	Secure bool
 	// Logger receives internal errors with their detail; nil means slog.Default().
 	Logger *slog.Logger
+	// CookieDomain, when set, sends the session cookie for that domain and
+	// its subdomains (--cookie-domain).
+	CookieDomain string
+	// TrustedProxies are the only peers whose X-Forwarded-* and
+	// X-Original-* headers the forward-auth endpoints believe.
+	TrustedProxies []netip.Prefix
+	// BaseURL is where browsers reach twofold: the sign-in page the
+	// forward-auth endpoints send them to.
+	BaseURL string
 }
 
 // handler serves every /api/ path. Its methods are the endpoints.
 type handler struct {
-	svc    *account.Service
-	secure bool
-	log    *slog.Logger
-	mux    *http.ServeMux
-	routed http.Handler // mux, recording the matched route for metrics
+	svc     *account.Service
+	secure  bool
+	cookies httpauth.Cookies
+	log     *slog.Logger
+	// trusted and signInURL serve the forward-auth endpoints (authz.go).
+	trusted   []netip.Prefix
+	signInURL string
+	mux       *http.ServeMux
+	routed    http.Handler // mux, recording the matched route for metrics
 }
 
 // New returns the handler the server mounts for paths under /api/.
 func New(svc *account.Service, opts Options) http.Handler {
-	h := &handler{svc: svc, secure: opts.Secure, log: opts.Logger}
+	h := &handler{svc: svc, secure: opts.Secure, log: opts.Logger, trusted: opts.TrustedProxies,
+		cookies: httpauth.Cookies{Secure: opts.Secure, Domain: opts.CookieDomain}, signInURL: strings.TrimRight(opts.BaseURL, "/") + "/signin"}
 	if h.log == nil {
 		h.log = slog.Default()
 	}

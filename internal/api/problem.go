@@ -42,6 +42,7 @@ type problem struct {
 
 	retryAfter time.Duration // Retry-After header when > 0
 	allow      string        // Allow header for 405
+	location   string        // Location header (forward-auth's sign-in page)
 }
 
 // Errors of the HTTP layer itself, mapped to status by problemFor like the
@@ -83,6 +84,12 @@ func problemFor(err error) *problem {
 		notAllowed *methodNotAllowedError
 		drift      *account.ClockDriftError
 	)
+	if pr, ok := refusalProblem(err); ok {
+		return pr // forward-auth (authz.go)
+	}
+	if pr, ok := appProblem(err); ok {
+		return pr // protected apps (apps.go)
+	}
 	p := newProblem
 	switch {
 	// Request shape.
@@ -241,13 +248,16 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	// A session that is gone or expired is of no further use to the client.
 	if (pr.Code == "unauthenticated" || pr.Code == "sign_in_expired") && httpauth.Token(r) != "" {
-		httpauth.ClearToken(w, h.secure)
+		httpauth.ClearToken(w, h.cookies)
 	}
 	if pr.retryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.FormatInt(retryAfterSeconds(pr.retryAfter), 10))
 	}
 	if pr.allow != "" {
 		w.Header().Set("Allow", pr.allow)
+	}
+	if pr.location != "" {
+		w.Header().Set("Location", pr.location)
 	}
 	writeProblem(w, r, pr)
 }

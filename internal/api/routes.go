@@ -55,5 +55,15 @@ func (h *handler) routes() *http.ServeMux {
 	mux.Handle("DELETE /api/v1/admin/invitations/{id}", h.authed(h.revokeInvitation))
 	mux.Handle("POST /api/v1/admin/invitations/{id}/resend", h.authed(h.resendInvitation))
 
+	// Forward-auth for reverse proxies (authz.go), from --trusted-proxies
+	// only; and the protected apps they decide by (apps.go).
+	mux.Handle("GET /api/v1/authz/auth-request", h.public(h.authRequest))
+	mux.Handle("GET /api/v1/authz/forward-auth", h.public(h.forwardAuth))
+	mux.Handle("GET /api/v1/admin/apps", h.authed(h.apps))
+	mux.Handle("POST /api/v1/admin/apps", h.authed(h.createApp))
+	mux.Handle("PATCH /api/v1/admin/apps/default", h.authed(h.setDefaultAccess))
+	mux.Handle("PATCH /api/v1/admin/apps/{id}", h.authed(h.updateApp))
+	mux.Handle("DELETE /api/v1/admin/apps/{id}", h.authed(h.deleteApp))
+
 	return mux
 }

@@ -62,7 +62,7 @@ func (h *handler) confirmSignUp(w http.ResponseWriter, r *http.Request) error {
 // created answers a new account signed in: its session cookie, 201 and the
 // body of GET /me (a finished sign-up, an accepted invitation).
 func (h *handler) created(w http.ResponseWriter, r *http.Request, u *account.User, token string) error {
-	httpauth.SetToken(w, token, h.secure)
+	httpauth.SetToken(w, token, h.cookies)
 	w.Header().Set("Location", "/api/v1/me")
 	return h.writeJSON(w, r, http.StatusCreated, newMeResponse(&account.Profile{User: u}))
 }
@@ -91,7 +91,7 @@ func (h *handler) signIn(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	httpauth.SignedIn(w, res.Token, res.DeviceToken, res.DropDevice, res.DeviceLifetime, h.secure)
+	httpauth.SignedIn(w, res.Token, res.DeviceToken, res.DropDevice, res.DeviceLifetime, h.cookies)
 	return h.writeJSON(w, r, http.StatusOK, statusResponse{Status: res.Stage, Recovered: res.Recovered})
 }
 
@@ -115,7 +115,7 @@ func (h *handler) submitSecondFactor(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	httpauth.SignedIn(w, res.Token, res.DeviceToken, false, res.DeviceLifetime, h.secure)
+	httpauth.SignedIn(w, res.Token, res.DeviceToken, false, res.DeviceLifetime, h.cookies)
 	return h.writeJSON(w, r, http.StatusOK, statusResponse{Status: account.StageComplete})
 }
 
@@ -124,7 +124,7 @@ func (h *handler) signOut(w http.ResponseWriter, r *http.Request) error {
 	if err := h.svc.SignOut(r.Context(), httpauth.Token(r), httpauth.Client(r)); err != nil {
 		return err
 	}
-	httpauth.ClearToken(w, h.secure)
+	httpauth.ClearToken(w, h.cookies)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

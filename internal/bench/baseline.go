@@ -38,6 +38,16 @@ func BaselineHandler() http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(append(b, '\n'))
 	})
+	// The forward-auth check: 200 with who it is, as twofold answers a
+	// signed-in session.
+	mux.HandleFunc("GET /api/v1/authz/forward-auth", func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Remote-User", "bench-forward-0@example.com")
+		h.Set("Remote-Email", "bench-forward-0@example.com")
+		h.Set("Remote-Name", "Bench User")
+		h.Set("Remote-Groups", "member")
+		w.WriteHeader(http.StatusOK)
+	})
 	return mux
 }
 

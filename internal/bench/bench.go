@@ -43,6 +43,12 @@ const (
 	// ScenarioPassword: a flood of password steps (real OWASP argon2id),
 	// for peak memory; the hasher's bound turns the excess away with 503.
 	ScenarioPassword = "password"
+	// ScenarioForward: the forward-auth check a reverse proxy makes before
+	// every request of a protected app (GET /api/v1/authz/forward-auth),
+	// with a signed-in session per client, and the same against the bare
+	// baseline handler. The server must trust the bench's address as a
+	// proxy (TWOFOLD_TRUSTED_PROXIES=127.0.0.0/8).
+	ScenarioForward = "forward"
 )
 
 // Scenario is one load to drive, its number of concurrent clients and,
@@ -82,9 +88,9 @@ func ParseScenarios(spec string, def int) ([]Scenario, error) {
 			sc.Concurrency = c
 		}
 		switch name {
-		case ScenarioMe, ScenarioSignIn, ScenarioCode, ScenarioPassword:
+		case ScenarioMe, ScenarioForward, ScenarioSignIn, ScenarioCode, ScenarioPassword:
 		default:
-			return nil, fmt.Errorf("bench: unknown scenario %q (want me, signin, code or password)", name)
+			return nil, fmt.Errorf("bench: unknown scenario %q (want me, forward, signin, code or password)", name)
 		}
 		key := name + "@" + rate
 		if seen[key] {
@@ -98,7 +104,7 @@ func ParseScenarios(spec string, def int) ([]Scenario, error) {
 	}
 	// The flood runs last: the password steps it gets turned away (503)
 	// count against the throttle of its client address.
-	order := map[string]int{ScenarioMe: 0, ScenarioSignIn: 1, ScenarioCode: 2, ScenarioPassword: 3}
+	order := map[string]int{ScenarioMe: 0, ScenarioForward: 1, ScenarioSignIn: 2, ScenarioCode: 3, ScenarioPassword: 4}
 	slices.SortStableFunc(out, func(a, b Scenario) int { return order[a.Name] - order[b.Name] })
 	return out, nil
 }
@@ -262,7 +268,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	for i, sc := range cfg.Scenarios {
 		n, hash := cfg.Users, cheapHash
 		switch sc.Name {
-		case ScenarioMe:
+		case ScenarioMe, ScenarioForward:
 			n = sc.Concurrency
 		case ScenarioSignIn:
 			hash = owaspHash
@@ -352,6 +358,7 @@ func checks(rep *Report) []Check {
 		out = append(out, Check{Target: "authenticated requests/s vs bare net/http", Value: me.PerSecond, Baseline: base.PerSecond,
 			Ratio: r, Want: "ratio ≥ 0.40", Met: r >= 0.40 && me.Errors == 0})
 	}
+	out = append(out, forwardChecks(rep, find(ScenarioForward, "twofold"), find(ScenarioForward, "baseline"))...)
 	if si := find(ScenarioSignIn, "twofold"); si != nil && rep.HashBound.PerSecond > 0 {
 		r := si.PerSecond / rep.HashBound.PerSecond
 		out = append(out, Check{Target: "full sign-ins/s vs password-hash bound", Value: si.PerSecond, Baseline: rep.HashBound.PerSecond,

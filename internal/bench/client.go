@@ -44,6 +44,11 @@ func (c *client) close() { c.http.CloseIdleConnections() }
 // do sends one request and returns the outcome and the session token the
 // answer set (if any). Only error answers are read for their problem code.
 func (c *client) do(ctx context.Context, method, path, token string, body any) (outcome, string) {
+	return c.doWith(ctx, method, path, token, body, nil)
+}
+
+// doWith is do with extra request headers.
+func (c *client) doWith(ctx context.Context, method, path, token string, body any, hdr http.Header) (outcome, string) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -61,6 +66,9 @@ func (c *client) do(ctx context.Context, method, path, token string, body any) (
 	}
 	if token != "" {
 		req.Header.Set("Cookie", cookieName+"="+token)
+	}
+	for k, v := range hdr {
+		req.Header[k] = v
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"testing"
 
 	"github.com/twofold/twofold/internal/account"
@@ -42,6 +43,48 @@ func BenchmarkMeHandler(b *testing.B) {
 func BenchmarkMeBaselineHandler(b *testing.B) {
 	h := BaselineHandler()
 	req := httptest.NewRequest("GET", "/api/v1/me", nil)
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			b.Fatalf("baseline = %d", w.Code)
+		}
+	}
+}
+
+// BenchmarkForwardHandler is the forward-auth check through the whole
+// server handler, from a trusted proxy, among the bench's protected apps,
+// beside BenchmarkForwardBaselineHandler.
+func BenchmarkForwardHandler(b *testing.B) {
+	env := accounttest.New(b)
+	_, token := env.SignUp(b, account.SignUpInput{Email: "me@example.com", Password: "correct horse battery", Name: "Me", MobilePhone: "+61 412 345 678"}, account.Client{IP: "127.0.0.1"})
+	if err := ensureApps(b.Context(), env.Store); err != nil {
+		b.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	pages, err := web.New(env.Service, web.Options{Logger: log})
+	if err != nil {
+		b.Fatal(err)
+	}
+	trusted := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	h := server.Handler(server.Options{Web: pages, API: api.New(env.Service, api.Options{Logger: log, TrustedProxies: trusted, BaseURL: "https://auth.example.com"}),
+		Logger: log, TrustedProxies: trusted})
+	req := httptest.NewRequest("GET", pathForward, nil)
+	req.RemoteAddr = "127.0.0.1:50000"
+	req.Header = forwardHeaders.Clone()
+	req.Header.Set("Cookie", cookieName+"="+token)
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			b.Fatalf("GET %s = %d %s", pathForward, w.Code, w.Body)
+		}
+	}
+}
+
+func BenchmarkForwardBaselineHandler(b *testing.B) {
+	h := BaselineHandler()
+	req := httptest.NewRequest("GET", pathForward, nil)
 	for b.Loop() {
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, req)

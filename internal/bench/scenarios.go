@@ -67,6 +67,9 @@ func runScenario(ctx context.Context, cfg *Config, sc Scenario, g *group) ([]Res
 		real := measure("twofold", cfg.ServerPID, c, me(c))
 		return []Result{base, real}, nil
 
+	case ScenarioForward:
+		return runForward(ctx, cfg, sc, g, c, measure)
+
 	case ScenarioSignIn:
 		var next atomic.Int64
 		op := func(ctx context.Context, w int) (outcome, bool) {

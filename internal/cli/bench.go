@@ -31,6 +31,10 @@ drives the running server at --url through each scenario for --duration:
             password-hash bound (cores ÷ one argon2id hash, timed here)
   code      the code step alone (password step done beforehand, cheap hash)
   password  a flood of password steps, for the server's peak RSS
+  forward   GET /api/v1/authz/forward-auth, the check a reverse proxy makes
+            before each request of a protected app, one signed-in session
+            per client, beside the bare baseline; the server must trust the
+            bench as a proxy: TWOFOLD_TRUSTED_PROXIES=127.0.0.0/8
 
 A scenario may carry its clients and a fixed rate: code:64@1500 is 64
 clients starting 1500 code steps a second between them (latency then counts
@@ -52,7 +56,7 @@ func benchCmd(ctx context.Context, args []string, getenv func(string) string, st
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, benchUsage); fs.PrintDefaults() }
 	url := fs.String("url", "http://127.0.0.1:8080", "the running server (loopback only)")
-	scenarios := fs.String("scenarios", "me:64,signin:8,code:64,password:500", "scenarios to run, each with optional :clients and @rate per second")
+	scenarios := fs.String("scenarios", "me:64,forward:64,signin:8,code:64,password:500", "scenarios to run, each with optional :clients and @rate per second")
 	concurrency := fs.Int("concurrency", 64, "clients of a scenario named without :clients")
 	duration := fs.Duration("duration", 10*time.Second, "how long each scenario runs")
 	users := fs.Int("users", 20000, "users seeded for each of the signin and code scenarios")

@@ -35,7 +35,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 			return fmt.Errorf("TWOFOLD_SMTP_URL: %w", err)
 		}
 	}
-	pages, err := web.New(a.service, web.Options{Secure: a.cfg.Secure(), Logger: a.log, SendsEmail: mailer != nil})
+	pages, err := web.New(a.service, web.Options{Secure: a.cfg.Secure(), Logger: a.log, SendsEmail: mailer != nil, CookieDomain: a.cfg.CookieDomain})
 	if err != nil {
 		return err
 	}
@@ -44,9 +44,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		instrument = a.metrics.Middleware
 	}
 	handler := server.Handler(server.Options{
-		Instrument:     instrument,
-		Web:            pages,
-		API:            api.New(a.service, api.Options{Secure: a.cfg.Secure(), Logger: a.log}),
+		Instrument: instrument,
+		Web:        pages,
+		API: api.New(a.service, api.Options{Secure: a.cfg.Secure(), Logger: a.log,
+			CookieDomain: a.cfg.CookieDomain, TrustedProxies: a.cfg.TrustedProxies, BaseURL: a.cfg.BaseURL}),
 		Secure:         a.cfg.Secure(),
 		Logger:         a.log,
 		TrustedProxies: a.cfg.TrustedProxies,

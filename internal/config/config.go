@@ -55,6 +55,13 @@ type Config struct {
 	TwilioAuthToken  string
 	TwilioFrom       string // an E.164 number or a Messaging Service SID (MG…)
 	TwilioAPIURL     string // Twilio's REST API; tests point it at a local server
+	// AllowedRedirectHosts are host patterns (app.example.com,
+	// *.example.com) a browser may be sent back to after signing in or
+	// out (?rd=), besides twofold's own host and the protected apps'.
+	AllowedRedirectHosts []string
+	// CookieDomain, when set, is the Domain of the session cookie, so the
+	// session reaches forward-auth checks for apps on sibling hosts.
+	CookieDomain string
 }
 
 // The sign-up modes.
@@ -189,6 +196,9 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 	num(serveFlags, &c.HashConcurrency, "hash-concurrency", "TWOFOLD_HASH_CONCURRENCY", "password hashes run at once")
 	var proxies string
 	str(serveFlags, &proxies, "trusted-proxies", "TWOFOLD_TRUSTED_PROXIES", "comma-separated IPs or CIDR ranges of reverse proxies whose X-Forwarded-For is believed")
+	var redirectHosts string
+	str(serveFlags, &redirectHosts, "allowed-redirect-hosts", "TWOFOLD_ALLOWED_REDIRECT_HOSTS", "comma-separated hosts (app.example.com, *.example.com) a browser may return to after signing in or out, besides the protected apps' hosts")
+	str(serveFlags, &c.CookieDomain, "cookie-domain", "TWOFOLD_COOKIE_DOMAIN", "domain of the session cookie, e.g. example.com to share the session with apps on its subdomains behind forward-auth (default: twofold's host only)")
 	str(serveFlags, &c.SignUp, "signup", "TWOFOLD_SIGNUP", "who may create an account: invite (administrators invite people) or open (anyone, with a confirmed email)")
 	str(serveFlags, &c.MetricsAddr, "metrics-addr", "TWOFOLD_METRICS_ADDR", "listen address of the Prometheus metrics, e.g. 127.0.0.1:9464 (default: off); keep it off the public network")
 	str(loggingFlags, &c.LogLevel, "log-level", "TWOFOLD_LOG_LEVEL", "debug, info, warn or error")
@@ -241,6 +251,12 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 		}
 		c.TrustedProxies = append(c.TrustedProxies, prefix.Masked())
 	}
+	c.CookieDomain = strings.TrimPrefix(strings.ToLower(strings.TrimSpace(c.CookieDomain)), ".")
+	for _, h := range strings.Split(redirectHosts, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			c.AllowedRedirectHosts = append(c.AllowedRedirectHosts, h)
+		}
+	}
 	if fs.NArg() > 0 {
 		problems = append(problems, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " ")))
 	}
@@ -288,6 +304,7 @@ func (c Config) Validate() error {
 			problems = append(problems, fmt.Errorf("metrics addr %q: must differ from the listen address; metrics are never served on the public port", c.MetricsAddr))
 		}
 	}
+	problems = append(problems, c.validateForwardAuth()...)
 	if strings.TrimSpace(c.Issuer) == "" {
 		problems = append(problems, errors.New("issuer: must not be empty"))
 	}

@@ -23,22 +23,39 @@ func Token(r *http.Request) string {
 	return c.Value
 }
 
+// Cookies say how the session cookie is sent: Secure when the service is
+// reached over https, and for Domain and its subdomains when set
+// (--cookie-domain), so apps on sibling hosts behind forward-auth share
+// the session; host-only otherwise.
+type Cookies struct {
+	Secure bool
+	Domain string
+}
+
 // SetToken sends the session cookie: HttpOnly, SameSite=Lax, Secure when the
 // service is reached over https. The cookie itself lives for the browser
 // session; the server enforces the idle and absolute timeouts.
-func SetToken(w http.ResponseWriter, token string, secure bool) {
+func SetToken(w http.ResponseWriter, token string, c Cookies) {
 	http.SetCookie(w, &http.Cookie{
-		Name: CookieName, Value: token, Path: "/",
-		HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode,
+		Name: CookieName, Value: token, Path: "/", Domain: c.Domain,
+		HttpOnly: true, Secure: c.Secure, SameSite: http.SameSiteLaxMode,
 	})
 }
 
-// ClearToken tells the browser to forget the session cookie.
-func ClearToken(w http.ResponseWriter, secure bool) {
-	http.SetCookie(w, &http.Cookie{
-		Name: CookieName, Value: "", Path: "/", MaxAge: -1, Expires: time.Unix(0, 0),
-		HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode,
-	})
+// ClearToken tells the browser to forget the session cookie: the
+// host-only one, and the domain one when a cookie domain is set (a browser
+// may hold both, from before and after the setting).
+func ClearToken(w http.ResponseWriter, c Cookies) {
+	domains := []string{""}
+	if c.Domain != "" {
+		domains = append(domains, c.Domain)
+	}
+	for _, d := range domains {
+		http.SetCookie(w, &http.Cookie{
+			Name: CookieName, Value: "", Path: "/", Domain: d, MaxAge: -1, Expires: time.Unix(0, 0),
+			HttpOnly: true, Secure: c.Secure, SameSite: http.SameSiteLaxMode,
+		})
+	}
 }
 
 // DeviceCookieName is the cookie of a remembered device: its own random
@@ -75,13 +92,15 @@ func ClearDeviceToken(w http.ResponseWriter, secure bool) {
 // SignedIn sends the cookies of a finished password or code step: the
 // session's, and the remembered device's when it was issued or rotated
 // (or its removal when it is of no use any more).
-func SignedIn(w http.ResponseWriter, token, deviceToken string, dropDevice bool, lifetime time.Duration, secure bool) {
-	SetToken(w, token, secure)
+// The device cookie is host-only whatever c.Domain says: only twofold
+// reads it.
+func SignedIn(w http.ResponseWriter, token, deviceToken string, dropDevice bool, lifetime time.Duration, c Cookies) {
+	SetToken(w, token, c)
 	switch {
 	case deviceToken != "":
-		SetDeviceToken(w, deviceToken, lifetime, secure)
+		SetDeviceToken(w, deviceToken, lifetime, c.Secure)
 	case dropDevice:
-		ClearDeviceToken(w, secure)
+		ClearDeviceToken(w, c.Secure)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -93,7 +94,7 @@ var (
 		"POST /api/v1/recovery/cancel": true, "GET /recovery/cancel": true, "POST /recovery/cancel": true,
 	}
 	pendingRoutes = map[string]bool{
-		"GET /signin/two-factor": true, "POST /signin/two-factor": true, "POST /signout": true,
+		"GET /signin/two-factor": true, "POST /signin/two-factor": true, "POST /signout": true, "GET /signout": true,
 		"GET /signin/lost-phone": true, "POST /signin/lost-phone": true,
 		"POST /api/v1/session/two-factor": true, "DELETE /api/v1/session": true,
 		"POST /api/v1/session/help-request": true,
@@ -101,6 +102,12 @@ var (
 		"GET /signin/recovery": true, "POST /signin/recovery/sms": true, "POST /signin/recovery": true,
 	}
 )
+
+// forwardedHeaders are what a reverse proxy tells the forward-auth
+// endpoints about the original request; other routes ignore them.
+var forwardedHeaders = map[string]string{
+	"X-Original-URL": "https://app.example.com/", "X-Forwarded-Proto": "https", "X-Forwarded-Host": "app.example.com", "X-Forwarded-Uri": "/",
+}
 
 // A session that passed the password step but not the code step reaches
 // nothing but the code step and sign-out: every other route of the pages
@@ -127,7 +134,9 @@ func TestHalfSignedInSessionReachesNothingElse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := server.Handler(server.Options{Web: pages, API: api.New(env.Service, api.Options{}), Logger: discardLogger()})
+	h := server.Handler(server.Options{Web: pages, API: api.New(env.Service, api.Options{
+		// The forward-auth endpoints answer the trusted proxy (httptest's peer) only.
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}}), Logger: discardLogger()})
 
 	var patterns []string
 	patterns = append(patterns, routePatterns(t, filepath.Join("..", "web", "routes.go"))...)
@@ -142,6 +151,9 @@ func TestHalfSignedInSessionReachesNothingElse(t *testing.T) {
 			req := httptest.NewRequest(method, path, strings.NewReader("{}"))
 			req.Header.Set("Content-Type", "application/json")
 			req.AddCookie(&http.Cookie{Name: "twofold_session", Value: pending})
+			for k, v := range forwardedHeaders {
+				req.Header.Set(k, v)
+			}
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, req)
 			return rec

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+
+	"github.com/twofold/twofold/internal/httpauth"
 )
 
 // clientIP finds the address of the client behind trusted reverse proxies:
@@ -55,6 +57,7 @@ func realIP(next http.Handler, trusted []netip.Prefix) http.Handler {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r = httpauth.WithPeer(r)
 		if ip, ok := clientIP(r, trusted); ok {
 			r.RemoteAddr = net.JoinHostPort(ip.String(), "0")
 		}

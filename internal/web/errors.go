@@ -127,11 +127,11 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error, rec re
 	case errors.Is(err, account.ErrUnauthenticated), errors.Is(err, account.ErrNotFound):
 		// No session, an expired one, or an account that no longer exists.
 		if httpauth.Token(r) != "" {
-			httpauth.ClearToken(w, h.secure)
+			httpauth.ClearToken(w, h.cookies)
 		}
 		redirect(w, r, "/signin")
 	case errors.Is(err, account.ErrPendingExpired):
-		httpauth.ClearToken(w, h.secure)
+		httpauth.ClearToken(w, h.cookies)
 		h.setFlash(w, flashPendingExpired)
 		redirect(w, r, "/signin")
 	case errors.Is(err, account.ErrSecondFactorRequired):

@@ -58,7 +58,7 @@ func (h *handler) acceptInvite(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err, recovery{page: pageInvite, view: inviteView(inv, in.Token, map[string]string{"email": in.Email, "name": in.Name})})
 		return
 	}
-	httpauth.SetToken(w, token, h.secure)
+	httpauth.SetToken(w, token, h.cookies)
 	h.setFlash(w, flashWelcome)
 	redirect(w, r, "/me")
 }

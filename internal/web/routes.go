@@ -39,6 +39,8 @@ func (h *handler) routes() http.Handler {
 	mux.HandleFunc("GET /recovery/cancel", h.showCancelRecovery)
 	mux.HandleFunc("POST /recovery/cancel", h.cancelRecovery)
 	mux.HandleFunc("POST /signout", h.signOut)
+	// Where an app's sign-out link lands: a page whose button posts the above.
+	mux.HandleFunc("GET /signout", h.showSignOut)
 
 	mux.HandleFunc("GET /me", h.showMe)
 	mux.HandleFunc("POST /me", h.updateMe)
@@ -68,6 +70,11 @@ func (h *handler) routes() http.Handler {
 	mux.HandleFunc("POST /admin/settings", h.saveSettings)
 	mux.HandleFunc("POST /admin/invitations/{id}/revoke", h.revokeFromPage)
 	mux.HandleFunc("POST /admin/invitations/{id}/resend", h.resendFromPage)
+	mux.HandleFunc("GET /admin/apps", h.showApps)
+	mux.HandleFunc("POST /admin/apps", h.createAppFromPage)
+	mux.HandleFunc("POST /admin/apps/default", h.defaultAccessFromPage)
+	mux.HandleFunc("POST /admin/apps/{id}", h.updateAppFromPage)
+	mux.HandleFunc("POST /admin/apps/{id}/delete", h.deleteAppFromPage)
 
 	mux.Handle("GET /static/", h.static)
 	mux.HandleFunc("/", h.notFound)

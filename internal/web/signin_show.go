@@ -3,12 +3,30 @@ package web
 import (
 	"net/http"
 
+	"github.com/twofold/twofold/internal/account"
 	"github.com/twofold/twofold/internal/httpauth"
 )
 
 // showSignIn shows the password step. A half-signed-in session may start
-// over here; a fully signed-in one goes to My info.
+// over here; a fully signed-in one goes to My info. Sent by an app's
+// reverse proxy (?rd=, forward-auth), a fully signed-in session goes back
+// to the app (or its enrollment) and a half-signed-in one to the code step;
+// the rd is kept for after the sign-in.
 func (h *handler) showSignIn(w http.ResponseWriter, r *http.Request) {
+	if rd := r.URL.Query().Get("rd"); rd != "" {
+		h.rememberReturn(w, rd)
+		sess, err := h.svc.Session(r.Context(), httpauth.Token(r))
+		switch {
+		case err == nil && sess.Stage == account.StageComplete:
+			h.returnTo(w, r, httpauth.Token(r), rd)
+			return
+		case err == nil:
+			redirect(w, r, "/signin/two-factor")
+			return
+		}
+	} else {
+		h.forgetReturn(w, r)
+	}
 	if _, err := h.svc.Authenticate(r.Context(), httpauth.Token(r)); err == nil {
 		redirect(w, r, "/me")
 		return

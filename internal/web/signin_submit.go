@@ -22,7 +22,7 @@ func (h *handler) signIn(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err, recovery{page: pageSignIn, view: v})
 		return
 	}
-	httpauth.SignedIn(w, res.Token, res.DeviceToken, res.DropDevice, res.DeviceLifetime, h.secure)
+	httpauth.SignedIn(w, res.Token, res.DeviceToken, res.DropDevice, res.DeviceLifetime, h.cookies)
 	if res.Recovered {
 		h.setFlash(w, flashRecovered)
 		redirect(w, r, "/me/two-factor/enable")
@@ -32,5 +32,5 @@ func (h *handler) signIn(w http.ResponseWriter, r *http.Request) {
 		redirect(w, r, "/signin/two-factor")
 		return
 	}
-	redirect(w, r, "/me")
+	h.afterSignIn(w, r, res.Token)
 }

@@ -26,7 +26,7 @@ func (h *handler) confirmSignUp(w http.ResponseWriter, r *http.Request) {
 			wrongPassword: &fieldProblem{http.StatusUnauthorized, "password", msgWrongSignUpPassword}})
 		return
 	}
-	httpauth.SetToken(w, token, h.secure)
+	httpauth.SetToken(w, token, h.cookies)
 	h.setFlash(w, flashWelcome)
 	redirect(w, r, "/me")
 }

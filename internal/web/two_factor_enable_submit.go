@@ -24,6 +24,10 @@ func (h *handler) enableTwoFactor(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err, rec)
 		return
 	}
+	if pendingReturn(r) != "" {
+		h.afterSignIn(w, r, httpauth.Token(r)) // back to the app that asked for it
+		return
+	}
 	h.setFlash(w, flashTwoFactorOn)
 	redirect(w, r, "/me")
 }

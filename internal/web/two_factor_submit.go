@@ -24,6 +24,6 @@ func (h *handler) submitTwoFactor(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err, rec)
 		return
 	}
-	httpauth.SignedIn(w, res.Token, res.DeviceToken, false, res.DeviceLifetime, h.secure)
-	redirect(w, r, "/me")
+	httpauth.SignedIn(w, res.Token, res.DeviceToken, false, res.DeviceLifetime, h.cookies)
+	h.afterSignIn(w, r, res.Token)
 }

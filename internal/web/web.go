@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/twofold/twofold/internal/account"
+	"github.com/twofold/twofold/internal/httpauth"
 )
 
 //go:embed templates/*.html
@@ -35,17 +36,21 @@ type Options struct {
 	// is configured). Without it messages wait in the outbox for the
 	// operator, and the pages that mention a mailed link say so.
 	SendsEmail bool
+	// CookieDomain, when set, sends the session cookie for that domain and
+	// its subdomains (--cookie-domain), for forward-auth across hosts.
+	CookieDomain string
 }
 
 // handler carries what every page needs; each page action is a method on it,
 // in a file of its own.
 type handler struct {
-	svc    *account.Service
-	secure bool
-	log    *slog.Logger
-	pages  map[string]*template.Template
-	static *staticFiles
-	issuer string
+	svc     *account.Service
+	secure  bool
+	cookies httpauth.Cookies
+	log     *slog.Logger
+	pages   map[string]*template.Template
+	static  *staticFiles
+	issuer  string
 	// linkLifetime is how long a mailed sign-up link works, in words
 	// ("1 hour"), for the pages that mention it.
 	linkLifetime string
@@ -63,6 +68,7 @@ func New(svc *account.Service, opts Options) (http.Handler, error) {
 	h := &handler{
 		svc:                svc,
 		secure:             opts.Secure,
+		cookies:            httpauth.Cookies{Secure: opts.Secure, Domain: opts.CookieDomain},
 		log:                opts.Logger,
 		issuer:             svc.Policy().Issuer,
 		linkLifetime:       account.DescribeDuration(svc.Policy().SignUpLinkTTL),
@@ -135,9 +141,11 @@ const (
 	pageLostPhone       = "lost_phone"
 	pageResetUser       = "reset_user"
 	pageRecovery        = "recovery"
+	pageSignOut         = "signout"
+	pageApps            = "admin_apps"
 )
 
-var pageNames = []string{pageSignUp, pageSignUpSent, pageSignUpConfirm, pageSignIn, pageTwoFactor, pageMe, pageEnable, pageDisable, pageBackupCodes, pageConfirmPassword, pageChangePassword, pageMessage, pageInvite, pageUsers, pageLostPhone, pageResetUser, pageRecovery}
+var pageNames = []string{pageSignUp, pageSignUpSent, pageSignUpConfirm, pageSignIn, pageTwoFactor, pageMe, pageEnable, pageDisable, pageBackupCodes, pageConfirmPassword, pageChangePassword, pageMessage, pageInvite, pageUsers, pageLostPhone, pageResetUser, pageRecovery, pageSignOut, pageApps}
 
 func (h *handler) templateFuncs() template.FuncMap {
 	return template.FuncMap{
@@ -181,6 +189,7 @@ var fieldOrder = map[string][]string{
 	pageSignUpConfirm:   {"password"},
 	pageInvite:          {"email", "name", "password"},
 	pageUsers:           {"require_two_factor", "grace_period_days", "recovery_delay_hours", "email"},
+	pageApps:            {"default_access", "host", "path_prefix", "access"},
 	pageSignIn:          {"email", "password"},
 	pageMe:              {"name", "mobile_phone"},
 	pageTwoFactor:       {"code"},

@@ -75,6 +75,9 @@ func Run(t *testing.T, open Opener) {
 		{"PhoneVerifications", testPhoneVerifications},
 		{"ConsumePhoneVerificationOnceUnderConcurrency", testConsumePhoneVerificationConcurrent},
 		{"FailPhoneVerificationCountsEachOnceUnderConcurrency", testFailPhoneVerificationConcurrent},
+		{"ProtectedApps", testProtectedApps},
+		{"SessionForAppAndAppsVersion", testSessionForAppVersion},
+		{"RaceRuleChangeAgainstDecisions", testRaceRuleChangeAgainstDecisions},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

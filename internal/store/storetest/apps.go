@@ -1,0 +1,204 @@
+package storetest
+
+import (
+	"errors"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/twofold/twofold/internal/account"
+)
+
+func app(host, prefix string, access account.AppAccess) *account.ProtectedApp {
+	return &account.ProtectedApp{Host: host, PathPrefix: prefix, Access: access, CreatedAt: t0}
+}
+
+// testProtectedApps checks the apps' writes and reads: unique host and
+// path prefix, updates and deletes of a missing id, the default rule.
+func testProtectedApps(t *testing.T, open Opener) {
+	s, _ := open(t)
+	a := AutoCommit(s)
+	if def, err := s.DefaultAppAccess(ctx); err != nil || def != account.AccessSignedIn {
+		t.Fatalf("DefaultAppAccess() = %q, %v; want everyone", def, err)
+	}
+	one := app("app.example.com", "", account.AccessSignedIn)
+	one.RequireTwoFactor = true
+	if err := a.CreateProtectedApp(ctx, one); err != nil || one.ID == 0 {
+		t.Fatalf("CreateProtectedApp() = %v, id %d", err, one.ID)
+	}
+	if err := a.CreateProtectedApp(ctx, app("app.example.com", "", account.AccessAdmins)); !errors.Is(err, account.ErrAppExists) {
+		t.Errorf("CreateProtectedApp(same host and prefix) = %v; want ErrAppExists", err)
+	}
+	two := app("app.example.com", "/admin/", account.AccessAdmins)
+	if err := a.CreateProtectedApp(ctx, two); err != nil {
+		t.Fatalf("CreateProtectedApp(/admin/) = %v", err)
+	}
+	two.PathPrefix = ""
+	if err := a.UpdateProtectedApp(ctx, two); !errors.Is(err, account.ErrAppExists) {
+		t.Errorf("UpdateProtectedApp(onto another's host and prefix) = %v; want ErrAppExists", err)
+	}
+	two.Host, two.PathPrefix, two.RequireTwoFactor = "*.example.com", "/x/", true
+	if err := a.UpdateProtectedApp(ctx, two); err != nil {
+		t.Fatalf("UpdateProtectedApp() = %v", err)
+	}
+	if err := a.UpdateProtectedApp(ctx, &account.ProtectedApp{ID: 9999, Host: "x.example", Access: account.AccessSignedIn}); !errors.Is(err, account.ErrNotFound) {
+		t.Errorf("UpdateProtectedApp(missing) = %v; want ErrNotFound", err)
+	}
+	apps, err := s.ProtectedApps(ctx)
+	if err != nil || len(apps) != 2 {
+		t.Fatalf("ProtectedApps() = %d apps, %v; want 2", len(apps), err)
+	}
+	// By host: "*.example.com" sorts before "app.example.com".
+	if got := *apps[0]; got != *two {
+		t.Errorf("ProtectedApps()[0] = %+v; want %+v", got, *two)
+	}
+	if got := *apps[1]; got != *one {
+		t.Errorf("ProtectedApps()[1] = %+v; want %+v", got, *one)
+	}
+	gone, err := a.DeleteProtectedApp(ctx, one.ID)
+	if err != nil || *gone != *one {
+		t.Fatalf("DeleteProtectedApp() = %+v, %v; want %+v", gone, err, *one)
+	}
+	if _, err := a.DeleteProtectedApp(ctx, one.ID); !errors.Is(err, account.ErrNotFound) {
+		t.Errorf("DeleteProtectedApp(again) = %v; want ErrNotFound", err)
+	}
+	if err := a.SetDefaultAppAccess(ctx, account.AccessDeny); err != nil {
+		t.Fatal(err)
+	}
+	if def, err := s.DefaultAppAccess(ctx); err != nil || def != account.AccessDeny {
+		t.Errorf("DefaultAppAccess() = %q, %v; want deny", def, err)
+	}
+}
+
+// testSessionForAppVersion checks the one read of a decision (the
+// session, its account, the default rule, the version of the apps) and
+// that every change to the apps, and only a change, bumps the version that
+// ProtectedAppsVersion reads with the list.
+func testSessionForAppVersion(t *testing.T, open Opener) {
+	s, _ := open(t)
+	a := AutoCommit(s)
+	u := newUser(t, s, "ana@example.com")
+	if err := a.CreateSession(ctx, session(u.ID, "h1", account.StageComplete)); err != nil {
+		t.Fatal(err)
+	}
+	read := func() account.AppsState {
+		t.Helper()
+		sess, state, err := s.SessionForApp(ctx, "h1")
+		if err != nil || sess.UserID != u.ID || sess.Profile == nil || sess.Profile.User.Email != u.Email {
+			t.Fatalf("SessionForApp() = %+v, %v; want ana's session with her profile", sess, err)
+		}
+		apps, v, err := s.ProtectedAppsVersion(ctx)
+		if err != nil || v != state.Version {
+			t.Fatalf("ProtectedAppsVersion() = %d apps, version %d, %v; want version %d", len(apps), v, err, state.Version)
+		}
+		return state
+	}
+	last := read()
+	if last.Default != account.AccessSignedIn {
+		t.Errorf("default = %q; want everyone", last.Default)
+	}
+	one := app("app.example.com", "", account.AccessSignedIn)
+	steps := []struct {
+		what   string
+		change func() error
+		bumps  bool
+	}{
+		{"create", func() error { return a.CreateProtectedApp(ctx, one) }, true},
+		{"create a duplicate", func() error { return a.CreateProtectedApp(ctx, app("app.example.com", "", account.AccessAdmins)) }, false},
+		{"update", func() error { one.Access = account.AccessAdmins; return a.UpdateProtectedApp(ctx, one) }, true},
+		{"update a missing app", func() error {
+			return a.UpdateProtectedApp(ctx, &account.ProtectedApp{ID: 9999, Host: "x.example", Access: account.AccessSignedIn})
+		}, false},
+		{"set the default", func() error { return a.SetDefaultAppAccess(ctx, account.AccessDeny) }, true},
+		{"create another", func() error { return a.CreateProtectedApp(ctx, app("*.example.com", "/x/", account.AccessSignedIn)) }, true},
+		{"delete", func() error { _, err := a.DeleteProtectedApp(ctx, one.ID); return err }, true},
+		{"delete again", func() error { _, err := a.DeleteProtectedApp(ctx, one.ID); return err }, false},
+	}
+	for _, st := range steps {
+		err := st.change()
+		if (err == nil) != st.bumps {
+			t.Fatalf("%s = %v", st.what, err)
+		}
+		now := read()
+		if bumped := now.Version > last.Version; bumped != st.bumps {
+			t.Errorf("%s: version %d → %d; want bumped %v", st.what, last.Version, now.Version, st.bumps)
+		}
+		last = now
+	}
+	if last.Default != account.AccessDeny {
+		t.Errorf("default = %q; want deny", last.Default)
+	}
+	apps, _, err := s.ProtectedAppsVersion(ctx)
+	if err != nil || len(apps) != 1 || apps[0].Host != "*.example.com" || apps[0].PathPrefix != "/x/" {
+		t.Errorf("ProtectedAppsVersion() = %v, %v; want *.example.com/x/ alone", apps, err)
+	}
+	if _, _, err := s.SessionForApp(ctx, "nope"); !errors.Is(err, account.ErrNotFound) {
+		t.Errorf("SessionForApp(unknown token) = %v; want ErrNotFound", err)
+	}
+}
+
+// testRaceRuleChangeAgainstDecisions streams decisions' reads for a
+// member through one handle while an administrator's change to
+// administrators only commits through the other: every read that starts
+// after the commit returned sees the new version of the apps, and the
+// list read at that version has the new rule.
+func testRaceRuleChangeAgainstDecisions(t *testing.T, open Opener) {
+	s, other := twoHandles(open, t)
+	u := newUser(t, s, "member@example.com")
+	if err := AutoCommit(s).CreateSession(ctx, session(u.ID, "m1", account.StageComplete)); err != nil {
+		t.Fatal(err)
+	}
+	p := app("app.example.com", "", account.AccessSignedIn)
+	if err := AutoCommit(s).CreateProtectedApp(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	_, before, err := s.SessionForApp(ctx, "m1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var committed atomic.Bool
+	var staleAfter, reads atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				after := committed.Load()
+				_, state, err := s.SessionForApp(ctx, "m1")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				reads.Add(1)
+				if after && state.Version == before.Version {
+					staleAfter.Add(1)
+				}
+			}
+		}()
+	}
+	time.Sleep(20 * time.Millisecond) // decisions are streaming
+	p.Access = account.AccessAdmins
+	if err := AutoCommit(other).UpdateProtectedApp(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	committed.Store(true)
+	time.Sleep(20 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	if n := staleAfter.Load(); n != 0 {
+		t.Errorf("%d of %d reads started after the change committed still saw the old version", n, reads.Load())
+	}
+	apps, _, err := s.ProtectedAppsVersion(ctx)
+	if err != nil || !slices.ContainsFunc(apps, func(a *account.ProtectedApp) bool { return a.Access == account.AccessAdmins }) {
+		t.Errorf("ProtectedAppsVersion() = %v, %v; want the change", apps, err)
+	}
+}
