@@ -221,6 +221,8 @@ func (k EventKind) Describe() string {
 		return "Recovery cancelled"
 	case EventRecoveryCompleted:
 		return "Recovery completed: 2 factor authentication was turned off"
+	case EventDisavowed:
+		return "\"This wasn't me\": every session signed out, every remembered device forgotten"
 	case EventDeviceTokenReused:
 		return "An old copy of a remembered device's token was used: the device was forgotten"
 	}

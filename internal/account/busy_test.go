@@ -31,7 +31,8 @@ func TestBusySignInsDoNotCountAsFailures(t *testing.T) {
 	hasher := password.NewHasher(slow, rand.Reader, 1, 0, time.Millisecond)
 	svc, err := account.NewService(ctx, account.Options{Store: store, Keys: keys, Hasher: hasher, Policy: account.DefaultPolicy(),
 		SignUpLink:     func(token string) string { return accounttest.LinkBase + "?token=" + token },
-		InvitationLink: func(token string) string { return accounttest.InviteBase + "?token=" + token }})
+		InvitationLink: func(token string) string { return accounttest.InviteBase + "?token=" + token },
+		DisavowLink:    func(token string) string { return accounttest.DisavowBase + "?token=" + token }})
 	if err != nil {
 		t.Fatal(err)
 	}

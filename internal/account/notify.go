@@ -85,6 +85,10 @@ var notifications = map[EventKind]struct{ subject, body string }{
 		"A remembered device was forgotten for your safety",
 		"Someone signed in to your account with your password and an old copy of a remembered device's token, one that a browser had already used. That means the token was copied from one of your browsers. The device was forgotten, and the sign-in was asked for a code.\n\nIf this wasn't you, change your password at once and contact your administrator.",
 	},
+	EventDisavowed: {
+		"Your account was signed out everywhere",
+		"Someone opened the \"This wasn't me\" link of a security email from us and typed your password: every session of your account was signed out, every remembered device forgotten, and any recovery of your account that was waiting was cancelled.\n\nChange your password now: sign in, open My info and choose Change password. If this wasn't you either, someone has your password and can read your email: contact your administrator at once.",
+	},
 	EventAuthenticatorSuspend: {
 		"Your authenticator codes are suspended",
 		"Too many wrong authenticator codes were entered for your account in a row, so codes from your authenticator app are no longer accepted. Whoever entered them knew your password.\n\nSign in with a backup code to lift the suspension, then change your password. No backup codes left? Ask your administrator to reset 2 factor authentication.",
@@ -113,6 +117,15 @@ func (s *Service) recordAndNotify(ctx context.Context, tx Tx, u *User, kind Even
 	n, ok := s.notification(u, kind, c)
 	if !ok {
 		return nil
+	}
+	if !withoutDisavowLink[kind] {
+		previous := "" // a password change's link also takes the password it replaced (u is as read before)
+		if kind == EventPasswordChanged {
+			previous = u.PasswordHash
+		}
+		if err := s.offerDisavowal(ctx, tx, u, n, previous); err != nil {
+			return err
+		}
 	}
 	if err := tx.AddNotification(ctx, n); err != nil {
 		return fmt.Errorf("account: queue %s notification: %w", kind, err)

@@ -186,7 +186,11 @@ func (s *Service) StartRecovery(ctx context.Context, token, code string, c Clien
 		if err := s.record(ctx, tx, u.ID, EventRecoveryStarted, "completes "+rec.EffectiveAt.UTC().Format(time.RFC3339), c); err != nil {
 			return err
 		}
-		if err := tx.AddNotification(ctx, s.recoveryStartedNotice(u, rec, cancelToken, c)); err != nil {
+		notice := s.recoveryStartedNotice(u, rec, cancelToken, c)
+		if err := s.offerDisavowal(ctx, tx, u, notice, ""); err != nil {
+			return err
+		}
+		if err := tx.AddNotification(ctx, notice); err != nil {
 			return fmt.Errorf("account: queue recovery notice: %w", err)
 		}
 		for _, a := range admins {

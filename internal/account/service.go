@@ -59,6 +59,9 @@ type Policy struct {
 	// RememberDevice is how long a device remembered at the code step
 	// skips that step; zero turns the feature off.
 	RememberDevice time.Duration
+	// DisavowLinkTTL is how long the "This wasn't me" link of a security
+	// email works (DefaultDisavowLinkTTL when zero).
+	DisavowLinkTTL time.Duration
 	EventsShown    int
 	// TextMessages is true when an SMS sender is configured: a queued
 	// ChannelSMS notification is then delivered. Without it texts wait in
@@ -103,6 +106,7 @@ func DefaultPolicy() Policy {
 		SetupLinkTTL:          24 * time.Hour,
 		EventsShown:           20,
 		RememberDevice:        30 * 24 * time.Hour,
+		DisavowLinkTTL:        DefaultDisavowLinkTTL,
 	}
 }
 
@@ -127,6 +131,8 @@ type Service struct {
 	inviteFor func(token string) string
 	cancelFor func(token string) string
 	queued    func()
+	// disavowFor writes the "This wasn't me" link of a security email.
+	disavowFor func(token string) string
 }
 
 // Options are the dependencies of a Service. Now and Random default to the
@@ -156,6 +162,9 @@ type Options struct {
 	// someone is waiting for (a texted code, a sign-up link), so that the
 	// outbox is sent at once instead of at its next round; nil for none.
 	Queued func()
+	// DisavowLink turns the token of a security email's "This wasn't me"
+	// link into its address. Required.
+	DisavowLink func(token string) string
 }
 
 // NewService builds a Service. It hashes one dummy password at start-up.
@@ -165,7 +174,7 @@ func NewService(ctx context.Context, o Options) (*Service, error) {
 	if s.observe == nil {
 		s.observe = noObserver{}
 	}
-	s.inviteFor = o.InvitationLink
+	s.inviteFor, s.disavowFor = o.InvitationLink, o.DisavowLink
 	s.cancelFor = o.RecoveryCancelLink
 	s.queued = o.Queued
 	if s.queued == nil {
@@ -174,8 +183,8 @@ func NewService(ctx context.Context, o Options) (*Service, error) {
 	if s.cancelFor == nil {
 		s.cancelFor = func(token string) string { return "/recovery/cancel?token=" + token }
 	}
-	if s.linkFor == nil || s.inviteFor == nil {
-		return nil, errors.New("account: Options.SignUpLink and Options.InvitationLink are required")
+	if s.linkFor == nil || s.inviteFor == nil || s.disavowFor == nil {
+		return nil, errors.New("account: Options.SignUpLink, Options.InvitationLink and Options.DisavowLink are required")
 	}
 	if s.now == nil {
 		s.now = time.Now

@@ -62,6 +62,9 @@ type Store interface {
 	// the most recently used first.
 	Devices(ctx context.Context, userID int64, now time.Time) ([]*Device, error)
 	appStore // protected apps (apps.go)
+	// DisavowalByTokenHash returns the "This wasn't me" link whose token
+	// hash is tokenHash, used or not.
+	DisavowalByTokenHash(ctx context.Context, tokenHash string) (*Disavowal, error)
 
 	// InTx runs fn in one write transaction: committed when fn returns nil,
 	// rolled back when it returns an error (returned as is). fn must use
@@ -267,6 +270,14 @@ type Tx interface {
 	// CancelRecoveries cancels the user's pending recovery and says how
 	// many were cancelled.
 	CancelRecoveries(ctx context.Context, userID int64, by string, now time.Time) (int, error)
+
+	// CreateDisavowal stores a "This wasn't me" link and sets d.ID.
+	CreateDisavowal(ctx context.Context, d *Disavowal) error
+	// UseDisavowal marks link id used at now, only while it is userID's,
+	// unused and expires after now, clearing its previous password hash,
+	// and then bumps the user's security version; false otherwise, and
+	// nothing is written. So one link is used at most once.
+	UseDisavowal(ctx context.Context, id, userID int64, now time.Time) (bool, error)
 
 	// LockAdministrators serializes, across instances, every transaction
 	// that depends on who the administrators are (the first one, the

@@ -63,7 +63,8 @@ var backends = []struct {
 // 60 to 90 ms, and the test empties the database about 90 times.
 const emptyPostgres = `
 DELETE FROM sessions; DELETE FROM backup_codes; DELETE FROM security_events; DELETE FROM outbox;
-DELETE FROM audit_log; DELETE FROM invitations; DELETE FROM users; DELETE FROM throttle_attempts; DELETE FROM pending_signups;
+DELETE FROM audit_log; DELETE FROM invitations; DELETE FROM disavowals; DELETE FROM users; DELETE FROM throttle_attempts; DELETE FROM pending_signups;
+UPDATE settings SET require_two_factor = 0, grace_period_days = 0, required_since = NULL, recovery_delay_hours = 0;
 ALTER TABLE users ALTER COLUMN id RESTART; ALTER TABLE backup_codes ALTER COLUMN id RESTART;
 ALTER TABLE security_events ALTER COLUMN id RESTART; ALTER TABLE outbox ALTER COLUMN id RESTART;
 ALTER TABLE throttle_attempts ALTER COLUMN id RESTART; ALTER TABLE pending_signups ALTER COLUMN id RESTART;`
@@ -375,6 +376,34 @@ var useCases = []useCase{
 		link := u.SignUpLink(t, "bo@example.com")
 		return func() error {
 			_, _, err := u.Service.ConfirmSignUp(ctx, account.ConfirmSignUpInput{Token: link, Password: pw, PreviousToken: u.token}, client)
+			return err
+		}
+	}},
+	{"Disavow", func(t *testing.T, u *unitOfWork) func() error {
+		u.enroll(t)
+		u.remembered()
+		u.sessions["own"] = u.token
+		link := u.DisavowLink(t, u.email, account.EventDeviceRemembered)
+		return func() error {
+			_, err := u.Service.Disavow(ctx, link, pw, client)
+			return err
+		}
+	}},
+	{"Disavow with a pending recovery", func(t *testing.T, u *unitOfWork) func() error {
+		u.enroll(t)
+		u.recoverySoon(t)
+		u.startRecovery(u.signInPassword())
+		link := u.DisavowLink(t, u.email, account.EventRecoveryStarted)
+		return func() error {
+			_, err := u.Service.Disavow(ctx, link, pw, client)
+			return err
+		}
+	}},
+	{"Disavow wrong password", func(t *testing.T, u *unitOfWork) func() error {
+		u.enroll(t)
+		link := u.DisavowLink(t, u.email, account.EventTwoFactorEnabled)
+		return func() error {
+			_, err := u.Service.Disavow(ctx, link, "not the password", client)
 			return err
 		}
 	}},

@@ -210,6 +210,9 @@ func NewOnStore(t testing.TB, store Store, opts ...func(*account.Policy)) *Env {
 		RecoveryCancelLink: func(token string) string {
 			return CancelBase + "?token=" + token
 		},
+		DisavowLink: func(token string) string {
+			return DisavowBase + "?token=" + token
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -223,6 +226,8 @@ const (
 	LinkBase   = "https://twofold.test/signup/confirm"
 	InviteBase = "https://twofold.test/invite"
 	CancelBase = "https://twofold.test/recovery/cancel"
+	// DisavowBase is where the "This wasn't me" links of security emails point.
+	DisavowBase = "https://twofold.test/this-wasnt-me"
 )
 
 // Outbox is where a test reads the messages a service queued: both stores

@@ -203,6 +203,9 @@ func problemFor(err error) *problem {
 		return p(http.StatusConflict, "last_administrator", "This is the last active administrator: make another administrator first.")
 	case errors.Is(err, account.ErrForbidden):
 		return p(http.StatusForbidden, "forbidden", "Only administrators may do this.")
+	case errors.Is(err, account.ErrDisavowLinkInvalid):
+		return p(http.StatusGone, "disavow_link_invalid",
+			"This \"This wasn't me\" link was already used, has expired, or is unknown. Nothing was changed.")
 	case errors.Is(err, account.ErrSignUpLinkInvalid):
 		return p(http.StatusGone, "signup_link_invalid",
 			"This sign-up link has expired, was already used, or had too many wrong passwords. Sign up again for a new link, or sign in if you already finished signing up.")

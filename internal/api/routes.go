@@ -15,6 +15,7 @@ func (h *handler) routes() *http.ServeMux {
 	mux.Handle("POST /api/v1/signup", h.public(h.signUp))
 	mux.Handle("POST /api/v1/signup/confirm", h.public(h.confirmSignUp))
 	mux.Handle("POST /api/v1/invitations/accept", h.public(h.acceptInvitation))
+	mux.Handle("POST /api/v1/this-wasnt-me", h.public(h.disavow))
 	mux.Handle("POST /api/v1/session", h.public(h.signIn))
 	mux.Handle("POST /api/v1/session/two-factor", h.public(h.submitSecondFactor))
 	mux.Handle("DELETE /api/v1/session", h.public(h.signOut))

@@ -254,6 +254,7 @@ func newApp(ctx context.Context, name string, mode setUp, args []string, getenv 
 		SignUpLink:         web.SignUpLink(strings.TrimRight(cfg.BaseURL, "/")),
 		InvitationLink:     web.InvitationLink(strings.TrimRight(cfg.BaseURL, "/")),
 		RecoveryCancelLink: web.RecoveryCancelLink(strings.TrimRight(cfg.BaseURL, "/")),
+		DisavowLink:        web.DisavowLink(strings.TrimRight(cfg.BaseURL, "/")),
 	}
 	var m *metrics.Metrics
 	if name == "serve" && cfg.MetricsAddr != "" {

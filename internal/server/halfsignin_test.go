@@ -92,6 +92,7 @@ var (
 		"POST /api/v1/invitations/accept": true, "GET /invite": true, "POST /invite": true,
 		// A recovery's cancel link works without a session.
 		"POST /api/v1/recovery/cancel": true, "GET /recovery/cancel": true, "POST /recovery/cancel": true,
+		"GET /this-wasnt-me": true, "POST /this-wasnt-me": true, "POST /api/v1/this-wasnt-me": true,
 	}
 	pendingRoutes = map[string]bool{
 		"GET /signin/two-factor": true, "POST /signin/two-factor": true, "POST /signout": true, "GET /signout": true,

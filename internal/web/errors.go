@@ -98,6 +98,13 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error, rec re
 		h.retry(w, r, rec, http.StatusConflict, nil, "Something changed at the same time. Try again.")
 	case errors.Is(err, account.ErrSignUpLinkInvalid):
 		h.linkExpired(w, r)
+	case errors.Is(err, account.ErrDisavowLinkInvalid):
+		h.render(w, r, http.StatusGone, pageMessage, &view{Title: "This link cannot be used", Data: message{
+			Heading: "This link cannot be used",
+			Text: "A \"This wasn't me\" link works once, for " + h.disavowLifetime + " after its email was sent: this one was already used, has expired, or is not one of ours. " +
+				"Nothing was changed. If someone else is using your account, sign in and change your password, or contact your administrator.",
+			Links: []link{{Href: "/signin", Label: "Sign in"}},
+		}})
 	case errors.Is(err, account.ErrInvitationInvalid):
 		h.render(w, r, http.StatusGone, pageMessage, &view{Title: "This invitation cannot be used", Data: message{
 			Heading: "This invitation cannot be used",

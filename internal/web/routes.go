@@ -24,6 +24,10 @@ func (h *handler) routes() http.Handler {
 	// lands; public (no session yet). The path is invitationPath.
 	mux.HandleFunc("GET /invite", h.showInvite)
 	mux.HandleFunc("POST /invite", h.acceptInvite)
+	// Where a security email's "This wasn't me" link lands; public (it
+	// signs nobody in). The path is disavowPath.
+	mux.HandleFunc("GET /this-wasnt-me", h.showDisavow)
+	mux.HandleFunc("POST /this-wasnt-me", h.disavow)
 	mux.HandleFunc("GET /signin", h.showSignIn)
 	mux.HandleFunc("POST /signin", h.signIn)
 	// The only pages a half-signed-in session (password done, code not yet)

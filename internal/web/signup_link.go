@@ -34,3 +34,14 @@ func RecoveryCancelLink(baseURL string) func(token string) string {
 		return baseURL + recoveryCancelPath + "?" + url.Values{"token": {token}}.Encode()
 	}
 }
+
+// disavowPath is the page a security email's "This wasn't me" link opens.
+const disavowPath = "/this-wasnt-me"
+
+// DisavowLink returns how the account service writes the "This wasn't me"
+// link of a security email.
+func DisavowLink(baseURL string) func(token string) string {
+	return func(token string) string {
+		return baseURL + disavowPath + "?" + url.Values{"token": {token}}.Encode()
+	}
+}

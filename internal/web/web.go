@@ -56,7 +56,9 @@ type handler struct {
 	linkLifetime string
 	// invitationLifetime is how long an invitation works, in words.
 	invitationLifetime string
-	sendsEmail         bool
+	// disavowLifetime is how long a "This wasn't me" link works, in words.
+	disavowLifetime string
+	sendsEmail      bool
 }
 
 // New parses every template and returns the handler for all pages, to be
@@ -73,6 +75,7 @@ func New(svc *account.Service, opts Options) (http.Handler, error) {
 		issuer:             svc.Policy().Issuer,
 		linkLifetime:       account.DescribeDuration(svc.Policy().SignUpLinkTTL),
 		invitationLifetime: account.DescribeDuration(svc.Policy().InvitationTTL),
+		disavowLifetime:    account.DescribeDays(svc.Policy().DisavowLinkTTL),
 		sendsEmail:         opts.SendsEmail,
 	}
 	if h.log == nil {
@@ -143,9 +146,10 @@ const (
 	pageRecovery        = "recovery"
 	pageSignOut         = "signout"
 	pageApps            = "admin_apps"
+	pageDisavow         = "this_wasnt_me"
 )
 
-var pageNames = []string{pageSignUp, pageSignUpSent, pageSignUpConfirm, pageSignIn, pageTwoFactor, pageMe, pageEnable, pageDisable, pageBackupCodes, pageConfirmPassword, pageChangePassword, pageMessage, pageInvite, pageUsers, pageLostPhone, pageResetUser, pageRecovery, pageSignOut, pageApps}
+var pageNames = []string{pageSignUp, pageSignUpSent, pageSignUpConfirm, pageSignIn, pageTwoFactor, pageMe, pageEnable, pageDisable, pageBackupCodes, pageConfirmPassword, pageChangePassword, pageMessage, pageInvite, pageUsers, pageLostPhone, pageResetUser, pageRecovery, pageSignOut, pageApps, pageDisavow}
 
 func (h *handler) templateFuncs() template.FuncMap {
 	return template.FuncMap{
@@ -200,6 +204,7 @@ var fieldOrder = map[string][]string{
 	pageDisable:         {"password", "code"},
 	pageConfirmPassword: {"password"},
 	pageChangePassword:  {"current_password", "new_password"},
+	pageDisavow:         {"password"},
 }
 
 // defaultFocus is the field of a page whose only job is that field; other
@@ -209,6 +214,7 @@ var defaultFocus = map[string]string{
 	pageTwoFactor:       "code",
 	pageConfirmPassword: "password",
 	pageSignUpConfirm:   "password",
+	pageDisavow:         "password",
 }
 
 // focusField picks the field to focus: the first with an error; after a

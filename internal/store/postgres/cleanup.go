@@ -33,6 +33,8 @@ func (s *Store) DeleteExpired(ctx context.Context, now, idleBefore, linksBefore,
 			WHERE attempted_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, []any{millis(attemptsBefore), cleanupBatch}},
 		{"expired remembered devices", `DELETE FROM remembered_devices WHERE id IN (SELECT id FROM remembered_devices
 			WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, []any{millis(now), cleanupBatch}},
+		{"expired this-wasn't-me links", `DELETE FROM disavowals WHERE id IN (SELECT id FROM disavowals
+			WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, []any{millis(now), cleanupBatch}},
 	}
 	for _, b := range batches {
 		for {

@@ -369,6 +369,8 @@ var CountQueries = map[string]string{
 	"remembered_device_tokens": `SELECT count(*) FROM remembered_device_tokens`,
 	"help_requests":            `SELECT count(*) FROM help_requests WHERE resolved_at IS NULL`,
 	"phone_verifications":      `SELECT count(*) FROM phone_verifications WHERE verified_at IS NULL AND consumed_at IS NULL`,
+	// The "This wasn't me" links still unused.
+	"disavowals": `SELECT count(*) FROM disavowals WHERE used_at IS NULL`,
 }
 
 // DeviceColumns are the columns of a remembered device, in ScanDevice's
@@ -435,4 +437,25 @@ func ScanRecovery(row Scanner) (*account.Recovery, error) {
 	}
 	r.CreatedAt, r.EffectiveAt = FromMillis(created), FromMillis(effective)
 	return &r, nil
+}
+
+// DisavowalColumns are the columns of a "This wasn't me" link, in
+// ScanDisavowal's order.
+const DisavowalColumns = `id, user_id, token_hash, kind, COALESCE(previous_password_hash, ''), created_at, expires_at, used_at`
+
+// ScanDisavowal reads a row of DisavowalColumns.
+func ScanDisavowal(row Scanner) (*account.Disavowal, error) {
+	var d account.Disavowal
+	var kind string
+	var created, expires int64
+	var used *int64
+	if err := row.Scan(&d.ID, &d.UserID, &d.TokenHash, &kind, &d.PreviousPasswordHash, &created, &expires, &used); err != nil {
+		return nil, err
+	}
+	d.Kind = account.EventKind(kind)
+	d.CreatedAt, d.ExpiresAt = FromMillis(created), FromMillis(expires)
+	if used != nil {
+		d.UsedAt = FromMillis(*used)
+	}
+	return &d, nil
 }

@@ -112,6 +112,7 @@ func open(ctx context.Context, path string, migrate bool) (*Store, error) {
 	s.readStmts, s.writeStmts = &stmtCache{db: read}, &stmtCache{db: write}
 	// Every statement a transaction runs (see stmtCache).
 	s.prepareWrites(ctx, txStatements...)
+	s.prepareWrites(ctx, disavowalStatements...)
 	return s, nil
 }
 

@@ -78,6 +78,8 @@ func Run(t *testing.T, open Opener) {
 		{"ProtectedApps", testProtectedApps},
 		{"SessionForAppAndAppsVersion", testSessionForAppVersion},
 		{"RaceRuleChangeAgainstDecisions", testRaceRuleChangeAgainstDecisions},
+		{"Disavowals", testDisavowals},
+		{"UseDisavowalOnceUnderConcurrency", testUseDisavowalConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
