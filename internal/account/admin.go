@@ -191,7 +191,7 @@ func (s *Service) resetTwoFactor(ctx context.Context, a actor, target *User, rea
 		if err := s.stillInCharge(ctx, tx, a, target); err != nil {
 			return err
 		}
-		how := reason
+		var how string // how the owner's identity was checked, for the record
 		verified, err := tx.ConsumePhoneVerification(ctx, target.ID, PurposeAdmin, now.Add(-PhoneVerifiedFor), now)
 		switch {
 		case err != nil:

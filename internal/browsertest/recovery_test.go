@@ -130,4 +130,3 @@ func (s *server) recoveriesDue(t *testing.T) {
 		t.Fatalf("make recoveries due: %d changed, %v; want 1", n, err)
 	}
 }
-
