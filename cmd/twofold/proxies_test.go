@@ -1,7 +1,9 @@
 package main_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -20,6 +22,7 @@ import (
 	"time"
 
 	"github.com/twofold/twofold/internal/accounttest"
+	"github.com/twofold/twofold/internal/store/postgres/pgtest"
 	"github.com/twofold/twofold/internal/totp"
 )
 
@@ -489,4 +492,54 @@ func TestProxyDocsShowTheTestedConfigs(t *testing.T) {
 			t.Errorf("docs/proxies/%s does not show docs/proxies/%s as it is", doc, conf)
 		}
 	}
+}
+
+// Two instances on one PostgreSQL database, each with its own copy of the
+// protected apps: a rule change and a sign-out through one decide the very
+// next check through the other (issue 13: within a second; here, at once).
+func TestForwardAuthAcrossInstances(t *testing.T) {
+	t.Parallel()
+	env := []string{"TWOFOLD_SECRET_KEY=" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{13}, 32)),
+		"TWOFOLD_DATABASE=" + pgtest.Database(t), "TWOFOLD_TRUSTED_PROXIES=127.0.0.1", "TWOFOLD_BASE_URL=https://auth.example.com"}
+	a := start(t, t.TempDir(), env...)
+	b := start(t, t.TempDir(), env...)
+	c := newClient(t)
+	admin := adminOf(t, c, a)
+	status, created, _ := call(t, a.base, "POST", "/admin/apps", admin, map[string]any{"host": "app.example.com", "access": "everyone"})
+	if status != 201 {
+		t.Fatalf("POST /admin/apps = %d %v", status, created)
+	}
+	id := strconv.Itoa(int(created["id"].(float64)))
+	member := mustSignUp(t, newClient(t), a.base, map[string]string{"email": "mo@example.com", "password": racePassword, "name": "Mo", "mobile_phone": "+61412345678"})
+	check := func(what, token string, want int) {
+		t.Helper()
+		req, err := http.NewRequest("GET", b.base+"/api/v1/authz/auth-request", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-Original-URL", "https://app.example.com/")
+		req.AddCookie(&http.Cookie{Name: "twofold_session", Value: token})
+		resp, err := apiClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("%s: instance B answers %d; want %d", what, resp.StatusCode, want)
+		}
+	}
+	check("before", member, 200)
+	if status, body, _ := call(t, a.base, "PATCH", "/admin/apps/"+id, admin, map[string]any{"access": "admins"}); status != 200 {
+		t.Fatalf("PATCH /admin/apps/%s = %d %v", id, status, body)
+	}
+	check("administrators only, a member", member, 403)
+	check("administrators only, the administrator", admin, 200)
+	if status, body, _ := call(t, a.base, "PATCH", "/admin/apps/"+id, admin, map[string]any{"access": "everyone"}); status != 200 {
+		t.Fatalf("PATCH /admin/apps/%s = %d %v", id, status, body)
+	}
+	check("everyone again", member, 200)
+	if status, body, _ := call(t, a.base, "DELETE", "/session", member, nil); status != 204 {
+		t.Fatalf("DELETE /session = %d %v", status, body)
+	}
+	check("signed out on A", member, 401)
 }

@@ -5,7 +5,6 @@ import (
 	"net/http"
 
 	"github.com/twofold/twofold/internal/account"
-	"github.com/twofold/twofold/internal/httpauth"
 )
 
 // returnCookie keeps the ?rd= a browser brought to the sign-in page (sent
@@ -129,6 +128,3 @@ func (h *handler) returnTo(w http.ResponseWriter, r *http.Request, token, rd str
 	h.forgetReturn(w, r)
 	http.Redirect(w, r, target, http.StatusSeeOther)
 }
-
-// tokenOf is the session token of the request.
-func tokenOf(r *http.Request) string { return httpauth.Token(r) }

@@ -2,6 +2,8 @@ package web
 
 import (
 	"net/http"
+
+	"github.com/twofold/twofold/internal/httpauth"
 )
 
 // showSignOut is where an app's "sign out" link lands (/signout?rd=…): a
@@ -12,7 +14,7 @@ func (h *handler) showSignOut(w http.ResponseWriter, r *http.Request) {
 		rd = ""
 	}
 	v := &view{Title: "Sign out", Form: map[string]string{"rd": rd}}
-	if sess, err := h.svc.Session(r.Context(), tokenOf(r)); err == nil && sess.Profile != nil {
+	if sess, err := h.svc.Session(r.Context(), httpauth.Token(r)); err == nil && sess.Profile != nil {
 		v.Data = sess.Profile.User.Email
 	}
 	h.render(w, r, http.StatusOK, pageSignOut, v)
