@@ -47,7 +47,7 @@ var notifications = map[EventKind]struct{ subject, body string }{
 	},
 	EventTwoFactorReset: {
 		"2 factor authentication was reset",
-		"An administrator turned 2 factor authentication off for your account, and your sessions were ended. Sign in with your password and enable it again from My info.\n\nIf you did not ask for this, contact your administrator at once.",
+		"An administrator (or the server's operator) turned 2 factor authentication off for your account, and your sessions were ended. Sign in with your password and enable it again from My info.\n\nIf you did not ask for this, contact your administrator at once.",
 	},
 	EventBackupCodesGenerated: {
 		"New backup codes were generated",

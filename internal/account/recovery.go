@@ -36,6 +36,7 @@ var (
 // record.
 const (
 	cancelledBySignIn   = "a sign-in with a code"
+	cancelledByDevice   = "a sign-in with a remembered device"
 	cancelledByLink     = "the emailed cancel link"
 	cancelledByOwner    = "the account's owner, signed in"
 	cancelledByPassword = "a password change"
@@ -76,7 +77,7 @@ func (s *Service) SendRecoveryCode(ctx context.Context, token string, c Client) 
 	} else if !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("account: pending recovery: %w", err)
 	}
-	reserved, err := s.reserve(ctx, s.textLimit(u.ID))
+	reserved, err := s.reserve(ctx, s.recoveryTextLimit(u.ID))
 	if err != nil {
 		return err
 	}
@@ -172,8 +173,14 @@ func (s *Service) StartRecovery(ctx context.Context, token, code string, c Clien
 			return err
 		}
 		// Used up at once: a recovery's text never counts for anything else.
-		if _, err := tx.ConsumePhoneVerification(ctx, u.ID, PurposeRecovery, now.Add(-time.Second), now); err != nil {
+		consumed, err := tx.ConsumePhoneVerification(ctx, u.ID, PurposeRecovery, now.Add(-time.Second), now)
+		if err != nil {
 			return fmt.Errorf("account: use recovery code: %w", err)
+		}
+		if !consumed {
+			// A newer code was sent meanwhile: only the newest counts.
+			spent = true
+			return errRollBack
 		}
 		created, err := tx.CreateRecovery(ctx, rec)
 		if err != nil {
@@ -203,6 +210,8 @@ func (s *Service) StartRecovery(ctx context.Context, token, code string, c Clien
 	switch {
 	case errors.Is(err, ErrRecoveryPending):
 		return nil, err
+	case errors.Is(err, errRollBack):
+		return nil, ErrPhoneCodeSpent
 	case err != nil:
 		return nil, s.fault(ctx, "start recovery", err, nil)
 	case started:
@@ -211,6 +220,13 @@ func (s *Service) StartRecovery(ctx context.Context, token, code string, c Clien
 		return nil, ErrPhoneCodeSpent
 	}
 	return nil, ErrInvalidCode
+}
+
+// recoveryTextLimit caps the recovery codes texted to one account: 3 an
+// hour, apart from the administrators' (textLimit), so that someone with
+// the password cannot use up the texts an administrator's check needs.
+func (s *Service) recoveryTextLimit(userID int64) AttemptLimit {
+	return AttemptLimit{Kind: "texts_recovery", Key: fmt.Sprintf("texts:recovery:user:%d", userID), Limit: phoneTextsPerHour, Window: time.Hour}
 }
 
 func (s *Service) recoveryStartedNotice(u *User, rec *Recovery, cancelToken string, c Client) *Notification {
@@ -241,7 +257,7 @@ func (s *Service) recoveryAdminNotice(admin, u *User, rec *Recovery, c Client) *
 // now: its delay passed, and so has the delay the settings ask now (a
 // longer delay set meanwhile holds it back; a shorter one does not hurry
 // it). nil when there is none to complete.
-func (s *Service) dueRecovery(ctx context.Context, u *User) (*Recovery, error) {
+func (s *Service) dueRecovery(ctx context.Context, u *User) (*dueRecovery, error) {
 	rec, err := s.store.PendingRecovery(ctx, u.ID)
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil
@@ -258,14 +274,33 @@ func (s *Service) dueRecovery(ctx context.Context, u *User) (*Recovery, error) {
 	if delay <= 0 || now.Before(rec.EffectiveAt) || now.Before(rec.CreatedAt.Add(delay)) {
 		return nil, nil
 	}
-	return rec, nil
+	return &dueRecovery{Recovery: rec, settings: settings}, nil
 }
+
+// dueRecovery is a recovery that may complete, with the settings that
+// said so: the completion holds them, so a delay changed meanwhile stops it.
+type dueRecovery struct {
+	*Recovery
+	settings Settings
+}
+
+// errRollBack undoes a use case's transaction whose outcome the caller
+// already knows.
+var errRollBack = errors.New("account: roll back")
 
 // completeRecovery resets 2FA for a recovery that is due, inside the
 // sign-in's transaction: false when it was cancelled or completed
 // meanwhile (the sign-in then asks for a code as usual).
-func (s *Service) completeRecovery(ctx context.Context, tx Tx, u *User, rec *Recovery, c Client) (bool, error) {
+func (s *Service) completeRecovery(ctx context.Context, tx Tx, u *User, rec *dueRecovery, c Client) (bool, error) {
 	now := s.now()
+	// The settings as read, held: a delay lengthened or switched off
+	// meanwhile leaves the recovery waiting.
+	switch err := tx.UpdateSettings(ctx, rec.settings, rec.settings); {
+	case errors.Is(err, ErrStale):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
 	ok, err := tx.CompleteRecovery(ctx, rec.ID, now)
 	if err != nil || !ok {
 		return false, err
@@ -354,7 +389,15 @@ func (s *Service) CancelOwnRecovery(ctx context.Context, sess *Session, c Client
 	if err != nil {
 		return err
 	}
-	return s.cancelRecoveryOf(ctx, u, cancelledByOwner, func(ctx context.Context, tx Tx) error { return holdSession(ctx, tx, sess) }, nil, c)
+	return s.cancelRecoveryOf(ctx, u, cancelledByOwner, func(ctx context.Context, tx Tx) error {
+		// The user's row before the session, the lock order of every use
+		// case (a completing sign-in holds the row, then the recovery,
+		// then wants the sessions).
+		if err := tx.RequireSecurityVersion(ctx, u.ID, u.SecurityVersion); err != nil {
+			return err
+		}
+		return holdSession(ctx, tx, sess)
+	}, nil, c)
 }
 
 // CancelRecoveryFor cancels an account's pending recovery, for

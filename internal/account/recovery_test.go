@@ -318,3 +318,84 @@ func TestDeactivationCancelsRecovery(t *testing.T) {
 		t.Errorf("after deactivation and reactivation: PendingRecoveryOf = %v; want ErrRecoveryNotFound", err)
 	}
 }
+
+// A sign-in with the owner's remembered device is a second factor: it
+// cancels a pending recovery, and never completes one.
+func TestDeviceSignInCancelsRecovery(t *testing.T) {
+	f, _ := recoveryFixture(t, accounttest.New(t, texts), 72)
+	device := f.remembered()                   // the owner's laptop
+	rec := f.startRecovery(f.signInPassword()) // someone with the password and the number
+	f.Clock.Advance(24 * time.Hour)
+	res := f.signInOn(device)
+	if res.Stage != account.StageComplete || res.Recovered {
+		t.Fatalf("the owner's device sign-in during the delay = %+v; want signed in, not recovered", res)
+	}
+	if _, err := f.Service.PendingRecoveryOf(ctx, rec.UserID); !errors.Is(err, account.ErrRecoveryNotFound) {
+		t.Errorf("after a sign-in with the owner's remembered device: PendingRecoveryOf = %v; want cancelled", err)
+	}
+	f.Clock.Advance(49 * time.Hour)
+	if res := f.signInOn(res.DeviceToken); res.Recovered {
+		t.Error("the owner's device sign-in after the delay completed a recovery")
+	}
+}
+
+// Turning self-recovery off cancels the recoveries waiting (and tells
+// their owners); it does not freeze them until it is turned on again.
+func TestRecoveryOffCancelsPending(t *testing.T) {
+	f, ada := recoveryFixture(t, accounttest.New(t, texts), 72)
+	rec := f.startRecovery(f.signInPassword())
+	for _, hours := range []int{0, 1} {
+		h := hours
+		if _, err := f.Service.UpdateSettings(ctx, ada, account.SettingsUpdate{RecoveryDelayHours: &h}, client); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := f.Service.PendingRecoveryOf(ctx, rec.UserID); !errors.Is(err, account.ErrRecoveryNotFound) {
+		t.Errorf("after self-recovery was turned off and on: PendingRecoveryOf = %v; want cancelled", err)
+	}
+	if n := mailed(t, f.Env, account.EventRecoveryCancelled); n != 1 {
+		t.Errorf("recovery-cancelled mails = %d; want 1", n)
+	}
+	f.Clock.Advance(73 * time.Hour)
+	if res := f.signInOn(""); res.Recovered {
+		t.Error("a recovery started before self-recovery was turned off completed")
+	}
+}
+
+// The owner cancelling a recovery at the moment a password sign-in
+// completes it: one of them wins, neither fails, on each store (on
+// PostgreSQL, locks taken in another order would deadlock).
+func TestCancelRacingCompletion(t *testing.T) {
+	for name, newEnv := range map[string]func(testing.TB, ...func(*account.Policy)) *accounttest.Env{
+		"sqlite": accounttest.New, "postgres": accounttest.NewPostgres,
+	} {
+		t.Run(name, func(t *testing.T) {
+			for round := range 4 {
+				f, _ := recoveryFixture(t, newEnv(t, texts, accounttest.NoThrottles), 72)
+				f.remembered()
+				owner := f.session()
+				f.startRecovery(f.signInPassword())
+				f.Clock.Advance(72 * time.Hour)
+				var wg sync.WaitGroup
+				var cancelErr, signInErr error
+				wg.Add(2)
+				go func() {
+					defer wg.Done()
+					cancelErr = f.Service.CancelOwnRecovery(ctx, owner, client)
+				}()
+				go func() {
+					defer wg.Done()
+					_, signInErr = f.Service.SignInWithDevice(ctx, account.SignInInput{Email: f.email, Password: pw}, client)
+				}()
+				wg.Wait()
+				switch {
+				case cancelErr != nil && !errors.Is(cancelErr, account.ErrRecoveryNotFound) &&
+					!errors.Is(cancelErr, account.ErrConflict) && !errors.Is(cancelErr, account.ErrUnauthenticated):
+					t.Errorf("round %d: cancel = %v", round, cancelErr)
+				case signInErr != nil && !errors.Is(signInErr, account.ErrInvalidCredentials):
+					t.Errorf("round %d: sign-in = %v", round, signInErr)
+				}
+			}
+		})
+	}
+}

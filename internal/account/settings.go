@@ -137,6 +137,23 @@ func (s *Service) UpdateSettings(ctx context.Context, by *Session, in SettingsUp
 		if err := s.audit(ctx, tx, admin, AuditSettings, "", fmt.Sprintf("require 2FA %s, grace period %d days, self-recovery %s", onOff(next.RequireTwoFactor), next.GracePeriodDays, recoveryDelay(next.RecoveryDelayHours)), c); err != nil {
 			return err
 		}
+		if was.RecoveryDelayHours > 0 && next.RecoveryDelayHours == 0 {
+			// Self-recovery off: the recoveries waiting are cancelled, not
+			// frozen until it is turned on again.
+			ids, err := tx.CancelAllRecoveries(ctx, "self-recovery turned off by "+admin.Email, now)
+			if err != nil {
+				return fmt.Errorf("account: cancel recoveries: %w", err)
+			}
+			for _, id := range ids {
+				for _, u := range users {
+					if u.ID == id {
+						if err := s.recordAndNotify(ctx, tx, u, EventRecoveryCancelled, "self-recovery turned off by "+admin.Email, c); err != nil {
+							return err
+						}
+					}
+				}
+			}
+		}
 		for _, u := range users {
 			if !u.DeactivatedAt.IsZero() {
 				continue

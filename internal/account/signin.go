@@ -122,8 +122,10 @@ func (s *Service) SignInWithDevice(ctx context.Context, in SignInInput, c Client
 		s.giveBack(ctx, reserved)
 		return res, err
 	}
-	var due *Recovery
-	if u.TwoFactorEnabled() {
+	var due *dueRecovery
+	if u.TwoFactorEnabled() && (device == nil || device.Stale) {
+		// A remembered device is a second factor the owner proved: it
+		// never completes a recovery (its use cancels one, below).
 		if due, err = s.dueRecovery(ctx, u); err != nil {
 			s.giveBack(ctx, reserved)
 			return res, err
@@ -193,6 +195,11 @@ func (s *Service) SignInWithDevice(ctx context.Context, in SignInInput, c Client
 				return fmt.Errorf("account: use remembered device: %w", err)
 			}
 			rotated = ok // else forgotten or used meanwhile: the code is asked
+			if rotated {
+				if err := s.cancelRecoveries(ctx, tx, u, cancelledByDevice, c); err != nil {
+					return err
+				}
+			}
 		}
 		stage = StageComplete
 		if u.TwoFactorEnabled() && !rotated && !recovered {

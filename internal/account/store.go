@@ -270,6 +270,9 @@ type Tx interface {
 	// CancelRecoveries cancels the user's pending recovery and says how
 	// many were cancelled.
 	CancelRecoveries(ctx context.Context, userID int64, by string, now time.Time) (int, error)
+	// CancelAllRecoveries cancels every pending recovery and returns the
+	// users they were of.
+	CancelAllRecoveries(ctx context.Context, by string, now time.Time) ([]int64, error)
 
 	// CreateDisavowal stores a "This wasn't me" link and sets d.ID.
 	CreateDisavowal(ctx context.Context, d *Disavowal) error

@@ -340,3 +340,10 @@ func (t *faultTx) CancelRecoveries(ctx context.Context, userID int64, by string,
 	}
 	return t.tx.CancelRecoveries(ctx, userID, by, now)
 }
+
+func (t *faultTx) CancelAllRecoveries(ctx context.Context, by string, now time.Time) ([]int64, error) {
+	if err := t.write("CancelAllRecoveries"); err != nil {
+		return nil, err
+	}
+	return t.tx.CancelAllRecoveries(ctx, by, now)
+}

@@ -329,3 +329,13 @@ func (a Store) CancelRecoveries(ctx context.Context, userID int64, by string, no
 	})
 	return n, err
 }
+
+func (a Store) CancelAllRecoveries(ctx context.Context, by string, now time.Time) ([]int64, error) {
+	var ids []int64
+	err := a.InTx(ctx, func(ctx context.Context, tx account.Tx) error {
+		var err error
+		ids, err = tx.CancelAllRecoveries(ctx, by, now)
+		return err
+	})
+	return ids, err
+}

@@ -67,3 +67,16 @@ func (t *tx) CancelRecoveries(ctx context.Context, userID int64, by string, now 
 	}
 	return int(tag.RowsAffected()), nil
 }
+
+func (t *tx) CancelAllRecoveries(ctx context.Context, by string, now time.Time) ([]int64, error) {
+	rows, err := t.tx.Query(ctx, `UPDATE recoveries SET cancelled_at = $1, cancelled_by = $2
+		WHERE cancelled_at IS NULL AND completed_at IS NULL RETURNING user_id`, millis(now), by)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: cancel all recoveries: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("postgres: cancel all recoveries: %w", err)
+	}
+	return ids, nil
+}

@@ -23,6 +23,8 @@ const (
 		WHERE id = ?1 AND cancelled_at IS NULL AND completed_at IS NULL`
 	cancelRecoveriesSQL = `UPDATE recoveries SET cancelled_at = ?2, cancelled_by = ?3
 		WHERE user_id = ?1 AND cancelled_at IS NULL AND completed_at IS NULL`
+	cancelAllRecoveriesSQL = `UPDATE recoveries SET cancelled_at = ?1, cancelled_by = ?2
+		WHERE cancelled_at IS NULL AND completed_at IS NULL RETURNING user_id`
 )
 
 // PendingRecovery implements account.Store.
@@ -68,4 +70,24 @@ func (t *tx) CancelRecoveries(ctx context.Context, userID int64, by string, now 
 		return 0, fmt.Errorf("sqlite: cancel recoveries: %w", err)
 	}
 	return int(n), nil
+}
+
+func (t *tx) CancelAllRecoveries(ctx context.Context, by string, now time.Time) ([]int64, error) {
+	rows, err := t.tx.QueryContext(ctx, cancelAllRecoveriesSQL, millis(now), by)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: cancel all recoveries: %w", err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("sqlite: cancel all recoveries: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: cancel all recoveries: %w", err)
+	}
+	return ids, nil
 }
