@@ -187,12 +187,21 @@ func (s *Service) resetTwoFactor(ctx context.Context, a actor, target *User, rea
 		return ErrTwoFactorNotEnabled
 	}
 	now := s.now()
-	err := s.write(ctx, func(ctx context.Context, tx Tx) error {
+	// The newest check, to see that it was of the number on file now (the
+	// write uses it only while it is the newest).
+	latest, err := s.store.LatestPhoneVerification(ctx, target.ID, PurposeAdmin)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("account: phone verification: %w", err)
+	}
+	err = s.write(ctx, func(ctx context.Context, tx Tx) error {
 		if err := s.stillInCharge(ctx, tx, a, target); err != nil {
 			return err
 		}
 		var how string // how the owner's identity was checked, for the record
 		verified, err := tx.ConsumePhoneVerification(ctx, target.ID, PurposeAdmin, now.Add(-PhoneVerifiedFor), now)
+		if verified && (latest == nil || latest.Phone != target.MobilePhone) {
+			verified = false // a code sent to a number no longer on file
+		}
 		switch {
 		case err != nil:
 			return fmt.Errorf("account: use phone verification: %w", err)

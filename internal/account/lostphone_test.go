@@ -325,3 +325,23 @@ func TestLostPhoneDetails(t *testing.T) {
 		t.Errorf("open help requests after a sign-in with a code = %d; want 0", len(reqs))
 	}
 }
+
+// A verification is of the number it was texted to: once the number on
+// file changes, it allows no reset.
+func TestVerificationOfAnOldNumber(t *testing.T) {
+	f, ada := lostPhone(t)
+	id := f.session().UserID
+	if _, err := f.Service.SendPhoneVerification(ctx, ada, id, client); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Service.CheckPhoneVerification(ctx, ada, id, lastText(t, f.Env, "+61412345678"), client); err != nil {
+		t.Fatal(err)
+	}
+	other := "+61 412 999 888"
+	if _, err := f.Service.UpdateProfile(ctx, f.session(), account.ProfileUpdate{MobilePhone: &other}, client); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Service.ResetTwoFactorFor(ctx, ada, id, "", client); !errors.Is(err, account.ErrPhoneNotVerified) {
+		t.Errorf("reset on a verification of the number before = %v; want ErrPhoneNotVerified", err)
+	}
+}
