@@ -478,3 +478,38 @@ func (s *Service) PhoneVerifiedAt(ctx context.Context, by *Session, id int64) (t
 	}
 	return v.VerifiedAt, v, nil
 }
+
+// ErrHelpRequestNotFound: the account has no open help request.
+var ErrHelpRequestNotFound = errors.New("account: no open help request")
+
+// DismissHelpRequest resolves an account's open help requests without a
+// reset, for administrators (the person found a backup code, or was
+// helped another way). It is audited.
+func (s *Service) DismissHelpRequest(ctx context.Context, by *Session, id int64, c Client) error {
+	a, target, err := s.adminOver(ctx, by, id)
+	if err != nil {
+		return err
+	}
+	err = s.write(ctx, func(ctx context.Context, tx Tx) error {
+		if err := s.stillInCharge(ctx, tx, a, target); err != nil {
+			return err
+		}
+		n, err := tx.ResolveHelpRequests(ctx, target.ID, a.name(), s.now())
+		if err != nil {
+			return fmt.Errorf("account: resolve help requests: %w", err)
+		}
+		if n == 0 {
+			return ErrHelpRequestNotFound
+		}
+		return s.audit(ctx, tx, a.admin, AuditHelpDismissed, target.Email, "", c)
+	})
+	switch {
+	case errors.Is(err, ErrHelpRequestNotFound):
+		return err
+	case errors.Is(err, ErrStale):
+		return ErrConflict
+	case err != nil:
+		return s.fault(ctx, "dismiss help request", err, nil)
+	}
+	return nil
+}

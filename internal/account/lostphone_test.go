@@ -345,3 +345,31 @@ func TestVerificationOfAnOldNumber(t *testing.T) {
 		t.Errorf("reset on a verification of the number before = %v; want ErrPhoneNotVerified", err)
 	}
 }
+
+// An administrator can dismiss a help request without a reset; a member
+// cannot; dismissing none is ErrHelpRequestNotFound; it is audited.
+func TestDismissHelpRequest(t *testing.T) {
+	f, ada := lostPhone(t)
+	id := f.session().UserID
+	if err := f.Service.RequestHelp(ctx, f.signInPassword(), "", client); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Service.DismissHelpRequest(ctx, f.session(), id, client); !errors.Is(err, account.ErrForbidden) {
+		t.Errorf("a member dismisses = %v; want ErrForbidden", err)
+	}
+	if err := f.Service.DismissHelpRequest(ctx, ada, id, client); err != nil {
+		t.Fatalf("DismissHelpRequest = %v", err)
+	}
+	if reqs, _ := f.Service.HelpRequests(ctx, ada); len(reqs) != 0 {
+		t.Errorf("open help requests after dismissing = %d; want 0", len(reqs))
+	}
+	if err := f.Service.DismissHelpRequest(ctx, ada, id, client); !errors.Is(err, account.ErrHelpRequestNotFound) {
+		t.Errorf("dismissing again = %v; want ErrHelpRequestNotFound", err)
+	}
+	if u, _ := f.Store.UserByID(ctx, id); !u.TwoFactorEnabled() {
+		t.Error("dismissing a help request changed 2FA")
+	}
+	if audit := strings.Join(auditActions(t, f.Env, ada), "\n"); !strings.Contains(audit, "dismiss_help_request") {
+		t.Errorf("audit log lacks the dismissal:\n%s", audit)
+	}
+}

@@ -258,6 +258,7 @@ const (
 	AuditPhoneCodeSent  AuditAction = "phone_code_sent"
 	AuditPhoneCodeWrong AuditAction = "phone_code_wrong"
 	AuditPhoneVerified  AuditAction = "phone_verified"
+	AuditHelpDismissed  AuditAction = "dismiss_help_request"
 	// A self-recovery completed (by its user), or cancelled by an
 	// administrator.
 	AuditRecovery          AuditAction = "self_recovery"

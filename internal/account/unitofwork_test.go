@@ -321,6 +321,15 @@ var useCases = []useCase{
 		u.sessions["pending"] = pending
 		return func() error { return u.Service.RequestHelp(ctx, pending, "lost it", client) }
 	}},
+	{"DismissHelpRequest", func(t *testing.T, u *unitOfWork) func() error {
+		u.enroll(t)
+		id := u.session().UserID
+		ada := firstAdmin(t, u.Env)
+		if err := u.Service.RequestHelp(ctx, u.signInPassword(), "", client); err != nil {
+			t.Fatal(err)
+		}
+		return func() error { return u.Service.DismissHelpRequest(ctx, ada, id, client) }
+	}},
 	{"SendPhoneVerification", func(t *testing.T, u *unitOfWork) func() error {
 		id := u.session().UserID
 		ada := firstAdmin(t, u.Env)

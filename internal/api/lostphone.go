@@ -117,3 +117,17 @@ func pathID(r *http.Request) (int64, error) {
 	}
 	return id, nil
 }
+
+// dismissHelpRequest resolves an account's open help requests without a
+// reset, for administrators: 204.
+func (h *handler) dismissHelpRequest(w http.ResponseWriter, r *http.Request, sess *account.Session) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	if err := h.svc.DismissHelpRequest(r.Context(), sess, id, httpauth.Client(r)); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -47,6 +47,7 @@ func (h *handler) routes() *http.ServeMux {
 	mux.Handle("POST /api/v1/admin/users/{id}/phone-verification", h.authed(h.sendPhoneVerification))
 	mux.Handle("POST /api/v1/admin/users/{id}/phone-verification/check", h.authed(h.checkPhoneVerification))
 	mux.Handle("GET /api/v1/admin/help-requests", h.authed(h.helpRequests))
+	mux.Handle("DELETE /api/v1/admin/users/{id}/help-request", h.authed(h.dismissHelpRequest))
 	mux.Handle("DELETE /api/v1/admin/users/{id}/recovery", h.authed(h.cancelUserRecovery))
 	mux.Handle("GET /api/v1/admin/audit", h.authed(h.auditLog))
 	mux.Handle("GET /api/v1/admin/settings", h.authed(h.settings))

@@ -167,3 +167,17 @@ func (h *handler) resetFailed(w http.ResponseWriter, r *http.Request, sess *acco
 		h.fail(w, r, err, recovery{page: pageResetUser, view: v, back: resetPath(id)})
 	}
 }
+
+// dismissHelpFromPage resolves an account's help request without a reset.
+func (h *handler) dismissHelpFromPage(w http.ResponseWriter, r *http.Request) {
+	sess, p, id, ok := h.signedInOn(w, r)
+	if !ok {
+		return
+	}
+	if err := h.svc.DismissHelpRequest(r.Context(), sess, id, httpauth.Client(r)); err != nil && !errors.Is(err, account.ErrHelpRequestNotFound) {
+		h.usersFailed(w, r, sess, p, nil, err)
+		return
+	}
+	h.setFlash(w, flashHelpDismissed)
+	redirect(w, r, usersPath)
+}

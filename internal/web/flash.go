@@ -35,6 +35,7 @@ const (
 	flashUserReset         = "user-reset"
 	flashNotPending        = "invitation-not-pending"
 	flashCodeTexted        = "code-texted"
+	flashHelpDismissed     = "help-dismissed"
 	flashRecoveryCancelled = "recovery-cancelled"
 	flashRecovered         = "recovered"
 	flashPhoneVerified     = "phone-verified"
@@ -67,6 +68,7 @@ var flashes = map[string]flash{
 	flashRecoveryCancelled: {Kind: "success", Title: "The recovery is cancelled.", Text: "2 factor authentication stays as it was."},
 	flashRecovered: {Kind: "warning", Title: "Your recovery is complete: 2 factor authentication is off.",
 		Text: "Set it up again now on your new phone."},
+	flashHelpDismissed: {Kind: "success", Title: "The help request is dismissed.", Text: "2 factor authentication was not changed."},
 	flashCodeTexted: {Kind: "success", Title: "A code was texted to the number on file.",
 		Text: "Ask the person to read it to you: by phone, or in person. It works for 10 minutes."},
 	flashPhoneVerified: {Kind: "success", Title: "The phone is verified.",

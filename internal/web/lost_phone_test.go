@@ -230,3 +230,17 @@ func TestLostPhonePageWithoutTexts(t *testing.T) {
 		t.Error("2FA is still on after a reset with a reason")
 	}
 }
+
+// An administrator dismisses a help request from Users: it leaves the
+// list, and 2FA stays as it was.
+func TestDismissHelpRequestPage(t *testing.T) {
+	_, ada, ana, id := lostPhoneSite(t)
+	wantStatus(t, ana.post("/signin/lost-phone", url.Values{"message": {"found a backup code"}}), http.StatusOK)
+	wantText(t, ada.page("/admin/users"), "Asking for help", `action="/admin/users/`+strconv.FormatInt(id, 10)+`/help-request/dismiss"`)
+	wantRedirect(t, ada.post("/admin/users/"+strconv.FormatInt(id, 10)+"/help-request/dismiss", nil), "/admin/users")
+	users := ada.page("/admin/users")
+	wantText(t, users, "The help request is dismissed.")
+	wantNoText(t, users, "Asking for help", "asked for help")
+	// Again (another tab): the same answer, not an error.
+	wantRedirect(t, ada.post("/admin/users/"+strconv.FormatInt(id, 10)+"/help-request/dismiss", nil), "/admin/users")
+}

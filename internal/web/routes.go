@@ -70,6 +70,7 @@ func (h *handler) routes() http.Handler {
 	mux.HandleFunc("POST /admin/users/{id}/phone-verification", h.sendVerificationFromPage)
 	mux.HandleFunc("POST /admin/users/{id}/phone-verification/check", h.checkVerificationFromPage)
 	mux.HandleFunc("POST /admin/users/{id}/recovery/cancel", h.cancelUserRecovery)
+	mux.HandleFunc("POST /admin/users/{id}/help-request/dismiss", h.dismissHelpFromPage)
 	mux.HandleFunc("POST /admin/invitations", h.inviteFromPage)
 	mux.HandleFunc("POST /admin/settings", h.saveSettings)
 	mux.HandleFunc("POST /admin/invitations/{id}/revoke", h.revokeFromPage)
