@@ -84,13 +84,8 @@ func (h *handler) createAppFromPage(w http.ResponseWriter, r *http.Request) {
 
 // updateAppFromPage saves one row of the list.
 func (h *handler) updateAppFromPage(w http.ResponseWriter, r *http.Request) {
-	sess, p, ok := h.signedIn(w, r)
+	sess, p, id, ok := h.signedInOn(w, r)
 	if !ok {
-		return
-	}
-	id, ok := pathID(r)
-	if !ok {
-		h.notFound(w, r)
 		return
 	}
 	in, _ := appInputFrom(r)
@@ -104,13 +99,8 @@ func (h *handler) updateAppFromPage(w http.ResponseWriter, r *http.Request) {
 
 // deleteAppFromPage removes one app.
 func (h *handler) deleteAppFromPage(w http.ResponseWriter, r *http.Request) {
-	sess, p, ok := h.signedIn(w, r)
+	sess, p, id, ok := h.signedInOn(w, r)
 	if !ok {
-		return
-	}
-	id, ok := pathID(r)
-	if !ok {
-		h.notFound(w, r)
 		return
 	}
 	if err := h.svc.DeleteProtectedApp(r.Context(), sess, id, httpauth.Client(r)); err != nil {
