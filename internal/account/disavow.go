@@ -84,7 +84,7 @@ func (s *Service) offerDisavowal(ctx context.Context, tx Tx, u *User, n *Notific
 		which = "your password (the one before this change works too)"
 	}
 	paragraph := fmt.Sprintf("This wasn't you? Open this link and type %s: it signs out every session of your account, forgets every remembered device and cancels any recovery of your account that is waiting. It signs nobody in, and works once, for %s:\n%s",
-		which, DescribeDays(s.disavowTTL()), s.disavowFor(token))
+		which, DescribeDuration(s.disavowTTL()), s.disavowFor(token))
 	// Before the When/From lines of the usual layout; at the end otherwise.
 	if i := strings.Index(n.Body, "\n\nWhen: "); i >= 0 {
 		n.Body = n.Body[:i] + "\n\n" + paragraph + n.Body[i:]
@@ -172,25 +172,12 @@ func (s *Service) Disavow(ctx context.Context, token, pw string, c Client) (*Dis
 	case err != nil:
 		return nil, fmt.Errorf("account: this wasn't me: %w", err)
 	}
-	if s.hasher.Saturated() {
-		return nil, ErrBusy
-	}
-	reserved, err := s.reserve(ctx, s.passwordIPLimit(c.IP), s.passwordAccountLimit(u.Email))
+	reserved, err := s.verifyPassword(ctx, u, pw, c, passwordCheck{
+		what:   "this wasn't me link",
+		limits: []AttemptLimit{s.passwordIPLimit(c.IP), s.passwordAccountLimit(u.Email)},
+		or:     d.PreviousPasswordHash,
+	})
 	if err != nil {
-		return nil, err
-	}
-	err = mapHasherErr(s.hasher.Verify(ctx, u.PasswordHash, pw))
-	if errors.Is(err, ErrWrongPassword) && d.PreviousPasswordHash != "" {
-		err = mapHasherErr(s.hasher.Verify(ctx, d.PreviousPasswordHash, pw))
-	}
-	switch {
-	case errors.Is(err, ErrWrongPassword):
-		s.recordFailure(ctx, func(ctx context.Context, tx Tx) error {
-			return s.record(ctx, tx, u.ID, EventSignInFailed, "this wasn't me link", c)
-		})
-		return nil, ErrWrongPassword
-	case err != nil:
-		s.giveBack(ctx, reserved) // not evaluated
 		return nil, err
 	}
 	res := &DisavowResult{Notice: noticeOf(d)}
@@ -213,7 +200,8 @@ func (s *Service) Disavow(ctx context.Context, token, pw string, c Client) (*Dis
 		if res.DevicesForgotten, err = tx.ForgetDevices(ctx, u.ID); err != nil {
 			return fmt.Errorf("account: forget remembered devices: %w", err)
 		}
-		if res.RecoveryCancelled, err = s.cancelRecoveryOnDisavow(ctx, tx, u, c); err != nil {
+		// The recovery's own "cancelled" email is not sent: the link's says it.
+		if res.RecoveryCancelled, err = s.cancelRecoveriesQuietly(ctx, tx, u, cancelledByDisavow, c); err != nil {
 			return err
 		}
 		detail := fmt.Sprintf("from the email %q of %s UTC: every session signed out, %s forgotten",
@@ -239,27 +227,3 @@ func (s *Service) Disavow(ctx context.Context, token, pw string, c Client) (*Dis
 // cancelledByDisavow names the "This wasn't me" link as what cancelled a
 // recovery, for the record.
 const cancelledByDisavow = "a \"This wasn't me\" link"
-
-// cancelRecoveryOnDisavow cancels the account's pending self-recovery
-// inside the transaction of a "This wasn't me" link, and reports whether
-// there was one. The recovery's own "cancelled" email is not sent: the
-// link's email says it.
-func (s *Service) cancelRecoveryOnDisavow(ctx context.Context, tx Tx, u *User, c Client) (bool, error) {
-	n, err := tx.CancelRecoveries(ctx, u.ID, cancelledByDisavow, s.now())
-	if err != nil {
-		return false, fmt.Errorf("account: cancel recovery: %w", err)
-	}
-	if n == 0 {
-		return false, nil
-	}
-	return true, s.record(ctx, tx, u.ID, EventRecoveryCancelled, "by "+cancelledByDisavow, c)
-}
-
-// DescribeDays says d in days when it is whole days ("30 days"), else as
-// DescribeDuration does.
-func DescribeDays(d time.Duration) string {
-	if d >= 24*time.Hour && d%(24*time.Hour) == 0 {
-		return plural(int(d/(24*time.Hour)), "day")
-	}
-	return DescribeDuration(d)
-}

@@ -318,6 +318,27 @@ func TestDisavowLinkRules(t *testing.T) {
 			t.Errorf("SignIn after 2 wrong passwords at the link = %v; want *ThrottledError", err)
 		}
 	})
+	t.Run("throttled per IP too", func(t *testing.T) {
+		f := enrolled(t, func(p *account.Policy) { p.PasswordIPAttempt = 2 })
+		token := f.DisavowLink(t, f.email, account.EventTwoFactorEnabled)
+		for _, email := range []string{"nobody1@example.com", "nobody2@example.com"} {
+			f.Service.SignIn(ctx, account.SignInInput{Email: email, Password: "not the password"}, client)
+		}
+		var throttled *account.ThrottledError
+		if _, err := f.Service.Disavow(ctx, token, pw, client); !errors.As(err, &throttled) {
+			t.Errorf("Disavow from an address at its limit of wrong passwords = %v; want *ThrottledError", err)
+		}
+	})
+	t.Run("a right password counts nothing", func(t *testing.T) {
+		f := enrolled(t, func(p *account.Policy) { p.PasswordAttempts = 1 })
+		token := f.DisavowLink(t, f.email, account.EventTwoFactorEnabled)
+		if _, err := f.Service.Disavow(ctx, token, pw, client); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := f.Service.SignIn(ctx, account.SignInInput{Email: f.email, Password: pw}, client); err != nil {
+			t.Errorf("SignIn after a right use of the link, with 1 attempt allowed = %v; want signed in", err)
+		}
+	})
 	t.Run("expired, unknown, empty", func(t *testing.T) {
 		f := enrolled(t)
 		token := f.DisavowLink(t, f.email, account.EventTwoFactorEnabled)

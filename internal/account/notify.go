@@ -114,6 +114,13 @@ func (s *Service) recordAndNotify(ctx context.Context, tx Tx, u *User, kind Even
 	if err := s.record(ctx, tx, u.ID, kind, detail, c); err != nil {
 		return err
 	}
+	return s.notify(ctx, tx, u, kind, c)
+}
+
+// notify queues the user's message for kind (with its "This wasn't me"
+// link), inside the use case's transaction, when kind is one users are
+// told about.
+func (s *Service) notify(ctx context.Context, tx Tx, u *User, kind EventKind, c Client) error {
 	n, ok := s.notification(u, kind, c)
 	if !ok {
 		return nil

@@ -326,14 +326,25 @@ func (s *Service) completeRecovery(ctx context.Context, tx Tx, u *User, rec *due
 // cancelRecoveries cancels the account's pending recovery inside tx,
 // telling the owner when there was one.
 func (s *Service) cancelRecoveries(ctx context.Context, tx Tx, u *User, by string, c Client) error {
+	cancelled, err := s.cancelRecoveriesQuietly(ctx, tx, u, by, c)
+	if err != nil || !cancelled {
+		return err
+	}
+	return s.notify(ctx, tx, u, EventRecoveryCancelled, c)
+}
+
+// cancelRecoveriesQuietly is cancelRecoveries without the email, for a
+// use case whose own email says it: it records the cancellation in the
+// activity and reports whether there was one.
+func (s *Service) cancelRecoveriesQuietly(ctx context.Context, tx Tx, u *User, by string, c Client) (bool, error) {
 	n, err := tx.CancelRecoveries(ctx, u.ID, by, s.now())
 	if err != nil {
-		return fmt.Errorf("account: cancel recovery: %w", err)
+		return false, fmt.Errorf("account: cancel recovery: %w", err)
 	}
 	if n == 0 {
-		return nil
+		return false, nil
 	}
-	return s.recordAndNotify(ctx, tx, u, EventRecoveryCancelled, "by "+by, c)
+	return true, s.record(ctx, tx, u.ID, EventRecoveryCancelled, "by "+by, c)
 }
 
 // CancelRecoveryByLink cancels the recovery of the emailed link: the link

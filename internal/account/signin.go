@@ -546,20 +546,41 @@ func (s *Service) fault(ctx context.Context, what string, err error, reserved []
 // returns ErrWrongPassword; a right one returns the reservations for the
 // caller's transaction to release.
 func (s *Service) checkPassword(ctx context.Context, u *User, pw string, c Client) ([]int64, error) {
+	return s.verifyPassword(ctx, u, pw, c, passwordCheck{what: "password confirmation", limits: []AttemptLimit{s.passwordAccountLimit(u.Email)}})
+}
+
+// passwordCheck is how verifyPassword checks: under which throttles, what
+// a wrong password is recorded as, and another hash that may match too.
+type passwordCheck struct {
+	what   string
+	limits []AttemptLimit
+	or     string // a further hash the password may match ("" for none)
+}
+
+// verifyPassword is the one password check outside the sign-in: refused
+// at once when the hashers are saturated, throttled by check.limits; a
+// wrong password is recorded (its own commit) and returns
+// ErrWrongPassword; a right one returns the reservations for the
+// caller's transaction to release.
+func (s *Service) verifyPassword(ctx context.Context, u *User, pw string, c Client, check passwordCheck) ([]int64, error) {
 	if s.hasher.Saturated() {
 		return nil, ErrBusy
 	}
-	reserved, err := s.reserve(ctx, s.passwordAccountLimit(u.Email))
+	reserved, err := s.reserve(ctx, check.limits...)
 	if err != nil {
 		return nil, err
 	}
-	if err := mapHasherErr(s.hasher.Verify(ctx, u.PasswordHash, pw)); err != nil {
-		if errors.Is(err, ErrWrongPassword) {
-			s.recordFailure(ctx, func(ctx context.Context, tx Tx) error {
-				return s.record(ctx, tx, u.ID, EventSignInFailed, "password confirmation", c)
-			})
-			return nil, err
-		}
+	err = mapHasherErr(s.hasher.Verify(ctx, u.PasswordHash, pw))
+	if errors.Is(err, ErrWrongPassword) && check.or != "" {
+		err = mapHasherErr(s.hasher.Verify(ctx, check.or, pw))
+	}
+	switch {
+	case errors.Is(err, ErrWrongPassword):
+		s.recordFailure(ctx, func(ctx context.Context, tx Tx) error {
+			return s.record(ctx, tx, u.ID, EventSignInFailed, check.what, c)
+		})
+		return nil, err
+	case err != nil:
 		s.giveBack(ctx, reserved) // busy, not a wrong password
 		return nil, err
 	}

@@ -266,6 +266,10 @@ func (s *Service) signUpLink(token string) string {
 // DescribeDuration says d for people, as mails and pages do: "1 hour",
 // "24 hours", "1 minute", "90 minutes" (minutes rounded up).
 func DescribeDuration(d time.Duration) string {
+	const day = 24 * time.Hour
+	if d >= 2*day && d%day == 0 {
+		return plural(int(d/day), "day")
+	}
 	if d >= time.Hour && d%time.Hour == 0 {
 		return plural(int(d/time.Hour), "hour")
 	}

@@ -75,7 +75,7 @@ func New(svc *account.Service, opts Options) (http.Handler, error) {
 		issuer:             svc.Policy().Issuer,
 		linkLifetime:       account.DescribeDuration(svc.Policy().SignUpLinkTTL),
 		invitationLifetime: account.DescribeDuration(svc.Policy().InvitationTTL),
-		disavowLifetime:    account.DescribeDays(svc.Policy().DisavowLinkTTL),
+		disavowLifetime:    account.DescribeDuration(svc.Policy().DisavowLinkTTL),
 		sendsEmail:         opts.SendsEmail,
 	}
 	if h.log == nil {
