@@ -147,6 +147,11 @@ type appTx interface {
 	// UpdateProtectedApp writes a over the app a.ID; ErrNotFound if there
 	// is none, ErrAppExists if another has the same host and path prefix.
 	UpdateProtectedApp(ctx context.Context, a *ProtectedApp) error
+	// RequireProtectedApp fails with ErrStale unless the app was.ID still
+	// has was's host, path prefix, access and 2FA rule, and holds it
+	// until commit (a change merged over what was read writes over
+	// nothing else).
+	RequireProtectedApp(ctx context.Context, was *ProtectedApp) error
 	// DeleteProtectedApp deletes the app and returns what it was;
 	// ErrNotFound if there is none.
 	DeleteProtectedApp(ctx context.Context, id int64) (*ProtectedApp, error)
@@ -321,7 +326,11 @@ func (s *Service) CreateProtectedApp(ctx context.Context, by *Session, in AppInp
 // UpdateProtectedApp changes a protected app, for administrators. A
 // request decided after the commit follows the new rule, on every
 // instance.
-func (s *Service) UpdateProtectedApp(ctx context.Context, by *Session, id int64, in AppInput, c Client) (*ProtectedApp, error) {
+//
+// With was set, the change is made only while the app is still as was
+// says (ErrConflict otherwise): a change merged over values read (the
+// API's PATCH) never undoes another administrator's change made between.
+func (s *Service) UpdateProtectedApp(ctx context.Context, by *Session, id int64, in AppInput, was *AppInput, c Client) (*ProtectedApp, error) {
 	admin, err := s.requireAdmin(ctx, by)
 	if err != nil {
 		return nil, err
@@ -334,6 +343,12 @@ func (s *Service) UpdateProtectedApp(ctx context.Context, by *Session, id int64,
 	err = s.write(ctx, func(ctx context.Context, tx Tx) error {
 		if err := s.stillAdmin(ctx, tx, admin, by); err != nil {
 			return err
+		}
+		if was != nil {
+			if err := tx.RequireProtectedApp(ctx, &ProtectedApp{ID: id, Host: was.Host, PathPrefix: was.PathPrefix,
+				Access: was.Access, RequireTwoFactor: was.RequireTwoFactor}); err != nil {
+				return err
+			}
 		}
 		if err := tx.UpdateProtectedApp(ctx, app); err != nil {
 			return appNotFound(err)

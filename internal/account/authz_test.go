@@ -228,7 +228,7 @@ func TestAuthorizeAcrossInstances(t *testing.T) {
 				}
 			}
 			want("before any change", w.member, account.AuthzAllow)
-			if _, err := a.Service.UpdateProtectedApp(ctx, w.admin, app.ID, account.AppInput{Host: app.Host, Access: account.AccessAdmins}, client); err != nil {
+			if _, err := a.Service.UpdateProtectedApp(ctx, w.admin, app.ID, account.AppInput{Host: app.Host, Access: account.AccessAdmins}, nil, client); err != nil {
 				t.Fatal(err)
 			}
 			want("administrators only", w.member, account.AuthzForbidden)
@@ -307,7 +307,7 @@ func TestRuleChangeWhileChecksStream(t *testing.T) {
 				})
 			}
 			time.Sleep(30 * time.Millisecond) // checks are streaming
-			if _, err := a.Service.UpdateProtectedApp(ctx, w.admin, app.ID, account.AppInput{Host: app.Host, Access: account.AccessAdmins}, client); err != nil {
+			if _, err := a.Service.UpdateProtectedApp(ctx, w.admin, app.ID, account.AppInput{Host: app.Host, Access: account.AccessAdmins}, nil, client); err != nil {
 				t.Fatal(err)
 			}
 			committed.Store(true)
@@ -506,7 +506,7 @@ func TestProtectedAppsAdmin(t *testing.T) {
 	if _, err := env.Service.CreateProtectedApp(ctx, memberSess, account.AppInput{Host: "x.example.com", Access: account.AccessSignedIn}, client); !errors.Is(err, account.ErrForbidden) {
 		t.Errorf("a member adds an app = %v; want ErrForbidden", err)
 	}
-	if _, err := env.Service.UpdateProtectedApp(ctx, w.admin, 9999, account.AppInput{Host: "x.example.com", Access: account.AccessSignedIn}, client); !errors.Is(err, account.ErrAppNotFound) {
+	if _, err := env.Service.UpdateProtectedApp(ctx, w.admin, 9999, account.AppInput{Host: "x.example.com", Access: account.AccessSignedIn}, nil, client); !errors.Is(err, account.ErrAppNotFound) {
 		t.Errorf("UpdateProtectedApp(missing) = %v; want ErrAppNotFound", err)
 	}
 	if err := env.Service.DeleteProtectedApp(ctx, w.admin, a.ID, client); err != nil {
@@ -528,5 +528,37 @@ func TestProtectedAppsAdmin(t *testing.T) {
 	}
 	if got := strings.Join(actions, " "); !strings.HasPrefix(got, "app_delete app_create") {
 		t.Errorf("audit log = %s; want app_delete, app_create first", got)
+	}
+}
+
+// A change merged over what was read (the API's PATCH) is made only while
+// the app is still as read: another administrator's change in between
+// gets ErrConflict instead of being undone.
+func TestUpdateProtectedAppOverWhatWasRead(t *testing.T) {
+	env := accounttest.New(t)
+	ada := firstAdmin(t, env)
+	app, err := env.Service.CreateProtectedApp(ctx, ada, account.AppInput{Host: "wiki.example.com", Access: account.AccessSignedIn}, client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := account.AppInput{Host: app.Host, Access: app.Access}
+	// Another administrator restricts it meanwhile.
+	if _, err := env.Service.UpdateProtectedApp(ctx, ada, app.ID, account.AppInput{Host: app.Host, Access: account.AccessAdmins}, nil, client); err != nil {
+		t.Fatal(err)
+	}
+	patched := read
+	patched.RequireTwoFactor = true
+	if _, err := env.Service.UpdateProtectedApp(ctx, ada, app.ID, patched, &read, client); !errors.Is(err, account.ErrConflict) {
+		t.Errorf("a change merged over a stale read = %v; want ErrConflict", err)
+	}
+	list, err := env.Service.ProtectedApps(ctx, ada)
+	if err != nil || len(list.Apps) != 1 || list.Apps[0].Access != account.AccessAdmins {
+		t.Errorf("apps = %+v, %v; want the restriction kept", list, err)
+	}
+	now := account.AppInput{Host: app.Host, Access: account.AccessAdmins}
+	patched = now
+	patched.RequireTwoFactor = true
+	if _, err := env.Service.UpdateProtectedApp(ctx, ada, app.ID, patched, &now, client); err != nil {
+		t.Errorf("a change merged over a fresh read = %v; want done", err)
 	}
 }

@@ -51,3 +51,10 @@ func (t *faultTx) SetDefaultAppAccess(ctx context.Context, access account.AppAcc
 	}
 	return t.tx.SetDefaultAppAccess(ctx, access)
 }
+
+func (t *faultTx) RequireProtectedApp(ctx context.Context, was *account.ProtectedApp) error {
+	if err := t.write("RequireProtectedApp"); err != nil {
+		return err
+	}
+	return t.tx.RequireProtectedApp(ctx, was)
+}

@@ -112,7 +112,7 @@ func (h *handler) updateApp(w http.ResponseWriter, r *http.Request, sess *accoun
 		return account.ErrAppNotFound
 	}
 	was := account.AppInput{Host: current.Host, PathPrefix: current.PathPrefix, Access: current.Access, RequireTwoFactor: current.RequireTwoFactor}
-	a, err := h.svc.UpdateProtectedApp(r.Context(), sess, id, in.over(was), httpauth.Client(r))
+	a, err := h.svc.UpdateProtectedApp(r.Context(), sess, id, in.over(was), &was, httpauth.Client(r))
 	if err != nil {
 		return err
 	}

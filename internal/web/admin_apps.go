@@ -89,7 +89,7 @@ func (h *handler) updateAppFromPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in, _ := appInputFrom(r)
-	if _, err := h.svc.UpdateProtectedApp(r.Context(), sess, id, in, httpauth.Client(r)); err != nil {
+	if _, err := h.svc.UpdateProtectedApp(r.Context(), sess, id, in, nil, httpauth.Client(r)); err != nil {
 		h.appsFailed(w, r, sess, p, nil, err, true)
 		return
 	}

@@ -67,8 +67,10 @@ func TestForwardAuthPages(t *testing.T) {
 	member.page("/me")
 	wantRedirect(t, member.post("/signout", url.Values{"rd": {back}}), back)
 	wantRedirect(t, member.get("/me"), "/signin")
-	// A hostile rd on the sign-out page is dropped.
+	// A hostile rd on the sign-out page is dropped, and the POST does not
+	// follow one either (it signs out to the sign-in page).
 	wantNoText(t, member.page("/signout?rd="+url.QueryEscape("https://evil.example/")), "evil.example")
+	wantRedirect(t, member.post("/signout", url.Values{"rd": {"https://evil.example/"}}), "/signin")
 
 	// Sent by the proxy without a session: the sign-in page, then back.
 	wantText(t, member.page("/signin?rd="+url.QueryEscape("https://app.example.com/after")), `name="password"`)

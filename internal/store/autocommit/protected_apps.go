@@ -27,3 +27,7 @@ func (a Store) DeleteProtectedApp(ctx context.Context, id int64) (*account.Prote
 func (a Store) SetDefaultAppAccess(ctx context.Context, access account.AppAccess) error {
 	return a.InTx(ctx, func(ctx context.Context, tx account.Tx) error { return tx.SetDefaultAppAccess(ctx, access) })
 }
+
+func (a Store) RequireProtectedApp(ctx context.Context, was *account.ProtectedApp) error {
+	return a.InTx(ctx, func(ctx context.Context, tx account.Tx) error { return tx.RequireProtectedApp(ctx, was) })
+}

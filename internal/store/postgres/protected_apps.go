@@ -2,7 +2,9 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/twofold/twofold/internal/account"
 	"github.com/twofold/twofold/internal/store/rowmap"
@@ -11,7 +13,7 @@ import (
 // sessionForAppSQL is the one read behind a forward-auth decision.
 var sessionForAppSQL = `SELECT ` + rowmap.SessionForAppColumns + `
 	FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN settings st ON st.id = 1
-	WHERE s.token_hash = $1`
+	WHERE s.token_hash = $1 AND u.deactivated_at IS NULL`
 
 const bumpAppsSQL = `UPDATE settings SET apps_version = apps_version + 1 WHERE id = 1`
 
@@ -79,6 +81,21 @@ func (t *tx) CreateProtectedApp(ctx context.Context, a *account.ProtectedApp) er
 		return fmt.Errorf("postgres: create protected app: %w", err)
 	}
 	return t.bumpApps(ctx)
+}
+
+// RequireProtectedApp implements account.Tx: FOR UPDATE holds the row, so
+// a concurrent change waits for this transaction.
+func (t *tx) RequireProtectedApp(ctx context.Context, was *account.ProtectedApp) error {
+	var one int
+	err := t.tx.QueryRow(ctx, `SELECT 1 FROM protected_apps WHERE id = $1 AND host = $2 AND path_prefix = $3 AND access = $4
+		AND require_two_factor = $5 FOR UPDATE`, was.ID, was.Host, was.PathPrefix, string(was.Access), boolInt(was.RequireTwoFactor)).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("postgres: protected app %d changed: %w", was.ID, account.ErrStale)
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: protected app %d: %w", was.ID, err)
+	}
+	return nil
 }
 
 func (t *tx) UpdateProtectedApp(ctx context.Context, a *account.ProtectedApp) error {

@@ -2,6 +2,8 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -12,7 +14,7 @@ import (
 // sessionForAppSQL is the one read behind a forward-auth decision.
 var sessionForAppSQL = `SELECT ` + rowmap.SessionForAppColumns + `
 	FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN settings st ON st.id = 1
-	WHERE s.token_hash = ?`
+	WHERE s.token_hash = ? AND u.deactivated_at IS NULL`
 
 const (
 	insertAppSQL  = `INSERT INTO protected_apps (host, path_prefix, access, require_two_factor, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id`
@@ -96,6 +98,19 @@ func (t *tx) CreateProtectedApp(ctx context.Context, a *account.ProtectedApp) er
 		return fmt.Errorf("sqlite: create protected app: %w", err)
 	}
 	return t.bumpApps(ctx)
+}
+
+func (t *tx) RequireProtectedApp(ctx context.Context, was *account.ProtectedApp) error {
+	var one int
+	err := t.row(ctx, `SELECT 1 FROM protected_apps WHERE id = ? AND host = ? AND path_prefix = ? AND access = ? AND require_two_factor = ?`,
+		was.ID, was.Host, was.PathPrefix, string(was.Access), boolInt(was.RequireTwoFactor)).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("sqlite: protected app %d changed: %w", was.ID, account.ErrStale)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: protected app %d: %w", was.ID, err)
+	}
+	return nil
 }
 
 func (t *tx) UpdateProtectedApp(ctx context.Context, a *account.ProtectedApp) error {

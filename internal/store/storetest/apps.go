@@ -95,6 +95,18 @@ func testSessionForAppVersion(t *testing.T, open Opener) {
 		}
 		return state
 	}
+	// A deactivated account's session is not read at all: the store
+	// enforces "never", not only the service.
+	deact := newUser(t, s, "deact@example.com")
+	if err := a.CreateSession(ctx, session(deact.ID, "h-deact", account.StageComplete)); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.SetDeactivated(ctx, deact.ID, t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.SessionForApp(ctx, "h-deact"); !errors.Is(err, account.ErrNotFound) {
+		t.Errorf("SessionForApp(a deactivated account's session) = %v; want ErrNotFound", err)
+	}
 	last := read()
 	if last.Default != account.AccessSignedIn {
 		t.Errorf("default = %q; want everyone", last.Default)
@@ -200,5 +212,31 @@ func testRaceRuleChangeAgainstDecisions(t *testing.T, open Opener) {
 	apps, _, err := s.ProtectedAppsVersion(ctx)
 	if err != nil || !slices.ContainsFunc(apps, func(a *account.ProtectedApp) bool { return a.Access == account.AccessAdmins }) {
 		t.Errorf("ProtectedAppsVersion() = %v, %v; want the change", apps, err)
+	}
+}
+
+// testRequireProtectedApp: the app as read passes; one changed since, or
+// missing, is ErrStale.
+func testRequireProtectedApp(t *testing.T, open Opener) {
+	s, _ := open(t)
+	a := AutoCommit(s)
+	one := app("app.example.com", "/wiki", account.AccessSignedIn)
+	if err := a.CreateProtectedApp(ctx, one); err != nil {
+		t.Fatal(err)
+	}
+	read := *one
+	if err := a.RequireProtectedApp(ctx, &read); err != nil {
+		t.Errorf("RequireProtectedApp(as read) = %v; want nil", err)
+	}
+	for name, was := range map[string]account.ProtectedApp{
+		"other access": {ID: one.ID, Host: one.Host, PathPrefix: one.PathPrefix, Access: account.AccessAdmins},
+		"other 2FA":    {ID: one.ID, Host: one.Host, PathPrefix: one.PathPrefix, Access: one.Access, RequireTwoFactor: true},
+		"other host":   {ID: one.ID, Host: "x.example.com", PathPrefix: one.PathPrefix, Access: one.Access},
+		"other prefix": {ID: one.ID, Host: one.Host, Access: one.Access},
+		"no such app":  {ID: one.ID + 100, Host: one.Host, PathPrefix: one.PathPrefix, Access: one.Access},
+	} {
+		if err := a.RequireProtectedApp(ctx, &was); !errors.Is(err, account.ErrStale) {
+			t.Errorf("RequireProtectedApp(%s) = %v; want ErrStale", name, err)
+		}
 	}
 }

@@ -76,6 +76,7 @@ func Run(t *testing.T, open Opener) {
 		{"ConsumePhoneVerificationOnceUnderConcurrency", testConsumePhoneVerificationConcurrent},
 		{"FailPhoneVerificationCountsEachOnceUnderConcurrency", testFailPhoneVerificationConcurrent},
 		{"ProtectedApps", testProtectedApps},
+		{"RequireProtectedApp", testRequireProtectedApp},
 		{"SessionForAppAndAppsVersion", testSessionForAppVersion},
 		{"RaceRuleChangeAgainstDecisions", testRaceRuleChangeAgainstDecisions},
 		{"Disavowals", testDisavowals},
