@@ -61,7 +61,8 @@ type Store interface {
 	// Devices lists the user's remembered devices that expire after now,
 	// the most recently used first.
 	Devices(ctx context.Context, userID int64, now time.Time) ([]*Device, error)
-	appStore // protected apps (apps.go)
+	appStore  // protected apps (apps.go)
+	oidcStore // the OpenID provider (oidc_store.go)
 	// DisavowalByTokenHash returns the "This wasn't me" link whose token
 	// hash is tokenHash, used or not.
 	DisavowalByTokenHash(ctx context.Context, tokenHash string) (*Disavowal, error)
@@ -286,5 +287,6 @@ type Tx interface {
 	// that depends on who the administrators are (the first one, the
 	// last one), until this one ends, and returns how many are active.
 	LockAdministrators(ctx context.Context) (active int, err error)
-	appTx // protected apps (apps.go)
+	appTx  // protected apps (apps.go)
+	oidcTx // the OpenID provider (oidc_store.go)
 }
