@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -125,6 +126,11 @@ type Service struct {
 
 	// apps is this instance's copy of the protected apps (authz.go).
 	apps appsCache
+
+	// signingKeys are the OpenID provider's keys opened so far, by id
+	// (oidc.go): a key never changes once stored.
+	signingMu   sync.Mutex
+	signingKeys map[string]*SigningKey
 
 	dummyHash string // verified for unknown emails so timing does not tell
 	linkFor   func(token string) string

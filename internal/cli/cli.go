@@ -52,6 +52,13 @@ Usage:
                                      when no SMTP server is configured
   twofold backup FILE [flags]        copy the SQLite database to FILE while the
                                      server runs (PostgreSQL: use pg_dump)
+  twofold oidc client add --name NAME --redirect-uri URI [--public]
+                      [--require-two-factor] [--post-logout-redirect-uri URI]
+                                     register an app with the OpenID provider:
+                                     prints client_id: and client_secret:
+  twofold oidc client list | remove CLIENT_ID | rotate-secret CLIENT_ID
+  twofold oidc keys rotate           new ID-token signing key (the old one stays
+                                     published for a day)
 
 Every command takes -h for its flags.
 `
@@ -79,6 +86,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		err = outbox(ctx, args[1:], getenv, stdout, stderr)
 	case "backup":
 		err = backup(ctx, args[1:], getenv, stdout, stderr)
+	case "oidc":
+		err = oidcCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

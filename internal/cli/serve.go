@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/twofold/twofold/internal/api"
+	"github.com/twofold/twofold/internal/httpauth"
 	"github.com/twofold/twofold/internal/notify"
+	"github.com/twofold/twofold/internal/oidc"
 	"github.com/twofold/twofold/internal/server"
 	"github.com/twofold/twofold/internal/web"
 )
@@ -39,6 +41,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err != nil {
 		return err
 	}
+	provider, err := oidc.New(a.service, oidc.Options{Issuer: a.cfg.BaseURL, Logger: a.log,
+		Cookies: httpauth.Cookies{Secure: a.cfg.Secure(), Domain: a.cfg.CookieDomain}})
+	if err != nil {
+		return err
+	}
 	var instrument func(http.Handler) http.Handler
 	if a.metrics != nil {
 		instrument = a.metrics.Middleware
@@ -46,6 +53,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	handler := server.Handler(server.Options{
 		Instrument: instrument,
 		Web:        pages,
+		OIDC:       provider,
 		API: api.New(a.service, api.Options{Secure: a.cfg.Secure(), Logger: a.log,
 			CookieDomain: a.cfg.CookieDomain, TrustedProxies: a.cfg.TrustedProxies, BaseURL: a.cfg.BaseURL}),
 		Secure:         a.cfg.Secure(),

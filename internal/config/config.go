@@ -125,6 +125,12 @@ var commands = map[string]command{
 	"outbox show":       {"twofold outbox show ID [flags]", storageFlags | loggingFlags, nil},
 	"backup":            {"twofold backup FILE [flags]", storageFlags | loggingFlags, nil},
 	"bench":             {"twofold bench [flags]", storageFlags | loggingFlags, keyEnv},
+	// The OpenID commands print the issuer, the base URL.
+	"oidc client add":           {"twofold oidc client add --name NAME --redirect-uri URI [--redirect-uri URI …] [--post-logout-redirect-uri URI …] [--public] [--require-two-factor] [flags]", storageFlags | loggingFlags | linkFlags, keyEnv},
+	"oidc client list":          {"twofold oidc client list [flags]", storageFlags | loggingFlags, nil},
+	"oidc client remove":        {"twofold oidc client remove CLIENT_ID [flags]", storageFlags | loggingFlags, nil},
+	"oidc client rotate-secret": {"twofold oidc client rotate-secret CLIENT_ID [flags]", storageFlags | loggingFlags, keyEnv},
+	"oidc keys rotate":          {"twofold oidc keys rotate [flags]", storageFlags | loggingFlags, keyEnv},
 }
 
 // envHelp explains the environment variables that have no flag.

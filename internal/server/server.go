@@ -36,9 +36,12 @@ const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 
 
 // Options configure Handler.
 type Options struct {
-	Web    http.Handler // mounted at /
-	API    http.Handler // mounted at /api/
-	Secure bool         // served over https: HSTS
+	Web http.Handler // mounted at /
+	API http.Handler // mounted at /api/
+	// OIDC, when set, is the OpenID provider, mounted at /oauth2/ and
+	// /.well-known/openid-configuration.
+	OIDC   http.Handler
+	Secure bool // served over https: HSTS
 	Logger *slog.Logger
 	// Ready reports whether the service can serve (database reachable).
 	Ready func(*http.Request) error
@@ -53,6 +56,10 @@ func Handler(o Options) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/", o.Web)
 	mux.Handle("/api/", o.API)
+	if o.OIDC != nil {
+		mux.Handle("/oauth2/", o.OIDC)
+		mux.Handle("GET /.well-known/openid-configuration", o.OIDC)
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		if o.Ready != nil {
@@ -76,6 +83,13 @@ func Handler(o Options) http.Handler {
 		}
 		http.Error(w, "This form was sent from another site, so it was refused. Go back to twofold and try again.", http.StatusForbidden)
 	}))
+
+	// An app's server calls these with its credentials or a bearer
+	// token, never with the browser's cookie, and an app in a browser
+	// (a public client) calls them from its own origin.
+	for _, p := range []string{"POST /oauth2/token", "POST /oauth2/revoke", "POST /oauth2/introspect", "POST /oauth2/userinfo"} {
+		cop.AddInsecureBypassPattern(p)
+	}
 
 	var h http.Handler = route.Recorded(mux)
 	h = withDeadline(h, RequestDeadline)

@@ -64,8 +64,13 @@ func pendingReturn(r *http.Request) string {
 
 // afterSignIn sends a browser that has just finished signing in (the
 // password, the code or enrollment) where it belongs: back to the app
-// that sent it (returnTo) when it brought an rd, else My info.
+// that sent it (returnTo) when it brought an rd, or to the app's OpenID
+// sign-in request it came for, else My info.
 func (h *handler) afterSignIn(w http.ResponseWriter, r *http.Request, token string) {
+	if id := pendingOIDC(r); id != "" {
+		redirect(w, r, continuePath(id)) // an app's OpenID sign-in request
+		return
+	}
 	if rd := pendingReturn(r); rd != "" {
 		h.returnTo(w, r, token, rd)
 		return

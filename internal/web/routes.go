@@ -42,6 +42,9 @@ func (h *handler) routes() http.Handler {
 	// Where a recovery's emailed cancel link lands; no session needed.
 	mux.HandleFunc("GET /recovery/cancel", h.showCancelRecovery)
 	mux.HandleFunc("POST /recovery/cancel", h.cancelRecovery)
+	// Where the OpenID provider sends a browser for an app's sign-in
+	// request; it leads to the pages above and back (oidc.ContinuePath).
+	mux.HandleFunc("GET /oidc/continue", h.continueOIDC)
 	mux.HandleFunc("POST /signout", h.signOut)
 	// Where an app's sign-out link lands: a page whose button posts the above.
 	mux.HandleFunc("GET /signout", h.showSignOut)

@@ -184,6 +184,9 @@ type view struct {
 	TwoFactorDeadline time.Time
 	// Wide pages (the Users table) get more of a large screen.
 	Wide bool
+	// App names the app (OpenID client) the browser is signing in for,
+	// on the sign-in pages.
+	App string
 }
 
 // fieldOrder lists the fields of each form from top to bottom, so that focus
@@ -242,6 +245,9 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, pag
 	}
 	if v.Focus == "" {
 		v.Focus = focusField(page, v)
+	}
+	if v.App == "" && (page == pageSignIn || page == pageTwoFactor) {
+		v.App = h.appAsking(r, "")
 	}
 	if d := w.Header().Get(deadlineHeader); d != "" && v.User != nil && !v.User.TwoFactorEnabled() {
 		if t, err := time.Parse(time.RFC3339, d); err == nil {
