@@ -187,6 +187,8 @@ func problemFor(err error) *problem {
 			"Check that it is the account's owner first: text them a code (POST …/phone-verification) and check the one they read back, then reset within 15 minutes; or give a reason saying how you checked.")
 	case errors.Is(err, account.ErrHelpRequestNotFound):
 		return p(http.StatusNotFound, "not_found", "The account has no open help request.")
+	case errors.Is(err, account.ErrOIDCClientNotFound):
+		return p(http.StatusNotFound, "not_found", "There is no OpenID client with this id (or, to rotate a secret, it is a public client, which has none).")
 	case errors.Is(err, account.ErrDeviceNotFound):
 		return p(http.StatusNotFound, "not_found", "There is no remembered device with this id: it was forgotten, or it has expired.")
 	case errors.Is(err, account.ErrInvitationNotFound):

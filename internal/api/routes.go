@@ -66,6 +66,12 @@ func (h *handler) routes() *http.ServeMux {
 	mux.Handle("PATCH /api/v1/admin/apps/default", h.authed(h.setDefaultAccess))
 	mux.Handle("PATCH /api/v1/admin/apps/{id}", h.authed(h.updateApp))
 	mux.Handle("DELETE /api/v1/admin/apps/{id}", h.authed(h.deleteApp))
+	// Administrators only: the apps registered with the OpenID provider
+	// (oidc_clients.go).
+	mux.Handle("GET /api/v1/admin/oidc/clients", h.authed(h.oidcClients))
+	mux.Handle("POST /api/v1/admin/oidc/clients", h.authed(h.createOIDCClient))
+	mux.Handle("DELETE /api/v1/admin/oidc/clients/{id}", h.authed(h.deleteOIDCClient))
+	mux.Handle("POST /api/v1/admin/oidc/clients/{id}/secret", h.authed(h.rotateOIDCClientSecret))
 
 	return mux
 }
