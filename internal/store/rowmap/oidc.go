@@ -26,7 +26,12 @@ func splitLines(s string) []string {
 }
 
 // splitWords reads Words back; "" is no items.
-func splitWords(s string) []string { return strings.Fields(s) }
+func splitWords(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Fields(s)
+}
 
 // NullMillis is how an optional time is stored: NULL for the zero time.
 func NullMillis(t time.Time) any {
