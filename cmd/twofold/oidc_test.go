@@ -212,8 +212,7 @@ func registerClient(t *testing.T, data string, args ...string) (id, secret strin
 func TestOpenIDConnectWithTwoFactor(t *testing.T) {
 	t.Parallel()
 	data := t.TempDir()
-	port := freePort(t)
-	p := start(t, data, "TWOFOLD_ADDR=127.0.0.1:"+port)
+	p := start(t, data) // on port 0: the issuer is the port it got
 	const redirect = "http://127.0.0.1:9/callback"
 	const afterLogout = "http://127.0.0.1:9/signed-out"
 	clientID, secret := registerClient(t, data, "--name", "Grafana", "--redirect-uri", redirect, "--post-logout-redirect-uri", afterLogout)

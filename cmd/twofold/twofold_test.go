@@ -149,14 +149,7 @@ func start(t *testing.T, dataDir string, extraEnv ...string) *process {
 // startBuild is start for another build of twofold (bin).
 func startBuild(t *testing.T, bin, dataDir string, extraEnv ...string) *process {
 	t.Helper()
-	args := []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir}
-	for _, kv := range extraEnv {
-		if strings.HasPrefix(kv, "TWOFOLD_ADDR=") {
-			args = args[:1] // a fixed address (an OpenID issuer needs its port)
-			args = append(args, "--data-dir", dataDir)
-		}
-	}
-	cmd := exec.Command(bin, args...)
+	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir)
 	// Most tests sign people up on their own: open sign-up, unless the
 	// test passes TWOFOLD_SIGNUP=invite (the product's default).
 	cmd.Env = append(append(os.Environ(), "TWOFOLD_SIGNUP=open"), extraEnv...)

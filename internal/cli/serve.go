@@ -8,7 +8,9 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -41,9 +43,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err != nil {
 		return err
 	}
-	provider, err := oidc.New(a.service, oidc.Options{Issuer: a.cfg.BaseURL, Logger: a.log,
+	ln, err := net.Listen("tcp", a.cfg.Addr)
+	if err != nil {
+		return err
+	}
+	provider, err := oidc.New(a.service, oidc.Options{Issuer: issuer(a.cfg.BaseURL, ln.Addr()), Logger: a.log,
 		Cookies: httpauth.Cookies{Secure: a.cfg.Secure(), Domain: a.cfg.CookieDomain}})
 	if err != nil {
+		ln.Close()
 		return err
 	}
 	var instrument func(http.Handler) http.Handler
@@ -70,10 +77,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-	}
-	ln, err := net.Listen("tcp", a.cfg.Addr)
-	if err != nil {
-		return err
 	}
 	// Logged before "listening", like the setup link. Each channel is sent
 	// when its sender is configured and otherwise left queued: mail without
@@ -183,4 +186,18 @@ func serveMetrics(a *app) (*http.Server, error) {
 		}
 	}()
 	return srv, nil
+}
+
+// issuer is the OpenID provider's issuer: the base URL, except that a base
+// URL taken from a listen address on port 0 (a test, a trial) names the
+// port the listener got, so that apps can reach the issuer they are told.
+func issuer(baseURL string, addr net.Addr) string {
+	u, err := url.Parse(baseURL)
+	if err != nil || u.Port() != "0" {
+		return baseURL
+	}
+	if tcp, ok := addr.(*net.TCPAddr); ok {
+		u.Host = net.JoinHostPort(u.Hostname(), strconv.Itoa(tcp.Port))
+	}
+	return u.String()
 }

@@ -259,6 +259,7 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, pag
 		h.internalError(w, r, fmt.Errorf("web: render %s: %w", page, err))
 		return
 	}
+	h.allowFormTarget(w, r)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = buf.WriteTo(w)
