@@ -371,6 +371,13 @@ var CountQueries = map[string]string{
 	"phone_verifications":      `SELECT count(*) FROM phone_verifications WHERE verified_at IS NULL AND consumed_at IS NULL`,
 	// The "This wasn't me" links still unused.
 	"disavowals": `SELECT count(*) FROM disavowals WHERE used_at IS NULL`,
+	// The OpenID provider's: every row (a refresh adds a token and marks
+	// the one it replaces used).
+	"oidc_auth_requests":  `SELECT count(*) FROM oidc_auth_requests`,
+	"oidc_subjects":       `SELECT count(*) FROM oidc_subjects`,
+	"oidc_grants":         `SELECT count(*) FROM oidc_grants`,
+	"oidc_access_tokens":  `SELECT count(*) FROM oidc_access_tokens`,
+	"oidc_refresh_tokens": `SELECT count(*) FROM oidc_refresh_tokens`,
 }
 
 // DeviceColumns are the columns of a remembered device, in ScanDevice's

@@ -43,6 +43,17 @@ func (s *Store) DeleteExpired(ctx context.Context, now, idleBefore, linksBefore,
 			WHERE expires_at <= ? LIMIT ?)`, []any{millis(now), cleanupBatch}},
 		{"expired this-wasn't-me links", `DELETE FROM disavowals WHERE id IN (SELECT id FROM disavowals
 			WHERE expires_at <= ? LIMIT ?)`, []any{millis(now), cleanupBatch}},
+		{"expired oidc auth requests", `DELETE FROM oidc_auth_requests WHERE id IN (SELECT id FROM oidc_auth_requests
+			WHERE expires_at <= ? LIMIT ?)`, []any{millis(now), cleanupBatch}},
+		{"expired oidc access tokens", `DELETE FROM oidc_access_tokens WHERE id IN (SELECT id FROM oidc_access_tokens
+			WHERE expires_at <= ? LIMIT ?)`, []any{millis(now), cleanupBatch}},
+		{"expired oidc refresh tokens", `DELETE FROM oidc_refresh_tokens WHERE token_hash IN (SELECT token_hash FROM oidc_refresh_tokens
+			WHERE expires_at <= ? LIMIT ?)`, []any{millis(now), cleanupBatch}},
+		// After the refresh tokens: a revoked grant is kept while one of its
+		// refresh tokens is, so that presenting it again finds the grant
+		// revoked rather than nothing.
+		{"revoked oidc grants", `DELETE FROM oidc_grants WHERE id IN (SELECT id FROM oidc_grants g WHERE g.revoked_at IS NOT NULL
+			AND NOT EXISTS (SELECT 1 FROM oidc_refresh_tokens r WHERE r.grant_id = g.id) LIMIT ?)`, []any{cleanupBatch}},
 	}
 	for _, b := range batches {
 		for {

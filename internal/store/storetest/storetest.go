@@ -81,6 +81,15 @@ func Run(t *testing.T, open Opener) {
 		{"RaceRuleChangeAgainstDecisions", testRaceRuleChangeAgainstDecisions},
 		{"Disavowals", testDisavowals},
 		{"UseDisavowalOnceUnderConcurrency", testUseDisavowalConcurrent},
+		{"OIDCClients", testOIDCClients},
+		{"OIDCAuthRequests", testOIDCAuthRequests},
+		{"OIDCGrantsAndTokens", testOIDCGrantsAndTokens},
+		{"OIDCSubjects", testOIDCSubjects},
+		{"OIDCSigningKeys", testOIDCSigningKeys},
+		{"OIDCDeleteClientCascades", testOIDCDeleteClientCascades},
+		{"OIDCDeleteExpired", testOIDCDeleteExpired},
+		{"UseOIDCRefreshTokenOnceUnderConcurrency", testUseOIDCRefreshTokenConcurrent},
+		{"RaceOIDCRefreshAgainstRevoke", testRaceRefreshAgainstRevoke},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
