@@ -249,6 +249,10 @@ func TestOpenIDConnectWithTwoFactor(t *testing.T) {
 	if pg := b.do("POST", p.base+"/signin", url.Values{"email": {email}, "password": {racePassword}}); pg.status != http.StatusSeeOther || pg.location != "/signin/two-factor" {
 		t.Fatalf("POST /signin = %d %q; want the code step", pg.status, pg.location)
 	}
+	// Half signed in, the app's request leads to the code step, not to a code.
+	if pg, at := b.follow(p.base, authURL); pg.status != 200 || !strings.HasSuffix(at, "/signin/two-factor") || !strings.Contains(pg.body, "Signing in to <strong>Grafana</strong>") {
+		t.Fatalf("the app's request half signed in led to %s = %d; want the code step naming the app", at, pg.status)
+	}
 	code, used = freshCode(secretKey, used)
 	pg = b.do("POST", p.base+"/signin/two-factor", url.Values{"code": {code}})
 	if pg.status != http.StatusSeeOther || !strings.HasPrefix(pg.location, "/oidc/continue?id=") {
