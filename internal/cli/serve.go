@@ -39,7 +39,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 			return fmt.Errorf("TWOFOLD_SMTP_URL: %w", err)
 		}
 	}
-	pages, err := web.New(a.service, web.Options{Secure: a.cfg.Secure(), Logger: a.log, SendsEmail: mailer != nil, CookieDomain: a.cfg.CookieDomain})
+	pages, err := web.New(a.service, web.Options{Secure: a.cfg.Secure(), Logger: a.log, SendsEmail: mailer != nil, CookieDomain: a.cfg.CookieDomain,
+		BaseURL: a.cfg.BaseURL})
 	if err != nil {
 		return err
 	}

@@ -22,8 +22,11 @@ type formField struct {
 	Class                      string
 	Trim                       string // data-trim: how app.js tidies a paste ("code", "space")
 	MinLength, MaxLength       int
-	Required, ReadOnly         bool
-	Checked                    bool // a checkbox that is ticked
+	// Rows is the height of a field of type "textarea", which the
+	// partial draws as a <textarea> holding Value.
+	Rows               int
+	Required, ReadOnly bool
+	Checked            bool // a checkbox that is ticked
 	// Countdown adds the hint, filled in by app.js, that says when the
 	// authenticator's code changes.
 	Countdown bool
@@ -89,6 +92,8 @@ func newField(v *view, pairs ...any) (formField, error) {
 			err = setInt(&f.MinLength, key, value)
 		case "maxlength":
 			err = setInt(&f.MaxLength, key, value)
+		case "rows":
+			err = setInt(&f.Rows, key, value)
 		case "required":
 			err = setBool(&f.Required, key, value)
 		case "readonly":
@@ -106,6 +111,9 @@ func newField(v *view, pairs ...any) (formField, error) {
 	}
 	if f.ID == "" || f.Label == "" || f.Type == "" {
 		return f, fmt.Errorf("field %q: want at least a name (or id), a label and a type", f.ID)
+	}
+	if f.Rows != 0 && f.Type != "textarea" {
+		return f, fmt.Errorf("field %q: rows is for a textarea, not type %q", f.ID, f.Type)
 	}
 	if v != nil {
 		f.Error = v.Errors[f.ID]

@@ -38,6 +38,8 @@ func TestField(t *testing.T) {
 			formField{ID: "email", Label: "Email", Type: "email", Value: "ana@example.com", ReadOnly: true}},
 		{"missing value", &view{}, []any{"name", "name", "label", "Name", "type", "text", "value", nil},
 			formField{ID: "name", Name: "name", Label: "Name", Type: "text"}},
+		{"textarea", &view{}, []any{"name", "redirect_uris", "label", "Redirect URIs", "type", "textarea", "rows", 3},
+			formField{ID: "redirect_uris", Name: "redirect_uris", Label: "Redirect URIs", Type: "textarea", Rows: 3}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -60,6 +62,7 @@ func TestFieldRefusesMistakes(t *testing.T) {
 		{"name", "code", "label", "Code", 7, "text"},
 		{"name", "code", "type", "text"},
 		{"label", "Code", "type", "text"},
+		{"name", "code", "label", "Code", "type", "text", "rows", 3},
 	} {
 		if f, err := newField(&view{}, pairs...); err == nil {
 			t.Errorf("field(%v) = %+v, nil; want an error", pairs, f)
@@ -116,16 +119,39 @@ func TestFieldPartial(t *testing.T) {
 			t.Errorf("read-only field without hint or problem has %q:\n%s", absent, got)
 		}
 	}
+
+	// A textarea holds its value (escaped) as its content, and is wired
+	// to its hint and message the same way.
+	f, err = newField(&view{Errors: map[string]string{"uris": "Not https."}, Focus: "uris"},
+		"name", "uris", "label", "URIs", "hint", "One per line.", "type", "textarea", "rows", 3, "required", true,
+		"value", "http://a.example/cb\n</textarea><b>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = render(f)
+	for _, want := range []string{
+		`<label for="uris">URIs</label>`,
+		`<textarea id="uris" name="uris" rows="3" required autofocus aria-describedby="uris-hint uris-error" aria-invalid="true">http://a.example/cb` + "\n" + `&lt;/textarea&gt;&lt;b&gt;</textarea>`,
+		`<p class="field-error" id="uris-error">Not https.</p>`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("rendered textarea lacks %s:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "<input") || strings.Contains(got, "type=") {
+		t.Errorf("a textarea field drew an input or a type:\n%s", got)
+	}
 }
 
-// Every visible input of every page comes from the field partial: a page
-// cannot grow a field that skips its label, hint and aria wiring.
+// Every visible input and textarea of every page comes from the field
+// partial: a page cannot grow a field that skips its label, hint and aria
+// wiring.
 func TestEveryInputIsAField(t *testing.T) {
 	files, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
 		t.Fatal(err)
 	}
-	input := regexp.MustCompile(`<input\b[^>]*>`)
+	input := regexp.MustCompile(`<(?:input|textarea)\b[^>]*>`)
 	fields := 0
 	for _, file := range files {
 		b, err := fs.ReadFile(templateFS, file)

@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-var autofocusInput = regexp.MustCompile(`<input id="([a-z_]+)"[^>]*\sautofocus[\s>]`)
+var autofocusInput = regexp.MustCompile(`<(?:input|textarea) id="([a-z_]+)"[^>]*\sautofocus[\s>]`)
 
 // autofocused returns the ids of the inputs that carry autofocus.
 func autofocused(r *response) []string {

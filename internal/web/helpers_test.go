@@ -186,10 +186,11 @@ func excerpt(body string) string {
 }
 
 // fieldError returns the message shown next to a field, checking that the
-// input points at it with aria-describedby and is marked aria-invalid.
+// input (or textarea) points at it with aria-describedby and is marked
+// aria-invalid.
 func fieldError(t *testing.T, r *response, field string) string {
 	t.Helper()
-	input := regexp.MustCompile(`<input id="` + regexp.QuoteMeta(field) + `"[^>]*>`).FindString(r.body)
+	input := regexp.MustCompile(`<(?:input|textarea) id="` + regexp.QuoteMeta(field) + `"[^>]*>`).FindString(r.body)
 	if input == "" {
 		t.Fatalf("%s %s: no input with id %q", r.method, r.path, field)
 	}

@@ -241,7 +241,7 @@ func checkDownload(t *testing.T, r *response, codes []string) {
 // relaxed (no inline script, style or event handlers).
 func checkPages(t *testing.T, pages []*response) {
 	t.Helper()
-	inputs := regexp.MustCompile(`<input [^>]*>`)
+	inputs := regexp.MustCompile(`<(?:input|textarea) [^>]*>`)
 	idAttr := regexp.MustCompile(`\bid="([^"]+)"`)
 	inline := regexp.MustCompile(`(?i)<script(?:\s[^>]*)?>\s*[^<\s]|<style|\sstyle=|\son[a-z]+=|javascript:`)
 	for _, p := range pages {

@@ -83,6 +83,13 @@ func (h *handler) routes() http.Handler {
 	mux.HandleFunc("POST /admin/apps/default", h.defaultAccessFromPage)
 	mux.HandleFunc("POST /admin/apps/{id}", h.updateAppFromPage)
 	mux.HandleFunc("POST /admin/apps/{id}/delete", h.deleteAppFromPage)
+	// The apps that sign people in with twofold's OpenID provider. Client
+	// ids are random strings, read with r.PathValue("id").
+	mux.HandleFunc("GET /admin/oidc", h.showOIDCClients)
+	mux.HandleFunc("POST /admin/oidc", h.registerOIDCClientFromPage)
+	mux.HandleFunc("POST /admin/oidc/keys/rotate", h.rotateSigningKeysFromPage)
+	mux.HandleFunc("POST /admin/oidc/{id}/remove", h.removeOIDCClientFromPage)
+	mux.HandleFunc("POST /admin/oidc/{id}/secret", h.rotateOIDCClientSecretFromPage)
 
 	mux.Handle("GET /static/", h.static)
 	mux.HandleFunc("/", h.notFound)

@@ -39,6 +39,10 @@ type Options struct {
 	// CookieDomain, when set, sends the session cookie for that domain and
 	// its subdomains (--cookie-domain), for forward-auth across hosts.
 	CookieDomain string
+	// BaseURL is where browsers reach twofold, which is also the OpenID
+	// provider's issuer: the OpenID apps page shows it for pasting into
+	// an app. Empty, the page uses the address of its own request.
+	BaseURL string
 }
 
 // handler carries what every page needs; each page action is a method on it,
@@ -51,6 +55,8 @@ type handler struct {
 	pages   map[string]*template.Template
 	static  *staticFiles
 	issuer  string
+	// baseURL is Options.BaseURL without a trailing slash.
+	baseURL string
 	// linkLifetime is how long a mailed sign-up link works, in words
 	// ("1 hour"), for the pages that mention it.
 	linkLifetime string
@@ -73,6 +79,7 @@ func New(svc *account.Service, opts Options) (http.Handler, error) {
 		cookies:            httpauth.Cookies{Secure: opts.Secure, Domain: opts.CookieDomain},
 		log:                opts.Logger,
 		issuer:             svc.Policy().Issuer,
+		baseURL:            strings.TrimRight(opts.BaseURL, "/"),
 		linkLifetime:       account.DescribeDuration(svc.Policy().SignUpLinkTTL),
 		invitationLifetime: account.DescribeDuration(svc.Policy().InvitationTTL),
 		disavowLifetime:    account.DescribeDuration(svc.Policy().DisavowLinkTTL),
@@ -146,10 +153,11 @@ const (
 	pageRecovery        = "recovery"
 	pageSignOut         = "signout"
 	pageApps            = "admin_apps"
+	pageOIDCClients     = "admin_oidc"
 	pageDisavow         = "this_wasnt_me"
 )
 
-var pageNames = []string{pageSignUp, pageSignUpSent, pageSignUpConfirm, pageSignIn, pageTwoFactor, pageMe, pageEnable, pageDisable, pageBackupCodes, pageConfirmPassword, pageChangePassword, pageMessage, pageInvite, pageUsers, pageLostPhone, pageResetUser, pageRecovery, pageSignOut, pageApps, pageDisavow}
+var pageNames = []string{pageSignUp, pageSignUpSent, pageSignUpConfirm, pageSignIn, pageTwoFactor, pageMe, pageEnable, pageDisable, pageBackupCodes, pageConfirmPassword, pageChangePassword, pageMessage, pageInvite, pageUsers, pageLostPhone, pageResetUser, pageRecovery, pageSignOut, pageApps, pageOIDCClients, pageDisavow}
 
 func (h *handler) templateFuncs() template.FuncMap {
 	return template.FuncMap{
@@ -197,6 +205,7 @@ var fieldOrder = map[string][]string{
 	pageInvite:          {"email", "name", "password"},
 	pageUsers:           {"require_two_factor", "grace_period_days", "recovery_delay_hours", "email"},
 	pageApps:            {"default_access", "host", "path_prefix", "access"},
+	pageOIDCClients:     {"name", "redirect_uris", "post_logout_redirect_uris", "public", "require_two_factor"},
 	pageSignIn:          {"email", "password"},
 	pageMe:              {"name", "mobile_phone"},
 	pageTwoFactor:       {"code"},
