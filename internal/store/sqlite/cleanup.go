@@ -49,10 +49,10 @@ func (s *Store) DeleteExpired(ctx context.Context, now, idleBefore, linksBefore,
 			WHERE expires_at <= ? LIMIT ?)`, []any{millis(now), cleanupBatch}},
 		{"expired oidc refresh tokens", `DELETE FROM oidc_refresh_tokens WHERE token_hash IN (SELECT token_hash FROM oidc_refresh_tokens
 			WHERE expires_at <= ? LIMIT ?)`, []any{millis(now), cleanupBatch}},
-		// After the refresh tokens: a revoked grant is kept while one of its
-		// refresh tokens is, so that presenting it again finds the grant
-		// revoked rather than nothing.
-		{"revoked oidc grants", `DELETE FROM oidc_grants WHERE id IN (SELECT id FROM oidc_grants g WHERE g.revoked_at IS NOT NULL
+		// After the tokens: a grant is kept while one of its tokens is (a
+		// revoked one too, so that presenting its refresh token again finds
+		// it revoked rather than nothing); with none left it serves nobody.
+		{"oidc grants with no token left", `DELETE FROM oidc_grants WHERE id IN (SELECT id FROM oidc_grants g WHERE NOT EXISTS (SELECT 1 FROM oidc_access_tokens a WHERE a.grant_id = g.id)
 			AND NOT EXISTS (SELECT 1 FROM oidc_refresh_tokens r WHERE r.grant_id = g.id) LIMIT ?)`, []any{cleanupBatch}},
 	}
 	for _, b := range batches {

@@ -508,8 +508,8 @@ func testOIDCDeleteClientCascades(t *testing.T, open Opener) {
 	}
 }
 
-// DeleteExpired removes expired requests and tokens, and revoked grants
-// with no refresh token left; the rest stays.
+// DeleteExpired removes expired requests and tokens, and grants with no
+// token left (revoked or not); the rest stays.
 func testOIDCDeleteExpired(t *testing.T, open Opener) {
 	s, _ := open(t)
 	a := AutoCommit(s)
@@ -522,9 +522,10 @@ func testOIDCDeleteExpired(t *testing.T, open Opener) {
 		mustOK(t, "CreateOIDCAuthRequest", a.CreateOIDCAuthRequest(ctx, r))
 	}
 	// kept: in force; revokedKept: revoked, a live refresh token left;
-	// revokedGone: revoked, its only refresh token expired.
-	kept, revokedKept, revokedGone := oidcGrant("c1", ana), oidcGrant("c1", ana), oidcGrant("c1", ana)
-	for _, g := range []*account.OIDCGrant{kept, revokedKept, revokedGone} {
+	// revokedGone: revoked, its only refresh token expired; spent: in
+	// force, but its only (access) token expired.
+	kept, revokedKept, revokedGone, spent := oidcGrant("c1", ana), oidcGrant("c1", ana), oidcGrant("c1", ana), oidcGrant("c1", ana)
+	for _, g := range []*account.OIDCGrant{kept, revokedKept, revokedGone, spent} {
 		mustOK(t, "CreateOIDCGrant", a.CreateOIDCGrant(ctx, g))
 	}
 	atOld, atLive := accessToken("at-old", kept.ID), accessToken("at-live", kept.ID)
@@ -533,7 +534,9 @@ func testOIDCDeleteExpired(t *testing.T, open Opener) {
 	rtOld.ExpiresAt, rtLive.ExpiresAt = now.Add(-time.Minute), now.Add(time.Minute)
 	rtRevokedLive, rtRevokedOld := refreshToken("rt-revoked-live", revokedKept.ID), refreshToken("rt-revoked-old", revokedGone.ID)
 	rtRevokedOld.ExpiresAt = now
-	for _, at := range []*account.OIDCAccessToken{atOld, atLive} {
+	atSpent := accessToken("at-spent", spent.ID)
+	atSpent.ExpiresAt = now
+	for _, at := range []*account.OIDCAccessToken{atOld, atLive, atSpent} {
 		mustOK(t, "CreateOIDCAccessToken", a.CreateOIDCAccessToken(ctx, at))
 	}
 	for _, rt := range []*account.OIDCRefreshToken{rtOld, rtLive, rtRevokedLive, rtRevokedOld} {
@@ -566,10 +569,12 @@ func testOIDCDeleteExpired(t *testing.T, open Opener) {
 	if n := rowCount(t, s, "oidc_grants"); n != 2 {
 		t.Errorf("grants after DeleteExpired = %d; want 2 (the one in force, the revoked one with a live refresh token)", n)
 	}
-	// The grant that went is the revoked one whose refresh tokens all did:
-	// a token can no longer be added to it.
-	if err := a.CreateOIDCAccessToken(ctx, accessToken("at-late", revokedGone.ID)); err == nil {
-		t.Errorf("CreateOIDCAccessToken(grant %d, deleted by DeleteExpired) = nil; want an error", revokedGone.ID)
+	// The grants that went are those whose tokens all did: a token can no
+	// longer be added to them.
+	for _, g := range []*account.OIDCGrant{revokedGone, spent} {
+		if err := a.CreateOIDCAccessToken(ctx, accessToken(fmt.Sprintf("at-late-%d", g.ID), g.ID)); err == nil {
+			t.Errorf("CreateOIDCAccessToken(grant %d, deleted by DeleteExpired) = nil; want an error", g.ID)
+		}
 	}
 }
 
