@@ -370,6 +370,25 @@ func TestOpenIDConnectWithTwoFactor(t *testing.T) {
 	}
 
 	stepUp(t, p, rp)
+
+	// An app registered for ES256 gets ES256 ID tokens, verified against
+	// the JWKS, which publishes both algorithms' keys.
+	esID, esSecret := registerClient(t, data, "--name", "Wiki", "--redirect-uri", redirect, "--id-token-alg", "ES256")
+	es := newRelyingParty(t, p.base, esID, esSecret, redirect)
+	b = newOIDCBrowser(t)
+	authURL, state, nonce, verifier = es.authorize()
+	b.follow(p.base, authURL)
+	b.do("POST", p.base+"/signin", url.Values{"email": {email}, "password": {racePassword}})
+	code, _ = freshCode(secretKey, used)
+	pg = b.do("POST", p.base+"/signin/two-factor", url.Values{"code": {code}})
+	pg, _ = b.follow(p.base, pg.location)
+	esTok, _, _ := es.exchange(es.codeFrom(pg, state), verifier, nonce)
+	if alg := headerOf(t, esTok.Extra("id_token").(string), "alg"); alg != "ES256" {
+		t.Errorf("the ES256 app's ID token is signed with %s", alg)
+	}
+	if alg := headerOf(t, tok3.Extra("id_token").(string), "alg"); alg != "RS256" {
+		t.Errorf("the default app's ID token is signed with %s; want RS256", alg)
+	}
 }
 
 // stepUp: an account without 2FA signs in with its password (aal1); an
@@ -420,16 +439,19 @@ func stepUp(t *testing.T, p *process, rp *relyingParty) {
 	}
 }
 
-func kidOf(t *testing.T, raw string) string {
+func kidOf(t *testing.T, raw string) string { return headerOf(t, raw, "kid") }
+
+// headerOf reads a member of a JWT's header.
+func headerOf(t *testing.T, raw, name string) string {
 	t.Helper()
 	header, _, _ := strings.Cut(raw, ".")
 	b, err := base64.RawURLEncoding.DecodeString(header)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := regexp.MustCompile(`"kid":"([^"]+)"`).FindSubmatch(b)
+	m := regexp.MustCompile(`"` + name + `":"([^"]+)"`).FindSubmatch(b)
 	if m == nil {
-		t.Fatalf("no kid in %s", b)
+		t.Fatalf("no %s in %s", name, b)
 	}
 	return string(m[1])
 }

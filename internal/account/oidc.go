@@ -3,6 +3,7 @@ package account
 import (
 	"context"
 	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
@@ -50,8 +51,15 @@ const (
 	OIDCRetiredKeyTTL = 24 * time.Hour
 )
 
-// SigningAlgorithm is the algorithm of the ID tokens' signatures.
-const SigningAlgorithm = "RS256"
+// The algorithms of the ID tokens' signatures: RS256, which every client
+// library verifies, by default; ES256 for the apps registered for it.
+const (
+	AlgRS256 = "RS256"
+	AlgES256 = "ES256"
+)
+
+// SigningAlgorithms are the algorithms offered, the default first.
+var SigningAlgorithms = []string{AlgRS256, AlgES256}
 
 // Errors of the OpenID provider's use cases.
 var (
@@ -131,6 +139,8 @@ type OIDCClientInput struct {
 	PostLogoutRedirectURIs []string
 	Public                 bool
 	RequireTwoFactor       bool
+	// IDTokenAlgorithm is "RS256" (also for "") or "ES256".
+	IDTokenAlgorithm string
 }
 
 // AuditActions of the OpenID clients.
@@ -202,8 +212,16 @@ func (in OIDCClientInput) validate() (*OIDCClient, error) {
 		}
 		return out
 	}
+	alg := in.IDTokenAlgorithm
+	if alg == "" {
+		alg = AlgRS256
+	}
+	if !slices.Contains(SigningAlgorithms, alg) {
+		fields["id_token_signed_response_alg"] = "The ID tokens are signed with RS256 or ES256."
+	}
 	c := &OIDCClient{
 		Name:                   name,
+		IDTokenAlgorithm:       alg,
 		Public:                 in.Public,
 		RequireTwoFactor:       in.RequireTwoFactor,
 		RedirectURIs:           clean("redirect_uris", in.RedirectURIs, true),
@@ -832,9 +850,9 @@ func (s *Service) openSigningKey(k *OIDCSigningKey) (*SigningKey, error) {
 	return out, nil
 }
 
-// SigningKeys returns the published keys (the active one first, then the
-// ones retired less than OIDCRetiredKeyTTL ago), making the first key
-// when there is none.
+// SigningKeys returns the published keys: the active key of each
+// algorithm first, then the ones retired less than OIDCRetiredKeyTTL ago,
+// making the missing active ones (the first time they are needed).
 func (s *Service) SigningKeys(ctx context.Context) ([]*SigningKey, error) {
 	for range 2 {
 		stored, err := s.store.OIDCSigningKeys(ctx, s.now().Add(-OIDCRetiredKeyTTL))
@@ -842,16 +860,24 @@ func (s *Service) SigningKeys(ctx context.Context) ([]*SigningKey, error) {
 			return nil, fmt.Errorf("account: signing keys: %w", err)
 		}
 		var out []*SigningKey
-		active := false
+		active := map[string]bool{}
 		for _, k := range stored {
 			sk, err := s.cachedSigningKey(k)
 			if err != nil {
 				return nil, err
 			}
-			active = active || sk.Active
+			if sk.Active {
+				active[sk.Algorithm] = true
+			}
 			out = append(out, sk)
 		}
-		if active {
+		var missing []string
+		for _, alg := range SigningAlgorithms {
+			if !active[alg] {
+				missing = append(missing, alg)
+			}
+		}
+		if len(missing) == 0 {
 			slices.SortStableFunc(out, func(a, b *SigningKey) int {
 				if a.Active == b.Active {
 					return 0
@@ -863,11 +889,25 @@ func (s *Service) SigningKeys(ctx context.Context) ([]*SigningKey, error) {
 			})
 			return out, nil
 		}
-		if err := s.newSigningKey(ctx, nil); err != nil {
+		if err := s.newSigningKeys(ctx, missing, nil); err != nil {
 			return nil, err
 		}
 	}
 	return nil, errors.New("account: no active signing key after making one")
+}
+
+// SigningKeyFor returns the active key of algorithm alg.
+func (s *Service) SigningKeyFor(ctx context.Context, alg string) (*SigningKey, error) {
+	keys, err := s.SigningKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range keys {
+		if k.Active && k.Algorithm == alg {
+			return k, nil
+		}
+	}
+	return nil, fmt.Errorf("account: no active %s signing key", alg)
 }
 
 func (s *Service) cachedSigningKey(k *OIDCSigningKey) (*SigningKey, error) {
@@ -896,30 +936,20 @@ type keyRotation struct {
 	c     Client
 }
 
-// newSigningKey makes a signing key and stores it as the active one.
-// With a rotation, the active one is retired first, in the same
-// transaction; without, two instances making the first key at once make
-// one (CreateOIDCSigningKey's condition).
-func (s *Service) newSigningKey(ctx context.Context, rotation *keyRotation) error {
-	priv, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		return fmt.Errorf("account: generate signing key: %w", err)
+// newSigningKeys makes a signing key of each of algs and stores it as
+// the active one of its algorithm. With a rotation, the active keys are
+// retired first, in the same transaction; without, two instances making
+// the first key at once make one (CreateOIDCSigningKey's condition).
+func (s *Service) newSigningKeys(ctx context.Context, algs []string, rotation *keyRotation) error {
+	var keys []*OIDCSigningKey
+	for _, alg := range algs {
+		k, err := s.makeSigningKey(alg)
+		if err != nil {
+			return err
+		}
+		keys = append(keys, k)
 	}
-	der, err := x509.MarshalPKCS8PrivateKey(priv)
-	if err != nil {
-		return fmt.Errorf("account: encode signing key: %w", err)
-	}
-	b := make([]byte, 12)
-	if _, err := rand.Read(b); err != nil {
-		return fmt.Errorf("account: signing key id: %w", err)
-	}
-	id := hex.EncodeToString(b)
-	keyID, ct, err := s.keys.Seal(der, keyAD(id))
-	if err != nil {
-		return fmt.Errorf("account: seal signing key: %w", err)
-	}
-	k := &OIDCSigningKey{ID: id, Algorithm: SigningAlgorithm, Sealed: SealedSecret{KeyID: keyID, Ciphertext: ct}, CreatedAt: s.now()}
-	err = s.write(ctx, func(ctx context.Context, tx Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx Tx) error {
 		if rotation != nil {
 			if err := s.stillOIDCAdmin(ctx, tx, rotation.admin, rotation.by); err != nil {
 				return err
@@ -928,18 +958,54 @@ func (s *Service) newSigningKey(ctx context.Context, rotation *keyRotation) erro
 				return err
 			}
 		}
-		if _, err := tx.CreateOIDCSigningKey(ctx, k); err != nil {
-			return err
+		var ids []string
+		for _, k := range keys {
+			if _, err := tx.CreateOIDCSigningKey(ctx, k); err != nil {
+				return err
+			}
+			ids = append(ids, k.ID)
 		}
 		if rotation != nil {
-			return s.audit(ctx, tx, rotation.admin, AuditOIDCKeysRotate, id, "", rotation.c)
+			return s.audit(ctx, tx, rotation.admin, AuditOIDCKeysRotate, strings.Join(ids, " "), "", rotation.c)
 		}
 		return nil
 	})
 	if err != nil {
-		return s.fault(ctx, "store signing key", err, nil)
+		return s.fault(ctx, "store signing keys", err, nil)
 	}
 	return nil
+}
+
+// makeSigningKey generates a private key of algorithm alg, sealed with the
+// server key.
+func (s *Service) makeSigningKey(alg string) (*OIDCSigningKey, error) {
+	var priv any
+	var err error
+	switch alg {
+	case AlgRS256:
+		priv, err = rsa.GenerateKey(rand.Reader, 2048)
+	case AlgES256:
+		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	default:
+		return nil, fmt.Errorf("account: signing key: unknown algorithm %q", alg)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("account: generate %s signing key: %w", alg, err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return nil, fmt.Errorf("account: encode signing key: %w", err)
+	}
+	b := make([]byte, 12)
+	if _, err := rand.Read(b); err != nil {
+		return nil, fmt.Errorf("account: signing key id: %w", err)
+	}
+	id := hex.EncodeToString(b)
+	keyID, ct, err := s.keys.Seal(der, keyAD(id))
+	if err != nil {
+		return nil, fmt.Errorf("account: seal signing key: %w", err)
+	}
+	return &OIDCSigningKey{ID: id, Algorithm: alg, Sealed: SealedSecret{KeyID: keyID, Ciphertext: ct}, CreatedAt: s.now()}, nil
 }
 
 // RotateSigningKeys retires the active signing key (it stays published
@@ -950,5 +1016,5 @@ func (s *Service) RotateSigningKeys(ctx context.Context, by *Session, c Client) 
 	if err != nil {
 		return err
 	}
-	return s.newSigningKey(ctx, &keyRotation{admin: admin, by: by, c: c})
+	return s.newSigningKeys(ctx, SigningAlgorithms, &keyRotation{admin: admin, by: by, c: c})
 }

@@ -21,6 +21,8 @@ type OIDCClient struct {
 	// factor (acr aal2), whatever the app asks.
 	RequireTwoFactor bool
 	CreatedAt        time.Time
+	// IDTokenAlgorithm signs its ID tokens: "RS256" or "ES256".
+	IDTokenAlgorithm string
 }
 
 // OIDCAuthRequest is one authorization request of an app, from the
@@ -92,7 +94,7 @@ type OIDCGrantHolder struct {
 // tokens it signed still verify.
 type OIDCSigningKey struct {
 	ID        string // the JWK "kid"
-	Algorithm string // "RS256"
+	Algorithm string // "RS256" or "ES256"
 	Sealed    SealedSecret
 	CreatedAt time.Time
 	RetiredAt time.Time // zero while active

@@ -11,19 +11,22 @@ import (
 // oidcClientJSON is an app registered with the OpenID provider, on the
 // wire. The secret is in the answer that makes it, and never again.
 type oidcClientJSON struct {
-	ClientID               string    `json:"client_id"`
-	ClientSecret           string    `json:"client_secret,omitempty"`
-	Name                   string    `json:"name"`
-	Public                 bool      `json:"public"`
-	RedirectURIs           []string  `json:"redirect_uris"`
-	PostLogoutRedirectURIs []string  `json:"post_logout_redirect_uris"`
-	RequireTwoFactor       bool      `json:"require_two_factor"`
-	CreatedAt              time.Time `json:"created_at"`
+	ClientID               string   `json:"client_id"`
+	ClientSecret           string   `json:"client_secret,omitempty"`
+	Name                   string   `json:"name"`
+	Public                 bool     `json:"public"`
+	RedirectURIs           []string `json:"redirect_uris"`
+	PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris"`
+	RequireTwoFactor       bool     `json:"require_two_factor"`
+	// IDTokenSignedResponseAlg is RFC 7591's name: RS256 or ES256.
+	IDTokenSignedResponseAlg string    `json:"id_token_signed_response_alg"`
+	CreatedAt                time.Time `json:"created_at"`
 }
 
 func newOIDCClientJSON(c *account.OIDCClient, secret string) oidcClientJSON {
 	out := oidcClientJSON{ClientID: c.ID, ClientSecret: secret, Name: c.Name, Public: c.Public, RedirectURIs: c.RedirectURIs,
-		PostLogoutRedirectURIs: c.PostLogoutRedirectURIs, RequireTwoFactor: c.RequireTwoFactor, CreatedAt: c.CreatedAt}
+		PostLogoutRedirectURIs: c.PostLogoutRedirectURIs, RequireTwoFactor: c.RequireTwoFactor,
+		IDTokenSignedResponseAlg: c.IDTokenAlgorithm, CreatedAt: c.CreatedAt}
 	if out.RedirectURIs == nil {
 		out.RedirectURIs = []string{}
 	}
@@ -39,6 +42,8 @@ type oidcClientRequest struct {
 	PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris"`
 	Public                 bool     `json:"public"`
 	RequireTwoFactor       bool     `json:"require_two_factor"`
+	// IDTokenSignedResponseAlg: RS256 (the default) or ES256.
+	IDTokenSignedResponseAlg string `json:"id_token_signed_response_alg"`
 }
 
 func (h *handler) oidcClients(w http.ResponseWriter, r *http.Request, sess *account.Session) error {
@@ -61,7 +66,8 @@ func (h *handler) createOIDCClient(w http.ResponseWriter, r *http.Request, sess 
 		return err
 	}
 	c, secret, err := h.svc.RegisterOIDCClient(r.Context(), sess, account.OIDCClientInput{Name: in.Name, RedirectURIs: in.RedirectURIs,
-		PostLogoutRedirectURIs: in.PostLogoutRedirectURIs, Public: in.Public, RequireTwoFactor: in.RequireTwoFactor}, httpauth.Client(r))
+		PostLogoutRedirectURIs: in.PostLogoutRedirectURIs, Public: in.Public, RequireTwoFactor: in.RequireTwoFactor,
+		IDTokenAlgorithm: in.IDTokenSignedResponseAlg}, httpauth.Client(r))
 	if err != nil {
 		return err
 	}

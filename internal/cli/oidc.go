@@ -12,7 +12,7 @@ import (
 	"github.com/twofold/twofold/internal/account"
 )
 
-const oidcUsage = "want a subcommand: client add --name NAME --redirect-uri URI [--post-logout-redirect-uri URI] [--public] [--require-two-factor], client list, client remove CLIENT_ID, client rotate-secret CLIENT_ID, or keys rotate"
+const oidcUsage = "want a subcommand: client add --name NAME --redirect-uri URI [--post-logout-redirect-uri URI] [--public] [--require-two-factor] [--id-token-alg RS256|ES256], client list, client remove CLIENT_ID, client rotate-secret CLIENT_ID, or keys rotate"
 
 // oidcCmd manages the OpenID provider: the apps registered with it and
 // its signing keys.
@@ -35,6 +35,10 @@ func oidcCmd(ctx context.Context, args []string, getenv func(string) string, std
 		if err != nil {
 			return err
 		}
+		rest, alg, err := withValue(rest, "id-token-alg")
+		if err != nil {
+			return err
+		}
 		rest, public := withoutFlag(rest, "public")
 		rest, require := withoutFlag(rest, "require-two-factor")
 		a, positional, err := newApp(ctx, "oidc client add", useExisting, rest, getenv, stderr)
@@ -43,13 +47,13 @@ func oidcCmd(ctx context.Context, args []string, getenv func(string) string, std
 		}
 		defer a.Close()
 		if len(positional) != 0 {
-			return errors.New("usage: twofold oidc client add --name NAME --redirect-uri URI [--redirect-uri URI …] [--post-logout-redirect-uri URI …] [--public] [--require-two-factor]")
+			return errors.New("usage: twofold oidc client add --name NAME --redirect-uri URI [--redirect-uri URI …] [--post-logout-redirect-uri URI …] [--public] [--require-two-factor] [--id-token-alg RS256|ES256]")
 		}
 		c, secret, err := a.service.RegisterOIDCClient(ctx, nil, account.OIDCClientInput{Name: name, RedirectURIs: redirects,
-			PostLogoutRedirectURIs: logouts, Public: public, RequireTwoFactor: require}, operator)
+			PostLogoutRedirectURIs: logouts, Public: public, RequireTwoFactor: require, IDTokenAlgorithm: alg}, operator)
 		var invalid *account.ValidationError
 		if errors.As(err, &invalid) {
-			return invalidFlags(invalid, map[string]string{"name": "--name", "redirect_uris": "--redirect-uri", "post_logout_redirect_uris": "--post-logout-redirect-uri"})
+			return invalidFlags(invalid, map[string]string{"name": "--name", "redirect_uris": "--redirect-uri", "post_logout_redirect_uris": "--post-logout-redirect-uri", "id_token_signed_response_alg": "--id-token-alg"})
 		}
 		if err != nil {
 			return err
@@ -74,7 +78,7 @@ func oidcCmd(ctx context.Context, args []string, getenv func(string) string, std
 			return err
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "CLIENT_ID\tNAME\tTYPE\t2FA\tREDIRECT URIS\tCREATED")
+		fmt.Fprintln(tw, "CLIENT_ID\tNAME\tTYPE\t2FA\tID TOKEN\tREDIRECT URIS\tCREATED")
 		for _, c := range clients {
 			kind, twoFA := "confidential", "when asked"
 			if c.Public {
@@ -83,7 +87,7 @@ func oidcCmd(ctx context.Context, args []string, getenv func(string) string, std
 			if c.RequireTwoFactor {
 				twoFA = "required"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Name, kind, twoFA, strings.Join(c.RedirectURIs, " "), c.CreatedAt.Format("2006-01-02"))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Name, kind, twoFA, c.IDTokenAlgorithm, strings.Join(c.RedirectURIs, " "), c.CreatedAt.Format("2006-01-02"))
 		}
 		return tw.Flush()
 	case "client remove", "client rotate-secret":

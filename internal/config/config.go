@@ -126,7 +126,7 @@ var commands = map[string]command{
 	"backup":            {"twofold backup FILE [flags]", storageFlags | loggingFlags, nil},
 	"bench":             {"twofold bench [flags]", storageFlags | loggingFlags, keyEnv},
 	// The OpenID commands print the issuer, the base URL.
-	"oidc client add":           {"twofold oidc client add --name NAME --redirect-uri URI [--redirect-uri URI …] [--post-logout-redirect-uri URI …] [--public] [--require-two-factor] [flags]", storageFlags | loggingFlags | linkFlags, keyEnv},
+	"oidc client add":           {"twofold oidc client add --name NAME --redirect-uri URI [--redirect-uri URI …] [--post-logout-redirect-uri URI …] [--public] [--require-two-factor] [--id-token-alg RS256|ES256] [flags]", storageFlags | loggingFlags | linkFlags, keyEnv},
 	"oidc client list":          {"twofold oidc client list [flags]", storageFlags | loggingFlags, nil},
 	"oidc client remove":        {"twofold oidc client remove CLIENT_ID [flags]", storageFlags | loggingFlags, nil},
 	"oidc client rotate-secret": {"twofold oidc client rotate-secret CLIENT_ID [flags]", storageFlags | loggingFlags, keyEnv},

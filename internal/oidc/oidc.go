@@ -100,22 +100,25 @@ func New(svc *account.Service, o Options) (http.Handler, error) {
 	return withBrowser(provider), nil
 }
 
-type browserKey struct{}
+type stateKey struct{}
 
-// browser is the request and response of the browser at the end-session
-// endpoint, which the storage interface does not pass on.
-type browser struct {
-	w http.ResponseWriter
-	r *http.Request
+// requestState is what the storage learns during one request and the
+// storage interface does not pass on: the browser's request and response
+// (the end-session endpoint ends its session), and the client op looked
+// up (its ID tokens' algorithm).
+type requestState struct {
+	w      http.ResponseWriter
+	r      *http.Request
+	client *account.OIDCClient
 }
 
 func withBrowser(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), browserKey{}, &browser{w: w, r: r})))
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), stateKey{}, &requestState{w: w, r: r})))
 	})
 }
 
-func browserFrom(ctx context.Context) *browser {
-	b, _ := ctx.Value(browserKey{}).(*browser)
-	return b
+func stateFrom(ctx context.Context) *requestState {
+	st, _ := ctx.Value(stateKey{}).(*requestState)
+	return st
 }

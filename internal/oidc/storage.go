@@ -218,7 +218,7 @@ func (s *storage) TerminateSession(context.Context, string, string) error { retu
 // the same account); otherwise the browser is shown the sign-out page,
 // whose button does it, so that a link alone cannot sign anyone out.
 func (s *storage) TerminateSessionFromRequest(ctx context.Context, req *op.EndSessionRequest) (string, error) {
-	b := browserFrom(ctx)
+	b := stateFrom(ctx)
 	if b == nil {
 		return req.RedirectURI, nil
 	}
@@ -285,16 +285,26 @@ func (k publicKey) Algorithm() jose.SignatureAlgorithm { return jose.SignatureAl
 func (k publicKey) Use() string                        { return "sig" }
 func (k publicKey) Key() any                           { return k.k.Public }
 
+// SigningKey signs with the algorithm of the request's client (op looks
+// the client up before it signs; see requestState), RS256 by default.
 func (s *storage) SigningKey(ctx context.Context) (op.SigningKey, error) {
-	keys, err := s.svc.SigningKeys(ctx)
+	alg := account.AlgRS256
+	if st := stateFrom(ctx); st != nil && st.client != nil && st.client.IDTokenAlgorithm != "" {
+		alg = st.client.IDTokenAlgorithm
+	}
+	k, err := s.svc.SigningKeyFor(ctx, alg)
 	if err != nil {
 		return nil, err
 	}
-	return signingKey{keys[0]}, nil
+	return signingKey{k}, nil
 }
 
 func (s *storage) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorithm, error) {
-	return []jose.SignatureAlgorithm{jose.SignatureAlgorithm(account.SigningAlgorithm)}, nil
+	out := make([]jose.SignatureAlgorithm, len(account.SigningAlgorithms))
+	for i, alg := range account.SigningAlgorithms {
+		out[i] = jose.SignatureAlgorithm(alg)
+	}
+	return out, nil
 }
 
 func (s *storage) KeySet(ctx context.Context) ([]op.Key, error) {
@@ -316,6 +326,9 @@ func (s *storage) GetClientByClientID(ctx context.Context, id string) (op.Client
 	}
 	if err != nil {
 		return nil, oidc.ErrServerError().WithParent(err)
+	}
+	if st := stateFrom(ctx); st != nil {
+		st.client = c
 	}
 	return &client{c: c}, nil
 }

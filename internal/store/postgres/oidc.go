@@ -110,9 +110,9 @@ func (s *Store) UserIDByOIDCSubject(ctx context.Context, subject string) (int64,
 }
 
 func (t *tx) CreateOIDCClient(ctx context.Context, c *account.OIDCClient) error {
-	_, err := t.tx.Exec(ctx, `INSERT INTO oidc_clients (`+rowmap.OIDCClientColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+	_, err := t.tx.Exec(ctx, `INSERT INTO oidc_clients (`+rowmap.OIDCClientColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 		c.ID, c.Name, c.SecretHash, boolInt(c.Public), rowmap.Lines(c.RedirectURIs), rowmap.Lines(c.PostLogoutRedirectURIs),
-		boolInt(c.RequireTwoFactor), millis(c.CreatedAt))
+		boolInt(c.RequireTwoFactor), millis(c.CreatedAt), c.IDTokenAlgorithm)
 	if isUniqueViolation(err) {
 		return fmt.Errorf("postgres: create oidc client: %w", account.ErrConflict)
 	}

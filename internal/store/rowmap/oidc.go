@@ -50,14 +50,14 @@ func fromNullMillis(ms *int64) time.Time {
 
 // OIDCClientColumns are the columns of an OpenID client, in
 // ScanOIDCClient's order.
-const OIDCClientColumns = `id, name, secret_hash, public, redirect_uris, post_logout_redirect_uris, require_two_factor, created_at`
+const OIDCClientColumns = `id, name, secret_hash, public, redirect_uris, post_logout_redirect_uris, require_two_factor, created_at, id_token_alg`
 
 // ScanOIDCClient reads a row of OIDCClientColumns.
 func ScanOIDCClient(row Scanner) (*account.OIDCClient, error) {
 	var c account.OIDCClient
 	var public, require, created int64
 	var redirects, logouts string
-	if err := row.Scan(&c.ID, &c.Name, &c.SecretHash, &public, &redirects, &logouts, &require, &created); err != nil {
+	if err := row.Scan(&c.ID, &c.Name, &c.SecretHash, &public, &redirects, &logouts, &require, &created, &c.IDTokenAlgorithm); err != nil {
 		return nil, err
 	}
 	c.Public, c.RequireTwoFactor = public != 0, require != 0

@@ -34,7 +34,7 @@ var (
 // The OpenID provider's writes. Each "only if" is in the statement's
 // WHERE, and its row count decides.
 const (
-	insertOIDCClientSQL = `INSERT INTO oidc_clients (` + rowmap.OIDCClientColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+	insertOIDCClientSQL = `INSERT INTO oidc_clients (` + rowmap.OIDCClientColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	setOIDCSecretSQL    = `UPDATE oidc_clients SET secret_hash = ? WHERE id = ? AND public = 0`
 	deleteOIDCClientSQL = `DELETE FROM oidc_clients WHERE id = ? RETURNING ` + rowmap.OIDCClientColumns
 
@@ -169,7 +169,7 @@ func isUnique(err error, table string) bool {
 
 func (t *tx) CreateOIDCClient(ctx context.Context, c *account.OIDCClient) error {
 	_, err := t.exec(ctx, insertOIDCClientSQL, c.ID, c.Name, c.SecretHash, boolInt(c.Public),
-		rowmap.Lines(c.RedirectURIs), rowmap.Lines(c.PostLogoutRedirectURIs), boolInt(c.RequireTwoFactor), millis(c.CreatedAt))
+		rowmap.Lines(c.RedirectURIs), rowmap.Lines(c.PostLogoutRedirectURIs), boolInt(c.RequireTwoFactor), millis(c.CreatedAt), c.IDTokenAlgorithm)
 	if isUnique(err, "oidc_clients.id") {
 		return fmt.Errorf("sqlite: create oidc client: %w", account.ErrConflict)
 	}

@@ -14,7 +14,7 @@ import (
 
 func oidcClient(id, name string) *account.OIDCClient {
 	return &account.OIDCClient{ID: id, Name: name, SecretHash: "mac:" + id,
-		RedirectURIs: []string{"https://" + id + ".example/callback", "http://127.0.0.1:8080/cb"}, CreatedAt: t0}
+		RedirectURIs: []string{"https://" + id + ".example/callback", "http://127.0.0.1:8080/cb"}, CreatedAt: t0, IDTokenAlgorithm: "ES256"}
 }
 
 func oidcRequest(id, clientID string) *account.OIDCAuthRequest {

@@ -1,7 +1,8 @@
 -- The OpenID provider: twofold signs people into other apps with OpenID
 -- Connect. oidc_clients are the registered apps (client_id is id, random;
 -- a confidential client keeps the keyed hash of its secret, a public one ''
--- and must use PKCE; redirect URIs one a line, matched exactly).
+-- and must use PKCE; redirect URIs one a line, matched exactly; id_token_alg
+-- is how its ID tokens are signed, RS256 or ES256).
 -- oidc_auth_requests holds each authorization request from its arrival
 -- until its code is exchanged or it expires: params is the request as the
 -- app sent it; user_id, security_version, auth_time and amr (space-
@@ -27,6 +28,7 @@ CREATE TABLE oidc_clients (
     redirect_uris             TEXT    NOT NULL DEFAULT '',
     post_logout_redirect_uris TEXT    NOT NULL DEFAULT '',
     require_two_factor        INTEGER NOT NULL DEFAULT 0,
+    id_token_alg              TEXT    NOT NULL DEFAULT 'RS256',
     created_at                INTEGER NOT NULL
 );
 
