@@ -100,8 +100,10 @@ func oidcClientInputFrom(r *http.Request) (account.OIDCClientInput, map[string]s
 		PostLogoutRedirectURIs: strings.Fields(r.PostFormValue("post_logout_redirect_uris")),
 		Public:                 r.PostFormValue("public") == "on",
 		RequireTwoFactor:       r.PostFormValue("require_two_factor") == "on",
+		IDTokenAlgorithm:       r.PostFormValue("id_token_signed_response_alg"),
 	}
 	form := map[string]string{"name": in.Name, "redirect_uris": r.PostFormValue("redirect_uris"),
+		"id_token_signed_response_alg": in.IDTokenAlgorithm,
 		"post_logout_redirect_uris": r.PostFormValue("post_logout_redirect_uris")}
 	if in.Public {
 		form["public"] = "on"

@@ -205,7 +205,7 @@ var fieldOrder = map[string][]string{
 	pageInvite:          {"email", "name", "password"},
 	pageUsers:           {"require_two_factor", "grace_period_days", "recovery_delay_hours", "email"},
 	pageApps:            {"default_access", "host", "path_prefix", "access"},
-	pageOIDCClients:     {"name", "redirect_uris", "post_logout_redirect_uris", "public", "require_two_factor"},
+	pageOIDCClients:     {"name", "redirect_uris", "post_logout_redirect_uris", "public", "require_two_factor", "id_token_signed_response_alg"},
 	pageSignIn:          {"email", "password"},
 	pageMe:              {"name", "mobile_phone"},
 	pageTwoFactor:       {"code"},
