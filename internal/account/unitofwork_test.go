@@ -64,6 +64,7 @@ var backends = []struct {
 const emptyPostgres = `
 DELETE FROM sessions; DELETE FROM backup_codes; DELETE FROM security_events; DELETE FROM outbox;
 DELETE FROM audit_log; DELETE FROM invitations; DELETE FROM disavowals; DELETE FROM users; DELETE FROM throttle_attempts; DELETE FROM pending_signups;
+DELETE FROM oidc_clients; DELETE FROM oidc_signing_keys;
 UPDATE settings SET require_two_factor = 0, grace_period_days = 0, required_since = NULL, recovery_delay_hours = 0;
 ALTER TABLE users ALTER COLUMN id RESTART; ALTER TABLE backup_codes ALTER COLUMN id RESTART;
 ALTER TABLE security_events ALTER COLUMN id RESTART; ALTER TABLE outbox ALTER COLUMN id RESTART;
@@ -407,6 +408,68 @@ var useCases = []useCase{
 			_, err := u.Service.Disavow(ctx, link, pw, client)
 			return err
 		}
+	}},
+	{"RegisterOIDCClient", func(t *testing.T, u *unitOfWork) func() error {
+		return func() error {
+			_, _, err := u.Service.RegisterOIDCClient(ctx, nil, account.OIDCClientInput{Name: "App", RedirectURIs: []string{"https://app.example.com/cb"}}, client)
+			return err
+		}
+	}},
+	{"SatisfyOIDCAuthRequest", func(t *testing.T, u *unitOfWork) func() error {
+		u.enroll(t)
+		c := registered(t, u.fixture)
+		r, err := u.Service.StartOIDCAuthRequest(ctx, c, &account.OIDCParams{RedirectURI: c.RedirectURIs[0], Scopes: []string{"openid"}, ResponseType: "code"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return func() error { return u.Service.SatisfyOIDCAuthRequest(ctx, u.session(), r.ID) }
+	}},
+	{"ExchangeOIDCCode with a refresh token", func(t *testing.T, u *unitOfWork) func() error {
+		u.enroll(t)
+		r, code := u.oidcCode(registered(t, u.fixture))
+		return func() error {
+			_, err := u.Service.ExchangeOIDCCode(ctx, r, code, true)
+			return err
+		}
+	}},
+	{"RefreshOIDC", func(t *testing.T, u *unitOfWork) func() error {
+		u.enroll(t)
+		_, tokens := u.oidcGrant(registered(t, u.fixture))
+		h, err := u.Service.OIDCRefreshGrant(ctx, tokens.RefreshToken)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return func() error {
+			_, err := u.Service.RefreshOIDC(ctx, h, tokens.RefreshToken)
+			return err
+		}
+	}},
+	{"RefreshOIDC with a used token", func(t *testing.T, u *unitOfWork) func() error {
+		u.enroll(t)
+		_, tokens := u.oidcGrant(registered(t, u.fixture))
+		h, err := u.Service.OIDCRefreshGrant(ctx, tokens.RefreshToken)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := u.Service.RefreshOIDC(ctx, h, tokens.RefreshToken); err != nil {
+			t.Fatal(err)
+		}
+		return func() error {
+			_, err := u.Service.RefreshOIDC(ctx, h, tokens.RefreshToken)
+			return err
+		}
+	}},
+	{"RemoveOIDCClient", func(t *testing.T, u *unitOfWork) func() error {
+		u.enroll(t)
+		c := registered(t, u.fixture)
+		u.oidcGrant(c)
+		return func() error { return u.Service.RemoveOIDCClient(ctx, nil, c.ID, client) }
+	}},
+	{"RotateSigningKeys", func(t *testing.T, u *unitOfWork) func() error {
+		if _, err := u.Service.SigningKeys(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return func() error { return u.Service.RotateSigningKeys(ctx, nil, client) }
 	}},
 	{"Disavow wrong password", func(t *testing.T, u *unitOfWork) func() error {
 		u.enroll(t)

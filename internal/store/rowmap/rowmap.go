@@ -378,6 +378,14 @@ var CountQueries = map[string]string{
 	"oidc_grants":         `SELECT count(*) FROM oidc_grants`,
 	"oidc_access_tokens":  `SELECT count(*) FROM oidc_access_tokens`,
 	"oidc_refresh_tokens": `SELECT count(*) FROM oidc_refresh_tokens`,
+	// And what their conditional writes change without adding a row.
+	"oidc_clients":                 `SELECT count(*) FROM oidc_clients`,
+	"oidc_signing_keys":            `SELECT count(*) FROM oidc_signing_keys`,
+	"oidc_signing_keys active":     `SELECT count(*) FROM oidc_signing_keys WHERE retired_at IS NULL`,
+	"oidc_auth_requests satisfied": `SELECT count(*) FROM oidc_auth_requests WHERE user_id IS NOT NULL`,
+	"oidc_auth_requests with code": `SELECT count(*) FROM oidc_auth_requests WHERE code_hash IS NOT NULL`,
+	"oidc_grants revoked":          `SELECT count(*) FROM oidc_grants WHERE revoked_at IS NOT NULL`,
+	"oidc_refresh_tokens used":     `SELECT count(*) FROM oidc_refresh_tokens WHERE used_at IS NOT NULL`,
 }
 
 // DeviceColumns are the columns of a remembered device, in ScanDevice's
