@@ -11,12 +11,14 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"github.com/twofold/twofold/internal/store/postgres/pgtest"
 	"github.com/twofold/twofold/internal/totp"
 )
 
@@ -183,9 +185,9 @@ func (rp *relyingParty) exchange(code, verifier, nonce string) (*oauth2.Token, *
 var clientLine = regexp.MustCompile(`(?m)^(client_id|client_secret): (\S+)$`)
 
 // registerClient runs `twofold oidc client add` and returns what it printed.
-func registerClient(t *testing.T, data string, args ...string) (id, secret string) {
+func registerClient(t *testing.T, db []string, args ...string) (id, secret string) {
 	t.Helper()
-	out, err := exec.Command(binary, append([]string{"oidc", "client", "add", "--data-dir", data}, args...)...).CombinedOutput()
+	out, err := exec.Command(binary, append(append([]string{"oidc", "client", "add"}, db...), args...)...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("oidc client add: %v\n%s", err, out)
 	}
@@ -211,11 +213,26 @@ func registerClient(t *testing.T, data string, args ...string) (id, secret strin
 // rotation that keeps earlier tokens verifiable, and logout.
 func TestOpenIDConnectWithTwoFactor(t *testing.T) {
 	t.Parallel()
-	data := t.TempDir()
-	p := start(t, data) // on port 0: the issuer is the port it got
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			data := t.TempDir()
+			var env, dbFlag []string
+			if backend == "postgres" {
+				db := pgtest.Database(t)
+				env, dbFlag = []string{"TWOFOLD_DATABASE=" + db}, []string{"--database", db}
+			}
+			oidcJourney(t, start(t, data, env...), append([]string{"--data-dir", data}, dbFlag...))
+		})
+	}
+}
+
+// oidcJourney is TestOpenIDConnectWithTwoFactor on the instance p; db
+// are the flags that point a command at its database.
+func oidcJourney(t *testing.T, p *process, db []string) {
 	const redirect = "http://127.0.0.1:9/callback"
 	const afterLogout = "http://127.0.0.1:9/signed-out"
-	clientID, secret := registerClient(t, data, "--name", "Grafana", "--redirect-uri", redirect, "--post-logout-redirect-uri", afterLogout)
+	clientID, secret := registerClient(t, db, "--name", "Grafana", "--redirect-uri", redirect, "--post-logout-redirect-uri", afterLogout)
 	if secret == "" {
 		t.Fatal("a confidential client got no client_secret")
 	}
@@ -277,6 +294,13 @@ func TestOpenIDConnectWithTwoFactor(t *testing.T) {
 	if _, err := rp.conf.Exchange(context.Background(), authCode, oauth2.VerifierOption(verifier)); err == nil {
 		t.Error("the same code was exchanged twice")
 	}
+	// Even by requests at the same time, on each store's real binary.
+	authURL, state, _, verifier = rp.authorize()
+	pg, _ = b.follow(p.base, authURL)
+	if won := raceTokenRequests(t, p.base, clientID, secret, url.Values{"grant_type": {"authorization_code"},
+		"code": {rp.codeFrom(pg, state)}, "redirect_uri": {redirect}, "code_verifier": {verifier}}); won != 1 {
+		t.Errorf("%d of 8 concurrent exchanges of one code succeeded; want 1", won)
+	}
 	// The userinfo endpoint knows the access token.
 	info, err := rp.provider.UserInfo(context.Background(), oauth2.StaticTokenSource(tok))
 	if err != nil || info.Email != email || info.Subject != idt.Subject {
@@ -300,6 +324,17 @@ func TestOpenIDConnectWithTwoFactor(t *testing.T) {
 	}
 	if _, err := rp.conf.TokenSource(context.Background(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token(); err == nil {
 		t.Fatal("a used refresh token was accepted again")
+	}
+	// Concurrent refreshes of one token: one at most, and then none of
+	// the family works.
+	authURL, state, nonce, verifier = rp.authorize()
+	pg, _ = b.follow(p.base, authURL)
+	raced, _, _ := rp.exchange(rp.codeFrom(pg, state), verifier, nonce)
+	if won := raceTokenRequests(t, p.base, clientID, secret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {raced.RefreshToken}}); won > 1 {
+		t.Errorf("%d of 8 concurrent refreshes of one token succeeded; want at most 1", won)
+	}
+	if _, err := rp.provider.UserInfo(context.Background(), oauth2.StaticTokenSource(raced)); err == nil {
+		t.Error("after racing refreshes, the family's first access token still works")
 	}
 	if _, err := rp.conf.TokenSource(context.Background(), &oauth2.Token{RefreshToken: refreshed.RefreshToken}).Token(); err == nil {
 		t.Error("after a refresh token's reuse, the newer one of its family still works")
@@ -332,7 +367,7 @@ func TestOpenIDConnectWithTwoFactor(t *testing.T) {
 	// Key rotation: the earlier ID token still verifies, and new ones are
 	// signed with the new key.
 	rawBefore, _ := tok2.Extra("id_token").(string)
-	if out, err := exec.Command(binary, "oidc", "keys", "rotate", "--data-dir", data).CombinedOutput(); err != nil {
+	if out, err := exec.Command(binary, append([]string{"oidc", "keys", "rotate"}, db...)...).CombinedOutput(); err != nil {
 		t.Fatalf("oidc keys rotate: %v\n%s", err, out)
 	}
 	if _, err := newRelyingParty(t, p.base, clientID, secret, redirect).verifier.Verify(context.Background(), rawBefore); err != nil {
@@ -373,7 +408,7 @@ func TestOpenIDConnectWithTwoFactor(t *testing.T) {
 
 	// An app registered for ES256 gets ES256 ID tokens, verified against
 	// the JWKS, which publishes both algorithms' keys.
-	esID, esSecret := registerClient(t, data, "--name", "Wiki", "--redirect-uri", redirect, "--id-token-alg", "ES256")
+	esID, esSecret := registerClient(t, db, "--name", "Wiki", "--redirect-uri", redirect, "--id-token-alg", "ES256")
 	es := newRelyingParty(t, p.base, esID, esSecret, redirect)
 	b = newOIDCBrowser(t)
 	authURL, state, nonce, verifier = es.authorize()
@@ -437,6 +472,41 @@ func stepUp(t *testing.T, p *process, rp *relyingParty) {
 	if claims.ACR != "aal2" || !slices.Contains(claims.AMR, "otp") {
 		t.Errorf("after the step-up: acr %q amr %v; want aal2 with otp", claims.ACR, claims.AMR)
 	}
+}
+
+// raceTokenRequests sends the same token request 8 times at once and
+// counts the 200s.
+func raceTokenRequests(t *testing.T, base, clientID, secret string, form url.Values) int {
+	t.Helper()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	won := 0
+	start := make(chan struct{})
+	for range 8 {
+		wg.Go(func() {
+			req, _ := http.NewRequest("POST", base+"/oauth2/token", strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.SetBasicAuth(clientID, secret)
+			<-start
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Errorf("token request: %v", err)
+				return
+			}
+			resp.Body.Close()
+			switch {
+			case resp.StatusCode == 200:
+				mu.Lock()
+				won++
+				mu.Unlock()
+			case resp.StatusCode != 400:
+				t.Errorf("a racing token request = %d; want 200 or 400 invalid_grant", resp.StatusCode)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	return won
 }
 
 func kidOf(t *testing.T, raw string) string { return headerOf(t, raw, "kid") }
