@@ -44,8 +44,8 @@ func init() {
 	flashes[flashOIDCClientRemoved] = flash{Kind: "success", Title: "The app is removed.",
 		Text: "Its sign-ins, codes and tokens ended with it: people signed in to it through twofold must sign in again, and it can no longer ask."}
 	flashes[flashOIDCClientGone] = flash{Kind: "warning", Title: "That app is no longer registered.", Text: "Another administrator removed it meanwhile."}
-	flashes[flashOIDCKeysRotated] = flash{Kind: "success", Title: "A new signing key signs ID tokens from now on.",
-		Text: "The old key stays published for " + account.DescribeDuration(account.OIDCRetiredKeyTTL) + ", so the tokens it signed still verify until they expire."}
+	flashes[flashOIDCKeysRotated] = flash{Kind: "success", Title: "New signing keys sign ID tokens from now on.",
+		Text: "The old keys stay published for " + account.DescribeDuration(account.OIDCRetiredKeyTTL) + ", so the tokens they signed still verify until they expire."}
 }
 
 // showOIDCClients lists the apps registered with the OpenID provider and

@@ -113,7 +113,7 @@ func TestOIDCClientsPage(t *testing.T) {
 
 	// The signing key.
 	wantRedirect(t, admin.post(oidcClientsPath+"/keys/rotate", nil), oidcClientsPath)
-	wantText(t, admin.page(oidcClientsPath), "A new signing key signs ID tokens from now on.")
+	wantText(t, admin.page(oidcClientsPath), "New signing keys sign ID tokens from now on.")
 
 	// Removing, then an app removed meanwhile (a second tab).
 	wantRedirect(t, admin.post(oidcClientsPath+"/"+id+"/remove", nil), oidcClientsPath)
