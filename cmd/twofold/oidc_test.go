@@ -397,6 +397,14 @@ func oidcJourney(t *testing.T, p *process, db []string) {
 	if pg := b.do("GET", p.base+"/me", nil); pg.status != http.StatusSeeOther || !strings.HasPrefix(pg.location, "/signin") {
 		t.Errorf("GET /me after the app's logout = %d %q; want to the sign-in page", pg.status, pg.location)
 	}
+	// Signed out, prompt=none shows no page: the app hears that a sign-in
+	// is needed.
+	authURL, state, _, _ = rp.authorize(oauth2.SetAuthURLParam("prompt", "none"))
+	pg, _ = b.follow(p.base, authURL)
+	if u, err := url.Parse(pg.location); err != nil || pg.status != http.StatusFound || !strings.HasPrefix(pg.location, redirect) ||
+		u.Query().Get("error") != "interaction_required" || u.Query().Get("state") != state {
+		t.Errorf("prompt=none signed out = %d %q; want a 302 to the app with error=interaction_required and its state", pg.status, pg.location)
+	}
 	// A post-logout URI the app did not register is refused.
 	bad := p.base + "/oauth2/end_session?" + url.Values{"id_token_hint": {tok3.Extra("id_token").(string)},
 		"post_logout_redirect_uri": {"https://evil.example/"}}.Encode()
