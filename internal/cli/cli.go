@@ -57,7 +57,7 @@ Usage:
                                      register an app with the OpenID provider:
                                      prints client_id: and client_secret:
   twofold oidc client list | remove CLIENT_ID | rotate-secret CLIENT_ID
-  twofold oidc keys rotate           new ID-token signing key (the old one stays
+  twofold oidc keys rotate           new ID-token signing keys (the old ones stay
                                      published for a day)
 
 Every command takes -h for its flags.

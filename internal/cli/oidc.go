@@ -126,7 +126,8 @@ func oidcCmd(ctx context.Context, args []string, getenv func(string) string, std
 		if err := a.service.RotateSigningKeys(ctx, nil, operator); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "new signing key in use; the previous one stays in the JWKS for %s so that the ID tokens it signed still verify\n",
+		fmt.Fprintf(stdout, "new signing keys in use (%s); the previous ones stay in the JWKS for %s so that the ID tokens they signed still verify\n",
+			strings.Join(account.SigningAlgorithms, ", "),
 			account.DescribeDuration(account.OIDCRetiredKeyTTL))
 		return nil
 	}

@@ -104,7 +104,7 @@ func oidcClientInputFrom(r *http.Request) (account.OIDCClientInput, map[string]s
 	}
 	form := map[string]string{"name": in.Name, "redirect_uris": r.PostFormValue("redirect_uris"),
 		"id_token_signed_response_alg": in.IDTokenAlgorithm,
-		"post_logout_redirect_uris": r.PostFormValue("post_logout_redirect_uris")}
+		"post_logout_redirect_uris":    r.PostFormValue("post_logout_redirect_uris")}
 	if in.Public {
 		form["public"] = "on"
 	}
