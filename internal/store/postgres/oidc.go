@@ -209,6 +209,16 @@ func (t *tx) CreateOIDCRefreshToken(ctx context.Context, r *account.OIDCRefreshT
 // so its deletion of the grant's access tokens sees (and deletes) the one
 // this exchange adds.
 func (t *tx) UseOIDCRefreshToken(ctx context.Context, tokenHash string, now time.Time) (bool, error) {
+	// The token's grant is locked first, FOR UPDATE, so concurrent
+	// refreshes of one grant queue here before any holds a lock another
+	// waits for: with only the shared lock below, two losers that each
+	// held it while waiting for the token's row both went on to revoke
+	// the grant, and deadlocked (40P01, a 500).
+	if err := t.exec(ctx, "use oidc refresh token: lock its grant",
+		`SELECT 1 FROM oidc_grants g JOIN oidc_refresh_tokens r ON r.grant_id = g.id WHERE r.token_hash = $1 FOR UPDATE OF g`,
+		tokenHash); err != nil {
+		return false, err
+	}
 	return t.changed(ctx, "use oidc refresh token",
 		`UPDATE oidc_refresh_tokens SET used_at = $1
 		WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1
