@@ -290,6 +290,24 @@ func oidcJourney(t *testing.T, p *process, db []string) {
 		t.Errorf("auth_time %d is %v ago; want the sign-in just made", claims.AuthTime, since)
 	}
 
+	// The request's id travels in links, so it is no secret: a browser
+	// other than the one that signed in for it never collects its code.
+	attacker := newOIDCBrowser(t)
+	authURL, state, _, _ = rp.authorize()
+	pg = attacker.do("GET", authURL, nil)
+	if pg.status != http.StatusFound || !strings.HasPrefix(pg.location, "/oidc/continue?id=") {
+		t.Fatalf("the attacker's authorization request = %d %q; want a 302 to the continue page", pg.status, pg.location)
+	}
+	pg = b.do("GET", p.base+pg.location, nil) // the signed-in victim follows the attacker's link
+	if pg.status != http.StatusSeeOther || !strings.HasPrefix(pg.location, "/oauth2/authorize/callback?id=") {
+		t.Fatalf("the victim at the attacker's continue link = %d %q; want 303 to the callback", pg.status, pg.location)
+	}
+	callbackURL := p.base + pg.location
+	if stolen := attacker.do("GET", callbackURL, nil); strings.Contains(stolen.location, "code=") {
+		t.Fatalf("another browser collected the victim's code: %d %q", stolen.status, stolen.location)
+	}
+	rp.codeFrom(b.do("GET", callbackURL, nil), state) // the browser that signed in still does
+
 	// A code works once.
 	if _, err := rp.conf.Exchange(context.Background(), authCode, oauth2.VerifierOption(verifier)); err == nil {
 		t.Error("the same code was exchanged twice")

@@ -71,6 +71,9 @@ var (
 	// ErrOIDCRefreshReused: a refresh token came back after it had been
 	// exchanged; its whole family is revoked.
 	ErrOIDCRefreshReused = errors.New("account: a used refresh token came back: its grant is revoked")
+	// ErrOIDCOtherBrowser: a sign-in request's code was asked for by a
+	// browser other than the one (the session) that signed in for it.
+	ErrOIDCOtherBrowser = errors.New("account: this sign-in was made in another browser")
 )
 
 // AMRFor says how a session's sign-in was made, as amr values.
@@ -449,6 +452,28 @@ func (s *Service) OIDCAuthRequest(ctx context.Context, id string) (*OIDCAuthRequ
 	return r, nil
 }
 
+// OIDCRequestForCallback returns the request id for the browser whose
+// session token is token, at the provider's callback, which hands out the
+// code: a satisfied request only to the browser whose session satisfied
+// it, while that session lasts. The request's id travels in links (it is
+// no secret), so without this whoever knew it could collect the code of
+// someone else's sign-in (ErrOIDCOtherBrowser). An unsatisfied request is
+// returned as it is: the callback then tells the app that a sign-in is
+// needed, and hands out nothing.
+func (s *Service) OIDCRequestForCallback(ctx context.Context, id, token string) (*OIDCAuthRequest, error) {
+	r, err := s.OIDCAuthRequest(ctx, id)
+	if err != nil || !r.Satisfied() {
+		return r, err
+	}
+	if token == "" || !hmac.Equal([]byte(hashToken(token)), []byte(r.SessionHash)) {
+		return nil, ErrOIDCOtherBrowser
+	}
+	if _, err := s.Session(ctx, token); err != nil {
+		return nil, ErrOIDCOtherBrowser
+	}
+	return r, nil
+}
+
 // OIDCRequestForSignIn returns an unexpired request that no sign-in has
 // satisfied yet, decoded, with its client: what the sign-in pages need.
 func (s *Service) OIDCRequestForSignIn(ctx context.Context, id string) (*OIDCAuthRequest, *OIDCParams, *OIDCClient, error) {
@@ -543,7 +568,7 @@ func (s *Service) SatisfyOIDCAuthRequest(ctx context.Context, sess *Session, id 
 		if _, err := tx.SetOIDCSubject(ctx, u.ID, subject); err != nil {
 			return fmt.Errorf("account: oidc subject: %w", err)
 		}
-		ok, err := tx.SatisfyOIDCAuthRequest(ctx, id, u.ID, u.SecurityVersion, sess.AuthenticatedAt, amr, now)
+		ok, err := tx.SatisfyOIDCAuthRequest(ctx, id, u.ID, u.SecurityVersion, sess.TokenHash, sess.AuthenticatedAt, amr, now)
 		if err != nil {
 			return err
 		}

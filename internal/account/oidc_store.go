@@ -42,6 +42,9 @@ type OIDCAuthRequest struct {
 	AuthTime        time.Time
 	AMR             []string
 	CodeHash        string // set once, when the code is handed out
+	// SessionHash is the token hash of the session that satisfied it:
+	// only that browser collects the code.
+	SessionHash string
 }
 
 // OIDCGrant is what one code exchange gave an app: its access tokens and,
@@ -142,10 +145,10 @@ type oidcTx interface {
 	// CreateOIDCAuthRequest stores r (unsatisfied).
 	CreateOIDCAuthRequest(ctx context.Context, r *OIDCAuthRequest) error
 	// SatisfyOIDCAuthRequest records that user userID's sign-in (at
-	// authTime, with amr, at the account's security version) satisfies
-	// request id, only while it is unsatisfied and expires after now:
+	// authTime, with amr, at the account's security version, in the
+	// session of hash sessionHash) satisfies request id, only while it is unsatisfied and expires after now:
 	// false otherwise, and nothing is written.
-	SatisfyOIDCAuthRequest(ctx context.Context, id string, userID, securityVersion int64, authTime time.Time, amr []string, now time.Time) (bool, error)
+	SatisfyOIDCAuthRequest(ctx context.Context, id string, userID, securityVersion int64, sessionHash string, authTime time.Time, amr []string, now time.Time) (bool, error)
 	// SetOIDCAuthCode sets the code hash of request id, only while it is
 	// satisfied, has no code yet and expires after now: false otherwise.
 	SetOIDCAuthCode(ctx context.Context, id, codeHash string, now time.Time) (bool, error)

@@ -301,3 +301,36 @@ func TestOIDCClientValidation(t *testing.T) {
 		}
 	}
 }
+
+// Only the browser whose session satisfied a request collects its code,
+// and only while that session lasts: the request's id is no secret.
+func TestOIDCCodeGoesOnlyToTheBrowserThatSignedIn(t *testing.T) {
+	f := enrolled(t)
+	c := registered(t, f)
+	r, err := f.Service.StartOIDCAuthRequest(ctx, c, &account.OIDCParams{RedirectURI: c.RedirectURIs[0], Scopes: []string{"openid"}, ResponseType: "code"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Unsatisfied, any browser may ask: the callback then hands out nothing.
+	if _, err := f.Service.OIDCRequestForCallback(ctx, r.ID, ""); err != nil {
+		t.Fatalf("OIDCRequestForCallback(unsatisfied) = %v", err)
+	}
+	if err := f.Service.SatisfyOIDCAuthRequest(ctx, f.session(), r.ID); err != nil {
+		t.Fatal(err)
+	}
+	other := f.signInPassword() // the same account, another browser, half signed in
+	for name, token := range map[string]string{"no session": "", "another session": other, "a made-up token": "x"} {
+		if _, err := f.Service.OIDCRequestForCallback(ctx, r.ID, token); !errors.Is(err, account.ErrOIDCOtherBrowser) {
+			t.Errorf("OIDCRequestForCallback(%s) = %v; want ErrOIDCOtherBrowser", name, err)
+		}
+	}
+	if got, err := f.Service.OIDCRequestForCallback(ctx, r.ID, f.token); err != nil || got.ID != r.ID {
+		t.Fatalf("OIDCRequestForCallback(the session that signed in) = %v, %v", got, err)
+	}
+	if err := f.Service.SignOut(ctx, f.token, client); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Service.OIDCRequestForCallback(ctx, r.ID, f.token); !errors.Is(err, account.ErrOIDCOtherBrowser) {
+		t.Errorf("OIDCRequestForCallback(after that session signed out) = %v; want ErrOIDCOtherBrowser", err)
+	}
+}

@@ -91,11 +91,11 @@ func (t *faultTx) CreateOIDCAuthRequest(ctx context.Context, r *account.OIDCAuth
 	return t.tx.CreateOIDCAuthRequest(ctx, r)
 }
 
-func (t *faultTx) SatisfyOIDCAuthRequest(ctx context.Context, id string, userID, securityVersion int64, authTime time.Time, amr []string, now time.Time) (bool, error) {
+func (t *faultTx) SatisfyOIDCAuthRequest(ctx context.Context, id string, userID, securityVersion int64, sessionHash string, authTime time.Time, amr []string, now time.Time) (bool, error) {
 	if err := t.write("SatisfyOIDCAuthRequest"); err != nil {
 		return false, err
 	}
-	return t.tx.SatisfyOIDCAuthRequest(ctx, id, userID, securityVersion, authTime, amr, now)
+	return t.tx.SatisfyOIDCAuthRequest(ctx, id, userID, securityVersion, sessionHash, authTime, amr, now)
 }
 
 func (t *faultTx) SetOIDCAuthCode(ctx context.Context, id, codeHash string, now time.Time) (bool, error) {

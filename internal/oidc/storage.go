@@ -132,10 +132,20 @@ func (s *storage) load(ctx context.Context, r *account.OIDCAuthRequest) (*authRe
 	return a, nil
 }
 
+// AuthRequestByID is the callback's read, before it hands out the code:
+// only to the browser whose session satisfied the request.
 func (s *storage) AuthRequestByID(ctx context.Context, id string) (op.AuthRequest, error) {
-	r, err := s.svc.OIDCAuthRequest(ctx, id)
-	if err != nil {
-		return nil, oidc.ErrInvalidRequest().WithDescription("This sign-in request has expired. Go back to the app and sign in again.").WithParent(err)
+	token := ""
+	if st := stateFrom(ctx); st != nil {
+		token = httpauth.Token(st.r)
+	}
+	r, err := s.svc.OIDCRequestForCallback(ctx, id, token)
+	switch {
+	case errors.Is(err, account.ErrOIDCOtherBrowser):
+		s.log.WarnContext(ctx, "refused an OpenID sign-in's code to a browser other than the one that signed in")
+		return nil, oidc.ErrAccessDenied().WithDescription("This sign-in was made in another browser. Go back to the app and sign in again.")
+	case err != nil:
+		return nil, oidc.ErrInvalidRequest().WithDescription("This sign-in request has expired. Go back to the app and sign in again.")
 	}
 	return s.load(ctx, r)
 }

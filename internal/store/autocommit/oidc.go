@@ -31,11 +31,11 @@ func (a Store) CreateOIDCAuthRequest(ctx context.Context, r *account.OIDCAuthReq
 	return a.InTx(ctx, func(ctx context.Context, tx account.Tx) error { return tx.CreateOIDCAuthRequest(ctx, r) })
 }
 
-func (a Store) SatisfyOIDCAuthRequest(ctx context.Context, id string, userID, securityVersion int64, authTime time.Time, amr []string, now time.Time) (bool, error) {
+func (a Store) SatisfyOIDCAuthRequest(ctx context.Context, id string, userID, securityVersion int64, sessionHash string, authTime time.Time, amr []string, now time.Time) (bool, error) {
 	var r0 bool
 	err := a.InTx(ctx, func(ctx context.Context, tx account.Tx) error {
 		var err error
-		r0, err = tx.SatisfyOIDCAuthRequest(ctx, id, userID, securityVersion, authTime, amr, now)
+		r0, err = tx.SatisfyOIDCAuthRequest(ctx, id, userID, securityVersion, sessionHash, authTime, amr, now)
 		return err
 	})
 	return r0, err

@@ -143,11 +143,11 @@ func (t *tx) CreateOIDCAuthRequest(ctx context.Context, r *account.OIDCAuthReque
 
 // SatisfyOIDCAuthRequest implements account.Tx: a concurrent one waits on
 // the row lock, then finds the request satisfied and updates nothing.
-func (t *tx) SatisfyOIDCAuthRequest(ctx context.Context, id string, userID, securityVersion int64, authTime time.Time, amr []string, now time.Time) (bool, error) {
+func (t *tx) SatisfyOIDCAuthRequest(ctx context.Context, id string, userID, securityVersion int64, sessionHash string, authTime time.Time, amr []string, now time.Time) (bool, error) {
 	return t.changed(ctx, "satisfy oidc auth request",
-		`UPDATE oidc_auth_requests SET user_id = $1, security_version = $2, auth_time = $3, amr = $4
+		`UPDATE oidc_auth_requests SET user_id = $1, security_version = $2, auth_time = $3, amr = $4, session_hash = $7
 		WHERE id = $5 AND user_id IS NULL AND expires_at > $6`,
-		userID, securityVersion, millis(authTime), rowmap.Words(amr), id, millis(now))
+		userID, securityVersion, millis(authTime), rowmap.Words(amr), id, millis(now), sessionHash)
 }
 
 func (t *tx) SetOIDCAuthCode(ctx context.Context, id, codeHash string, now time.Time) (bool, error) {

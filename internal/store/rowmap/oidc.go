@@ -69,7 +69,7 @@ func ScanOIDCClient(row Scanner) (*account.OIDCClient, error) {
 // OIDCAuthRequestColumns are the columns of an authorization request, in
 // ScanOIDCAuthRequest's order.
 const OIDCAuthRequestColumns = `id, client_id, params, created_at, expires_at,
-	COALESCE(user_id, 0), security_version, auth_time, amr, COALESCE(code_hash, '')`
+	COALESCE(user_id, 0), security_version, auth_time, amr, COALESCE(code_hash, ''), COALESCE(session_hash, '')`
 
 // ScanOIDCAuthRequest reads a row of OIDCAuthRequestColumns.
 func ScanOIDCAuthRequest(row Scanner) (*account.OIDCAuthRequest, error) {
@@ -78,7 +78,7 @@ func ScanOIDCAuthRequest(row Scanner) (*account.OIDCAuthRequest, error) {
 	var authTime *int64
 	var amr string
 	if err := row.Scan(&r.ID, &r.ClientID, &r.Params, &created, &expires,
-		&r.UserID, &r.SecurityVersion, &authTime, &amr, &r.CodeHash); err != nil {
+		&r.UserID, &r.SecurityVersion, &authTime, &amr, &r.CodeHash, &r.SessionHash); err != nil {
 		return nil, err
 	}
 	r.CreatedAt, r.ExpiresAt = FromMillis(created), FromMillis(expires)

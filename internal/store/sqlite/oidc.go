@@ -39,7 +39,7 @@ const (
 	deleteOIDCClientSQL = `DELETE FROM oidc_clients WHERE id = ? RETURNING ` + rowmap.OIDCClientColumns
 
 	insertOIDCAuthSQL = `INSERT INTO oidc_auth_requests (id, client_id, params, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`
-	satisfyOIDCSQL    = `UPDATE oidc_auth_requests SET user_id = ?, security_version = ?, auth_time = ?, amr = ?
+	satisfyOIDCSQL    = `UPDATE oidc_auth_requests SET user_id = ?, security_version = ?, auth_time = ?, amr = ?, session_hash = ?
 		WHERE id = ? AND user_id IS NULL AND expires_at > ?`
 	setOIDCCodeSQL = `UPDATE oidc_auth_requests SET code_hash = ?
 		WHERE id = ? AND user_id IS NOT NULL AND code_hash IS NULL AND expires_at > ?`
@@ -198,9 +198,9 @@ func (t *tx) CreateOIDCAuthRequest(ctx context.Context, r *account.OIDCAuthReque
 	return nil
 }
 
-func (t *tx) SatisfyOIDCAuthRequest(ctx context.Context, id string, userID, securityVersion int64, authTime time.Time, amr []string, now time.Time) (bool, error) {
+func (t *tx) SatisfyOIDCAuthRequest(ctx context.Context, id string, userID, securityVersion int64, sessionHash string, authTime time.Time, amr []string, now time.Time) (bool, error) {
 	return t.changed(ctx, "satisfy oidc auth request", satisfyOIDCSQL,
-		userID, securityVersion, millis(authTime), rowmap.Words(amr), id, millis(now))
+		userID, securityVersion, millis(authTime), rowmap.Words(amr), sessionHash, id, millis(now))
 }
 
 func (t *tx) SetOIDCAuthCode(ctx context.Context, id, codeHash string, now time.Time) (bool, error) {

@@ -165,15 +165,15 @@ func testOIDCAuthRequests(t *testing.T, open Opener) {
 		{"in time", "r1", ana.ID, during, true},
 		{"again, by another account", "r1", bo.ID, during, false},
 	} {
-		ok, err := a.SatisfyOIDCAuthRequest(ctx, tt.id, tt.userID, 7, authTime, []string{"pwd", "otp"}, tt.at)
+		ok, err := a.SatisfyOIDCAuthRequest(ctx, tt.id, tt.userID, 7, "session-"+tt.id, authTime, []string{"pwd", "otp"}, tt.at)
 		if err != nil || ok != tt.want {
 			t.Errorf("SatisfyOIDCAuthRequest(%s) = %v, %v; want %v", tt.name, ok, err, tt.want)
 		}
 	}
 	got, err = s.OIDCAuthRequest(ctx, "r1")
 	if err != nil || got.UserID != ana.ID || got.SecurityVersion != 7 || !got.AuthTime.Equal(authTime) ||
-		!reflect.DeepEqual(got.AMR, []string{"pwd", "otp"}) || got.CodeHash != "" {
-		t.Errorf("OIDCAuthRequest(satisfied) = %+v, %v; want Ana's sign-in at version 7, no code yet", got, err)
+		!reflect.DeepEqual(got.AMR, []string{"pwd", "otp"}) || got.CodeHash != "" || got.SessionHash != "session-r1" {
+		t.Errorf("OIDCAuthRequest(satisfied) = %+v, %v; want Ana's sign-in at version 7 in session-r1, no code yet", got, err)
 	}
 
 	for _, tt := range []struct {

@@ -6,7 +6,9 @@
 -- oidc_auth_requests holds each authorization request from its arrival
 -- until its code is exchanged or it expires: params is the request as the
 -- app sent it; user_id, security_version, auth_time and amr (space-
--- separated) are set once, by the sign-in that satisfies it; code_hash once,
+-- separated) are set once, by the sign-in that satisfies it, with
+-- session_hash, the token hash of the session that did (only that browser
+-- collects the code); code_hash once,
 -- when its code is handed out. oidc_subjects gives each account, on its
 -- first OpenID sign-in, a random "sub" that never changes. oidc_grants is
 -- what one code exchange gave an app (scopes space-separated, the sign-in's
@@ -42,6 +44,7 @@ CREATE TABLE oidc_auth_requests (
     security_version INTEGER NOT NULL DEFAULT 0,
     auth_time        INTEGER,
     amr              TEXT    NOT NULL DEFAULT '',
+    session_hash     TEXT,
     code_hash        TEXT    UNIQUE
 );
 CREATE INDEX oidc_auth_requests_client_id ON oidc_auth_requests (client_id);
