@@ -432,10 +432,47 @@ func oidcJourney(t *testing.T, p *process, db []string) {
 
 	stepUp(t, p, rp)
 
+	// A remembered device skips the code for an app (aal2, with its own
+	// amr value), but not when the app asks for a fresh sign-in with the
+	// second factor: then the code is typed.
+	strictID, strictSecret := registerClient(t, db, "--name", "Strict", "--redirect-uri", redirect, "--require-two-factor")
+	strict := newRelyingParty(t, p.base, strictID, strictSecret, redirect)
+	email = "device@example.com"
+	secretKey, used = twoFactorUser(t, p, email)
+	b = newOIDCBrowser(t)
+	b.do("POST", p.base+"/signin", url.Values{"email": {email}, "password": {racePassword}})
+	code, used = freshCode(secretKey, used)
+	if pg := b.do("POST", p.base+"/signin/two-factor", url.Values{"code": {code}, "remember_device": {"on"}}); pg.status != http.StatusSeeOther {
+		t.Fatalf("the code step remembering the device = %d", pg.status)
+	}
+	b.do("POST", p.base+"/signout", url.Values{})
+	authURL, state, nonce, verifier = strict.authorize()
+	b.follow(p.base, authURL)
+	pg = b.do("POST", p.base+"/signin", url.Values{"email": {email}, "password": {racePassword}})
+	pg, _ = b.follow(p.base, pg.location)
+	if _, _, claims := strict.exchange(strict.codeFrom(pg, state), verifier, nonce); claims.ACR != "aal2" || !slices.Contains(claims.AMR, "twofold_remembered_device") {
+		t.Errorf("a remembered device's sign-in: acr %q amr %v; want aal2 with twofold_remembered_device", claims.ACR, claims.AMR)
+	}
+	authURL, state, nonce, verifier = strict.authorize(oauth2.SetAuthURLParam("prompt", "login"))
+	if pg, at := b.follow(p.base, authURL); pg.status != 200 || !strings.Contains(at, "again=1") {
+		t.Fatalf("prompt=login on a remembered device led to %s = %d; want the sign-in form", at, pg.status)
+	}
+	if pg := b.do("POST", p.base+"/signin", url.Values{"email": {email}, "password": {racePassword}}); pg.location != "/signin/two-factor" {
+		t.Fatalf("the fresh sign-in an app asked for, on a remembered device = %d %q; want the code step", pg.status, pg.location)
+	}
+	code, used = freshCode(secretKey, used)
+	pg = b.do("POST", p.base+"/signin/two-factor", url.Values{"code": {code}})
+	pg, _ = b.follow(p.base, pg.location)
+	if _, _, claims := strict.exchange(strict.codeFrom(pg, state), verifier, nonce); !slices.Contains(claims.AMR, "otp") {
+		t.Errorf("after the fresh sign-in: amr %v; want otp", claims.AMR)
+	}
+
 	// An app registered for ES256 gets ES256 ID tokens, verified against
 	// the JWKS, which publishes both algorithms' keys.
 	esID, esSecret := registerClient(t, db, "--name", "Wiki", "--redirect-uri", redirect, "--id-token-alg", "ES256")
 	es := newRelyingParty(t, p.base, esID, esSecret, redirect)
+	email = "es256@example.com"
+	secretKey, used = twoFactorUser(t, p, email)
 	b = newOIDCBrowser(t)
 	authURL, state, nonce, verifier = es.authorize()
 	b.follow(p.base, authURL)
@@ -450,6 +487,28 @@ func oidcJourney(t *testing.T, p *process, db []string) {
 	if alg := headerOf(t, tok3.Extra("id_token").(string), "alg"); alg != "RS256" {
 		t.Errorf("the default app's ID token is signed with %s; want RS256", alg)
 	}
+}
+
+// twoFactorUser signs up an account with 2FA through the API and returns
+// its authenticator's secret and the step its enabling used. Each part of
+// the journey has its own, so none waits for the next step of another's.
+func twoFactorUser(t *testing.T, p *process, email string) ([]byte, int64) {
+	t.Helper()
+	c := newClient(t)
+	token := mustSignUp(t, c, p.base, map[string]string{"email": email, "password": racePassword, "name": "Two Factor", "mobile_phone": "+61412345670"})
+	status, setup, _ := call(t, p.base, "POST", "/me/two-factor/setup", token, nil)
+	if status != 200 {
+		t.Fatalf("setup = %d %v", status, setup)
+	}
+	secret, err := totp.DecodeSecret(setup["secret"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, used := freshCode(secret, 0)
+	if status, body, _ := call(t, p.base, "POST", "/me/two-factor/enable", token, map[string]string{"code": code}); status != 200 {
+		t.Fatalf("enable = %d %v", status, body)
+	}
+	return secret, used
 }
 
 // stepUp: an account without 2FA signs in with its password (aal1); an

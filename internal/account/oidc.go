@@ -120,6 +120,14 @@ func (p *OIDCParams) WantsTwoFactor() bool {
 	return slices.Contains(p.ACRValues, ACRTwoFactor) && !slices.Contains(p.ACRValues, ACRPassword)
 }
 
+// NeedsTypedCode reports whether a sign-in for this request must type
+// the code now: the app wants a fresh sign-in (max_age, prompt=login) and
+// the second factor (aal2, or client c requires it). A remembered device,
+// which skips the code, does not do for that.
+func (p *OIDCParams) NeedsTypedCode(c *OIDCClient) bool {
+	return p.MaxAge != nil && (c.RequireTwoFactor || p.WantsTwoFactor())
+}
+
 // PromptNone reports whether the app asked that no page be shown.
 func (p *OIDCParams) PromptNone() bool { return slices.Contains(p.Prompt, "none") }
 
@@ -495,6 +503,14 @@ func (s *Service) OIDCRequestForSignIn(ctx context.Context, id string) (*OIDCAut
 	return r, p, c, nil
 }
 
+// OIDCNeedsTypedCode reports whether the sign-in for request id must
+// type the code rather than use a remembered device (NeedsTypedCode):
+// the sign-in page then leaves the device out.
+func (s *Service) OIDCNeedsTypedCode(ctx context.Context, id string) bool {
+	_, p, c, err := s.OIDCRequestForSignIn(ctx, id)
+	return err == nil && p.NeedsTypedCode(c)
+}
+
 // OIDCAuthRequestByCode returns the satisfied request a code was handed
 // out for, while it has not expired.
 func (s *Service) OIDCAuthRequestByCode(ctx context.Context, code string) (*OIDCAuthRequest, error) {
@@ -542,6 +558,9 @@ func (s *Service) DecideOIDC(sess *Session, r *OIDCAuthRequest, p *OIDCParams, c
 			return OIDCSignInAgain
 		}
 		return OIDCEnroll
+	}
+	if p.NeedsTypedCode(c) && sess.SecondFactor == SecondFactorDevice {
+		return OIDCSignInAgain // the sign-in again leaves the device out (OIDCNeedsTypedCode)
 	}
 	return OIDCAllow
 }

@@ -59,6 +59,10 @@ func TestDecideOIDC(t *testing.T) {
 		{"max_age not passed", withTOTP, account.SecondFactorTOTP, now.Add(-5 * time.Minute), account.OIDCClient{}, account.OIDCParams{MaxAge: seconds(600)}, account.Settings{}, account.OIDCAllow},
 		{"prompt=login (max_age 0) before the request: again", withTOTP, account.SecondFactorTOTP, now.Add(-time.Second), account.OIDCClient{}, account.OIDCParams{MaxAge: seconds(0)}, account.Settings{}, account.OIDCSignInAgain},
 		{"prompt=login, signed in after the request", withTOTP, account.SecondFactorTOTP, now, account.OIDCClient{}, account.OIDCParams{MaxAge: seconds(0)}, account.Settings{}, account.OIDCAllow},
+		{"a remembered device, aal2 and prompt=login, signed in after the request: again, with the code", withTOTP, account.SecondFactorDevice, now, account.OIDCClient{}, account.OIDCParams{ACRValues: []string{"aal2"}, MaxAge: seconds(0)}, account.Settings{}, account.OIDCSignInAgain},
+		{"a remembered device, the app requires 2FA, max_age: again, with the code", withTOTP, account.SecondFactorDevice, now, account.OIDCClient{RequireTwoFactor: true}, account.OIDCParams{MaxAge: seconds(600)}, account.Settings{}, account.OIDCSignInAgain},
+		{"the code typed, aal2 and prompt=login, signed in after the request", withTOTP, account.SecondFactorTOTP, now, account.OIDCClient{}, account.OIDCParams{ACRValues: []string{"aal2"}, MaxAge: seconds(0)}, account.Settings{}, account.OIDCAllow},
+		{"a remembered device, prompt=login without aal2", withTOTP, account.SecondFactorDevice, now, account.OIDCClient{}, account.OIDCParams{MaxAge: seconds(0)}, account.Settings{}, account.OIDCAllow},
 		{"2FA required for all, overdue: enroll", without, "", now, account.OIDCClient{}, account.OIDCParams{},
 			account.Settings{RequireTwoFactor: true, RequiredSince: now.Add(-48 * time.Hour), GracePeriodDays: 1}, account.OIDCEnroll},
 	}

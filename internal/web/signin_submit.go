@@ -12,11 +12,15 @@ import (
 func (h *handler) signIn(w http.ResponseWriter, r *http.Request) {
 	email := r.PostFormValue("email")
 	v := &view{Title: "Sign in", Form: map[string]string{"email": email}}
+	device := httpauth.DeviceToken(r)
+	if id := pendingOIDC(r); id != "" && device != "" && h.svc.OIDCNeedsTypedCode(r.Context(), id) {
+		device = "" // the app asked for the code typed now: the device does not skip it
+	}
 	res, err := h.svc.SignInWithDevice(r.Context(), account.SignInInput{
 		Email:         email,
 		Password:      r.PostFormValue("password"),
 		PreviousToken: httpauth.Token(r),
-		DeviceToken:   httpauth.DeviceToken(r),
+		DeviceToken:   device,
 	}, httpauth.Client(r))
 	if err != nil {
 		h.fail(w, r, err, recovery{page: pageSignIn, view: v})
