@@ -71,6 +71,9 @@ var (
 	// ErrOIDCRefreshReused: a refresh token came back after it had been
 	// exchanged; its whole family is revoked.
 	ErrOIDCRefreshReused = errors.New("account: a used refresh token came back: its grant is revoked")
+	// ErrOIDCClientCredentials: the client id and secret are not those of
+	// a confidential client.
+	ErrOIDCClientCredentials = errors.New("account: the client id and secret do not match a registered confidential client")
 	// ErrOIDCOtherBrowser: a sign-in request's code was asked for by a
 	// browser other than the one (the session) that signed in for it.
 	ErrOIDCOtherBrowser = errors.New("account: this sign-in was made in another browser")
@@ -404,31 +407,54 @@ func (s *Service) OIDCClient(ctx context.Context, id string) (*OIDCClient, error
 // CheckOIDCClientSecret reports whether secret is the confidential client
 // id's. Secrets are 256 random bits, so guessing needs no throttle.
 func (s *Service) CheckOIDCClientSecret(ctx context.Context, id, secret string) error {
-	c, err := s.OIDCClient(ctx, id)
-	if err != nil {
-		return err
-	}
-	if c.Public || c.SecretHash == "" {
-		return errors.New("account: a public client has no secret")
+	// One answer for an unknown client, a public one and a wrong secret,
+	// so that it tells an outsider nothing about which client ids exist.
+	c, err := s.store.OIDCClient(ctx, id)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("account: oidc client: %w", err)
 	}
 	got := s.keys.MAC([]byte("oidc-client-secret\x00" + secret))
-	if !hmac.Equal([]byte(got), []byte(c.SecretHash)) {
-		return errors.New("account: wrong client secret")
+	if err != nil || c.Public || c.SecretHash == "" || !hmac.Equal([]byte(got), []byte(c.SecretHash)) {
+		return ErrOIDCClientCredentials
 	}
 	return nil
 }
 
+// Limits of an authorization request, which anyone may send: each is
+// stored until it expires, so its size and their number are bounded.
+const (
+	oidcMaxParam    = 2048 // state, nonce
+	oidcMaxList     = 10   // scopes, acr_values, prompt values
+	oidcRequestsPer = 300  // authorization requests per client IP...
+	oidcRequestsWin = 10 * time.Minute
+)
+
 // StartOIDCAuthRequest keeps an app's validated authorization request
 // until a sign-in satisfies it. Only S256 PKCE is accepted, and a public
-// client must use it.
-func (s *Service) StartOIDCAuthRequest(ctx context.Context, client *OIDCClient, p *OIDCParams) (*OIDCAuthRequest, error) {
+// client must use it. Anyone may start one, so they are counted per
+// client IP (c) and their parameters bounded.
+func (s *Service) StartOIDCAuthRequest(ctx context.Context, client *OIDCClient, p *OIDCParams, c Client) (*OIDCAuthRequest, error) {
 	switch {
+	case len(p.State) > oidcMaxParam || len(p.Nonce) > oidcMaxParam:
+		return nil, &ValidationError{Fields: map[string]string{"state": fmt.Sprintf("state and nonce are at most %d characters.", oidcMaxParam)}}
+	case p.CodeChallenge != "" && (len(p.CodeChallenge) < 43 || len(p.CodeChallenge) > 128):
+		return nil, &ValidationError{Fields: map[string]string{"code_challenge": "A code_challenge is 43 to 128 characters (RFC 7636)."}}
+	case len(p.Scopes) > oidcMaxList || len(p.ACRValues) > oidcMaxList || len(p.Prompt) > oidcMaxList:
+		return nil, &ValidationError{Fields: map[string]string{"scope": fmt.Sprintf("At most %d scopes, acr_values or prompt values.", oidcMaxList)}}
 	case p.CodeChallenge != "" && p.CodeChallengeMethod != "S256":
 		return nil, &ValidationError{Fields: map[string]string{"code_challenge_method": "Only S256 is supported."}}
 	case client.Public && p.CodeChallenge == "":
 		return nil, &ValidationError{Fields: map[string]string{"code_challenge": "A public client must use PKCE (S256)."}}
 	case p.ResponseType != "code":
 		return nil, &ValidationError{Fields: map[string]string{"response_type": "Only the authorization code flow (response_type=code) is supported."}}
+	}
+	for _, v := range append(append(slices.Clone(p.ACRValues), p.Prompt...), p.Scopes...) {
+		if len(v) > 64 {
+			return nil, &ValidationError{Fields: map[string]string{"scope": "A scope, acr value or prompt value is at most 64 characters."}}
+		}
+	}
+	if _, err := s.reserve(ctx, AttemptLimit{Kind: "oidc_request_ip", Key: "oidc-request:ip:" + ipKey(c.IP), Limit: oidcRequestsPer, Window: oidcRequestsWin}); err != nil {
+		return nil, err
 	}
 	id, err := s.newToken()
 	if err != nil {

@@ -3,6 +3,7 @@ package account_test
 import (
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -80,9 +81,9 @@ func TestDecideOIDC(t *testing.T) {
 // oidcGrant signs the fixture's account in with its code and takes an
 // app's request from satisfied to exchanged: the tokens, with a refresh
 // token.
-func (f *fixture) oidcGrant(client *account.OIDCClient) (*account.OIDCAuthRequest, *account.OIDCTokens) {
+func (f *fixture) oidcGrant(app *account.OIDCClient) (*account.OIDCAuthRequest, *account.OIDCTokens) {
 	f.t.Helper()
-	r, code := f.oidcCode(client)
+	r, code := f.oidcCode(app)
 	tokens, err := f.Service.ExchangeOIDCCode(ctx, r, code, true)
 	if err != nil {
 		f.t.Fatalf("ExchangeOIDCCode = %v", err)
@@ -91,10 +92,10 @@ func (f *fixture) oidcGrant(client *account.OIDCClient) (*account.OIDCAuthReques
 }
 
 // oidcCode is oidcGrant up to the code, handed out but not exchanged.
-func (f *fixture) oidcCode(client *account.OIDCClient) (*account.OIDCAuthRequest, string) {
+func (f *fixture) oidcCode(app *account.OIDCClient) (*account.OIDCAuthRequest, string) {
 	f.t.Helper()
-	r, err := f.Service.StartOIDCAuthRequest(ctx, client, &account.OIDCParams{RedirectURI: client.RedirectURIs[0],
-		Scopes: []string{"openid", "offline_access"}, ResponseType: "code"})
+	r, err := f.Service.StartOIDCAuthRequest(ctx, app, &account.OIDCParams{RedirectURI: app.RedirectURIs[0],
+		Scopes: []string{"openid", "offline_access"}, ResponseType: "code"}, client)
 	if err != nil {
 		f.t.Fatalf("StartOIDCAuthRequest = %v", err)
 	}
@@ -295,12 +296,17 @@ func TestOIDCClientValidation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	challenge := strings.Repeat("a", 43)
 	for _, p := range []account.OIDCParams{
 		{ResponseType: "code"},
-		{ResponseType: "code", CodeChallenge: "abc", CodeChallengeMethod: "plain"},
-		{ResponseType: "token", CodeChallenge: "abc", CodeChallengeMethod: "S256"},
+		{ResponseType: "code", CodeChallenge: challenge, CodeChallengeMethod: "plain"},
+		{ResponseType: "token", CodeChallenge: challenge, CodeChallengeMethod: "S256"},
+		{ResponseType: "code", CodeChallenge: "abc", CodeChallengeMethod: "S256"},
+		{ResponseType: "code", CodeChallenge: challenge, CodeChallengeMethod: "S256", Nonce: strings.Repeat("n", 2049)},
+		{ResponseType: "code", CodeChallenge: challenge, CodeChallengeMethod: "S256", State: strings.Repeat("s", 2049)},
+		{ResponseType: "code", CodeChallenge: challenge, CodeChallengeMethod: "S256", ACRValues: make([]string, 11)},
 	} {
-		if _, err := env.Service.StartOIDCAuthRequest(ctx, public, &p); err == nil {
+		if _, err := env.Service.StartOIDCAuthRequest(ctx, public, &p, client); err == nil {
 			t.Errorf("StartOIDCAuthRequest(public, %+v) = nil; want refused", p)
 		}
 	}
@@ -311,7 +317,7 @@ func TestOIDCClientValidation(t *testing.T) {
 func TestOIDCCodeGoesOnlyToTheBrowserThatSignedIn(t *testing.T) {
 	f := enrolled(t)
 	c := registered(t, f)
-	r, err := f.Service.StartOIDCAuthRequest(ctx, c, &account.OIDCParams{RedirectURI: c.RedirectURIs[0], Scopes: []string{"openid"}, ResponseType: "code"})
+	r, err := f.Service.StartOIDCAuthRequest(ctx, c, &account.OIDCParams{RedirectURI: c.RedirectURIs[0], Scopes: []string{"openid"}, ResponseType: "code"}, client)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -336,5 +342,32 @@ func TestOIDCCodeGoesOnlyToTheBrowserThatSignedIn(t *testing.T) {
 	}
 	if _, err := f.Service.OIDCRequestForCallback(ctx, r.ID, f.token); !errors.Is(err, account.ErrOIDCOtherBrowser) {
 		t.Errorf("OIDCRequestForCallback(after that session signed out) = %v; want ErrOIDCOtherBrowser", err)
+	}
+}
+
+// Anyone may start authorization requests, and each is stored until it
+// expires: they are counted per client IP.
+func TestOIDCRequestsAreThrottledPerIP(t *testing.T) {
+	env := accounttest.New(t)
+	c, _, err := env.Service.RegisterOIDCClient(ctx, nil, account.OIDCClientInput{Name: "A", RedirectURIs: []string{"https://a.example/cb"}}, client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &account.OIDCParams{RedirectURI: "https://a.example/cb", Scopes: []string{"openid"}, ResponseType: "code"}
+	for i := range 300 {
+		if _, err := env.Service.StartOIDCAuthRequest(ctx, c, p, client); err != nil {
+			t.Fatalf("request %d = %v", i+1, err)
+		}
+	}
+	var throttled *account.ThrottledError
+	if _, err := env.Service.StartOIDCAuthRequest(ctx, c, p, client); !errors.As(err, &throttled) {
+		t.Fatalf("request 301 from one address = %v; want ThrottledError", err)
+	}
+	if _, err := env.Service.StartOIDCAuthRequest(ctx, c, p, client2); err != nil {
+		t.Errorf("a request from another address = %v; want it started", err)
+	}
+	env.Clock.Advance(10 * time.Minute)
+	if _, err := env.Service.StartOIDCAuthRequest(ctx, c, p, client); err != nil {
+		t.Errorf("a request 10 minutes later = %v; want it started", err)
 	}
 }

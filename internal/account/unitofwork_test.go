@@ -418,7 +418,7 @@ var useCases = []useCase{
 	{"SatisfyOIDCAuthRequest", func(t *testing.T, u *unitOfWork) func() error {
 		u.enroll(t)
 		c := registered(t, u.fixture)
-		r, err := u.Service.StartOIDCAuthRequest(ctx, c, &account.OIDCParams{RedirectURI: c.RedirectURIs[0], Scopes: []string{"openid"}, ResponseType: "code"})
+		r, err := u.Service.StartOIDCAuthRequest(ctx, c, &account.OIDCParams{RedirectURI: c.RedirectURIs[0], Scopes: []string{"openid"}, ResponseType: "code"}, client)
 		if err != nil {
 			t.Fatal(err)
 		}

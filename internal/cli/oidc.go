@@ -65,7 +65,11 @@ func oidcCmd(ctx context.Context, args []string, getenv func(string) string, std
 		} else {
 			fmt.Fprintln(stderr, "A public client has no secret: it must use PKCE (S256).")
 		}
-		fmt.Fprintf(stderr, "issuer: %s (discovery at %s/.well-known/openid-configuration)\n", a.cfg.BaseURL, a.cfg.BaseURL)
+		if a.cfg.BaseURLReachable() {
+			fmt.Fprintf(stderr, "issuer: %s (discovery at %s/.well-known/openid-configuration)\n", a.cfg.BaseURL, a.cfg.BaseURL)
+		} else {
+			fmt.Fprintln(stderr, "issuer: the server's base URL (TWOFOLD_BASE_URL); apps find the rest at <base URL>/.well-known/openid-configuration")
+		}
 		return nil
 	case "client list":
 		a, _, err := newApp(ctx, "oidc client list", useExisting, args[2:], getenv, stderr)

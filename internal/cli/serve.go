@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -48,6 +49,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err != nil {
 		return err
 	}
+	// The protocol library logs through the default logger: the server's.
+	slog.SetDefault(a.log)
 	provider, err := oidc.New(a.service, oidc.Options{Issuer: issuer(a.cfg.BaseURL, ln.Addr()), Logger: a.log,
 		Cookies: httpauth.Cookies{Secure: a.cfg.Secure(), Domain: a.cfg.CookieDomain}})
 	if err != nil {

@@ -88,7 +88,7 @@ func (r *refreshRequest) SetCurrentScopes(s []string) { r.scopes = s }
 // invalid is how the protocol hears a refused code or token: 400
 // invalid_grant, never a server error.
 func invalid(err error) error {
-	return oidc.ErrInvalidGrant().WithDescription("%s", strings.TrimPrefix(err.Error(), "account: ")).WithParent(err)
+	return oidc.ErrInvalidGrant().WithDescription("%s", strings.TrimPrefix(err.Error(), "account: "))
 }
 
 func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, _ string) (op.AuthRequest, error) {
@@ -102,7 +102,17 @@ func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 		CodeChallenge: req.CodeChallenge, CodeChallengeMethod: string(req.CodeChallengeMethod),
 		ACRValues: req.ACRValues, MaxAge: req.MaxAge, Prompt: req.Prompt,
 	}
-	r, err := s.svc.StartOIDCAuthRequest(ctx, c, p)
+	var from account.Client
+	if st := stateFrom(ctx); st != nil {
+		from = httpauth.Client(st.r)
+	}
+	r, err := s.svc.StartOIDCAuthRequest(ctx, c, p, from)
+	var throttled *account.ThrottledError
+	if errors.As(err, &throttled) {
+		// op has no temporarily_unavailable (RFC 6749, 4.1.2.1): the
+		// description says what it is.
+		return nil, oidc.ErrInvalidRequest().WithDescription("Too many sign-in requests from this address: try again in %s.", account.DescribeDuration(throttled.RetryAfter))
+	}
 	var invalidReq *account.ValidationError
 	if errors.As(err, &invalidReq) {
 		var msgs []string
@@ -164,7 +174,11 @@ func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRe
 }
 
 func (s *storage) SaveAuthCode(ctx context.Context, id, code string) error {
-	return s.svc.SetOIDCAuthCode(ctx, id, code)
+	err := s.svc.SetOIDCAuthCode(ctx, id, code)
+	if errors.Is(err, account.ErrOIDCRequestNotFound) {
+		return oidc.ErrInvalidRequest().WithDescription("This sign-in's code was handed out already, or it has expired. Sign in to the app again.")
+	}
+	return err
 }
 
 // DeleteAuthRequest does nothing: the code's exchange deleted the request
@@ -242,6 +256,11 @@ func (s *storage) TerminateSessionFromRequest(ctx context.Context, req *op.EndSe
 	}
 	sub, err := s.svc.OIDCSubject(ctx, sess.UserID)
 	if err != nil || sub != req.UserID {
+		return s.issuer + "/signout", nil
+	}
+	// An expired ID token (op accepts one as a hint) is no proof the app
+	// asks now: the person confirms on the sign-out page.
+	if c := req.IDTokenHintClaims; c == nil || !c.GetExpiration().After(s.svc.Now()) {
 		return s.issuer + "/signout", nil
 	}
 	if err := s.svc.SignOut(ctx, token, httpauth.Client(b.r)); err != nil && !errors.Is(err, account.ErrUnauthenticated) {
@@ -332,7 +351,7 @@ func (s *storage) KeySet(ctx context.Context) ([]op.Key, error) {
 func (s *storage) GetClientByClientID(ctx context.Context, id string) (op.Client, error) {
 	c, err := s.svc.OIDCClient(ctx, id)
 	if errors.Is(err, account.ErrOIDCClientNotFound) {
-		return nil, err // a plain error: op answers invalid_client
+		return nil, oidc.ErrInvalidClient().WithDescription("There is no app with this client_id.")
 	}
 	if err != nil {
 		return nil, oidc.ErrServerError().WithParent(err)
@@ -344,7 +363,14 @@ func (s *storage) GetClientByClientID(ctx context.Context, id string) (op.Client
 }
 
 func (s *storage) AuthorizeClientIDSecret(ctx context.Context, id, secret string) error {
-	return s.svc.CheckOIDCClientSecret(ctx, id, secret)
+	err := s.svc.CheckOIDCClientSecret(ctx, id, secret)
+	if errors.Is(err, account.ErrOIDCClientCredentials) {
+		return errors.New("client authentication failed") // op answers invalid_client or unauthorized_client
+	}
+	if err != nil {
+		return oidc.ErrServerError().WithParent(err)
+	}
+	return nil
 }
 
 // SetUserinfoFromScopes is deprecated in op; SetUserinfoFromRequest is used.
