@@ -48,6 +48,7 @@ type handler struct {
 	// trusted and signInURL serve the forward-auth endpoints (authz.go).
 	trusted   []netip.Prefix
 	signInURL string
+	untrusted *floodLimit // the untrusted-proxy warning, at most once per second
 	mux       *http.ServeMux
 	routed    http.Handler // mux, recording the matched route for metrics
 }
@@ -55,7 +56,8 @@ type handler struct {
 // New returns the handler the server mounts for paths under /api/.
 func New(svc *account.Service, opts Options) http.Handler {
 	h := &handler{svc: svc, secure: opts.Secure, log: opts.Logger, trusted: opts.TrustedProxies,
-		cookies: httpauth.Cookies{Secure: opts.Secure, Domain: opts.CookieDomain}, signInURL: strings.TrimRight(opts.BaseURL, "/") + "/signin"}
+		cookies: httpauth.Cookies{Secure: opts.Secure, Domain: opts.CookieDomain}, signInURL: strings.TrimRight(opts.BaseURL, "/") + "/signin",
+		untrusted: &floodLimit{every: time.Second}}
 	if h.log == nil {
 		h.log = slog.Default()
 	}

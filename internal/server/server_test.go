@@ -186,3 +186,37 @@ func TestTrustedProxyClientAddressReachesTheService(t *testing.T) {
 		t.Errorf("recorded IP = %q; want the forwarded client 198.51.100.23", events[0].IP)
 	}
 }
+
+// A forward-auth check that lets the request through is logged at debug
+// level only (the proxy logs the request it protects); one that refuses
+// is logged at info, as every other request is.
+func TestAccessLogOfForwardAuthChecks(t *testing.T) {
+	for _, tt := range []struct {
+		status int
+		level  slog.Level
+		logged bool
+	}{
+		{200, slog.LevelInfo, false},
+		{200, slog.LevelDebug, true},
+		{401, slog.LevelInfo, true},
+		{403, slog.LevelInfo, true},
+		{302, slog.LevelInfo, true},
+	} {
+		logs := &bytes.Buffer{}
+		log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: tt.level}))
+		answer := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(tt.status) })
+		h := server.Handler(server.Options{Web: answer, API: answer, Logger: log})
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/api/v1/authz/forward-auth", nil))
+		if got := strings.Contains(logs.String(), "msg=request"); got != tt.logged {
+			t.Errorf("a %d check at log level %v: logged %v; want %v (%q)", tt.status, tt.level, got, tt.logged, logs)
+		}
+	}
+	// Other 200s are logged at info as before.
+	logs := &bytes.Buffer{}
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
+	h := server.Handler(server.Options{Web: ok, API: ok, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/api/v1/me", nil))
+	if !strings.Contains(logs.String(), "msg=request") {
+		t.Errorf("GET /api/v1/me was not logged: %q", logs)
+	}
+}
