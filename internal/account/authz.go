@@ -45,7 +45,10 @@ type AuthzDecision struct {
 // this instance's copy of the list while it is of the version just read
 // (another read when it is not, once per change): so a sign-out,
 // deactivation, 2FA reset or rule change committed on any instance decides
-// every request read after it, at once.
+// every request read after it, at once. With Policy.AuthzCache a check may
+// use an earlier check's read of the same session instead, at most that
+// old (authz_cache.go): a change on another instance then decides every
+// check within Policy.AuthzCache; one on this instance still at once.
 //
 // Only a fully signed-in session passes. Then the rule: deny, or
 // administrators only, refuses others (AuthzForbidden); an account that
@@ -56,7 +59,7 @@ func (s *Service) Authorize(ctx context.Context, token, host, urlPath string) (A
 		return AuthzDecision{Outcome: AuthzSignIn}, nil
 	}
 	hash := hashToken(token)
-	sess, state, err := s.store.SessionForApp(ctx, hash)
+	sess, state, err := s.authz.read(ctx, s.store, hash)
 	if errors.Is(err, ErrNotFound) {
 		return AuthzDecision{Outcome: AuthzSignIn}, nil
 	}
@@ -65,7 +68,11 @@ func (s *Service) Authorize(ctx context.Context, token, host, urlPath string) (A
 	}
 	// The session first: a signed-out, expired or half-signed-in session
 	// needs no apps (and so never reloads them).
+	seen := sess.LastSeenAt
 	sess, err = s.liveSession(ctx, hash, sess)
+	if err == nil && !sess.LastSeenAt.Equal(seen) {
+		s.authz.forget(hash) // touched: the next check reads it again
+	}
 	switch {
 	case errors.Is(err, ErrUnauthenticated), errors.Is(err, ErrPendingExpired):
 		return AuthzDecision{Outcome: AuthzSignIn}, nil
