@@ -31,7 +31,7 @@ func init() {
 
 // SessionForApp implements account.Store.
 func (s *Store) SessionForApp(ctx context.Context, tokenHash string) (*account.Session, account.AppsState, error) {
-	sess, state, err := rowmap.ScanSessionForApp(s.queryRow(ctx, sessionForAppSQL, tokenHash))
+	sess, state, err := rowmap.ScanSessionForApp(s.queryRow(ctx, sessionForAppSQL, tokenHash), tokenHash)
 	if err != nil {
 		return nil, account.AppsState{}, fmt.Errorf("sqlite: session for app: %w", notFound(err))
 	}
