@@ -199,21 +199,62 @@ func securityHeaders(next http.Handler, secure bool) http.Handler {
 	for i, kv := range securityHeaderValues {
 		values[i] = []string{kv[1]}
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
+	set := func(h http.Header) {
 		for i, kv := range securityHeaderValues {
 			h[kv[0]] = values[i]
-		}
-		if !strings.HasPrefix(r.URL.Path, "/static/") {
-			// Pages and API answers carry personal data and one-time codes.
-			h["Cache-Control"] = noStore
 		}
 		if secure {
 			h["Strict-Transport-Security"] = hsts
 		}
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		if !strings.HasPrefix(r.URL.Path, "/static/") {
+			// Pages and API answers carry personal data and one-time codes.
+			h["Cache-Control"] = noStore
+		}
+		if strings.HasPrefix(r.URL.Path, authzPrefix) {
+			// A forward-auth check's 2xx goes to the proxy alone (nginx's
+			// auth_request reads its status; Traefik and Caddy copy the
+			// Remote-* headers into the upstream request): no browser
+			// renders it, so these headers would only cost both ends on
+			// every check. Every other answer of a check (the sign-in
+			// redirect, 401, 403), which Traefik and Caddy hand to the
+			// browser, has them.
+			w = &headersUnlessAllowed{ResponseWriter: w, set: set}
+		} else {
+			set(h)
+		}
 		next.ServeHTTP(w, r)
 	})
 }
+
+// headersUnlessAllowed adds the security headers when the status written
+// is not 2xx.
+type headersUnlessAllowed struct {
+	http.ResponseWriter
+	set   func(http.Header)
+	wrote bool
+}
+
+func (w *headersUnlessAllowed) WriteHeader(code int) {
+	if !w.wrote {
+		w.wrote = true
+		if code < 200 || code > 299 {
+			w.set(w.Header())
+		}
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *headersUnlessAllowed) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *headersUnlessAllowed) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func withDeadline(next http.Handler, d time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -220,3 +220,23 @@ func TestAccessLogOfForwardAuthChecks(t *testing.T) {
 		t.Errorf("GET /api/v1/me was not logged: %q", logs)
 	}
 }
+
+// A forward-auth check's 2xx, which only the proxy reads, goes without
+// the security headers; every other answer of a check (which Traefik and
+// Caddy hand to the browser) has them.
+func TestSecurityHeadersOfForwardAuthChecks(t *testing.T) {
+	for _, status := range []int{200, 204, 302, 401, 403, 500} {
+		answer := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(status) })
+		h := server.Handler(server.Options{Web: answer, API: answer, Secure: true, Logger: slog.New(slog.DiscardHandler)})
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/authz/auth-request", nil))
+		hdr := rec.Header()
+		has := hdr.Get("Content-Security-Policy") != "" && hdr.Get("X-Frame-Options") == "DENY" && hdr.Get("Strict-Transport-Security") != ""
+		if want := status < 200 || status > 299; has != want {
+			t.Errorf("a check answering %d: security headers %v; want %v (%v)", status, has, want, hdr)
+		}
+		if hdr.Get("Cache-Control") != "no-store" || hdr.Get("X-Request-Id") == "" {
+			t.Errorf("a check answering %d: Cache-Control %q, X-Request-Id %q; want no-store and an id", status, hdr.Get("Cache-Control"), hdr.Get("X-Request-Id"))
+		}
+	}
+}
