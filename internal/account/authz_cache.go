@@ -31,8 +31,10 @@ const authzCacheSize = 20_000
 // Reads that find no session, or a half-signed-in one, are never kept.
 //
 // Only the read is kept, not the decision: the session's timeouts, the
-// rule and the enrollment are decided afresh for each check; a check that
-// would touch the session or delete it as expired reads the store.
+// rule and the enrollment are decided afresh for each check. A check that
+// touches the session (once per Policy.TouchInterval) drops it, so the
+// next reads it again; one that finds it expired deletes it, in a
+// transaction, which moves the generation on.
 type decisionCache struct {
 	ttl time.Duration
 	gen atomic.Uint64
