@@ -58,7 +58,17 @@ func (a *ProtectedApp) Matches(host, urlPath string) bool {
 	if !HostMatches(a.Host, host) {
 		return false
 	}
-	return a.PathPrefix == "" || strings.HasPrefix(urlPath+"/", a.PathPrefix)
+	return a.PathPrefix == "" || pathUnder(urlPath, a.PathPrefix)
+}
+
+// pathUnder reports whether urlPath+"/" starts with prefix (which ends
+// with "/"), without building that string: /admin and /admin/x are under
+// /admin/, /administrator is not.
+func pathUnder(urlPath, prefix string) bool {
+	if strings.HasPrefix(urlPath, prefix) {
+		return true
+	}
+	return len(urlPath) == len(prefix)-1 && strings.HasPrefix(prefix, urlPath) && prefix[len(prefix)-1] == '/'
 }
 
 // HostMatches reports whether host matches pattern: equal, or pattern is
@@ -209,7 +219,7 @@ func ValidHostname(h string) bool {
 	if h == "" || len(h) > 253 {
 		return false
 	}
-	for _, label := range strings.Split(h, ".") {
+	for label := range strings.SplitSeq(h, ".") {
 		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
 			return false
 		}

@@ -34,7 +34,7 @@ const (
 type AuthzDecision struct {
 	Outcome AuthzOutcome
 	User    *User         // set unless Outcome is AuthzSignIn
-	App     *ProtectedApp // the app that decided; nil: the default rule
+	App     *ProtectedApp // the app that decided; nil: the default rule (or not reached)
 }
 
 // Authorize decides whether the session of token may open host and urlPath
@@ -45,7 +45,10 @@ type AuthzDecision struct {
 // this instance's copy of the list while it is of the version just read
 // (another read when it is not, once per change): so a sign-out,
 // deactivation, 2FA reset or rule change committed on any instance decides
-// every request read after it, at once.
+// every request read after it, at once. With Policy.AuthzCache a check may
+// use an earlier check's read of the same session instead, at most that
+// old (authz_cache.go): a change on another instance then decides every
+// check within Policy.AuthzCache; one on this instance still at once.
 //
 // Only a fully signed-in session passes. Then the rule: deny, or
 // administrators only, refuses others (AuthzForbidden); an account that
@@ -56,19 +59,20 @@ func (s *Service) Authorize(ctx context.Context, token, host, urlPath string) (A
 		return AuthzDecision{Outcome: AuthzSignIn}, nil
 	}
 	hash := hashToken(token)
-	sess, state, err := s.store.SessionForApp(ctx, hash)
+	sess, state, err := s.authz.read(ctx, s.store, hash)
 	if errors.Is(err, ErrNotFound) {
 		return AuthzDecision{Outcome: AuthzSignIn}, nil
 	}
 	if err != nil {
 		return AuthzDecision{}, fmt.Errorf("account: authorize: %w", err)
 	}
-	apps, err := s.apps.at(ctx, s.store, state.Version)
-	if err != nil {
-		return AuthzDecision{}, fmt.Errorf("account: authorize: %w", err)
-	}
-	rule := AppRule{App: MatchApp(apps, host, urlPath), Default: state.Default}
+	// The session first: a signed-out, expired or half-signed-in session
+	// needs no apps (and so never reloads them).
+	seen := sess.LastSeenAt
 	sess, err = s.liveSession(ctx, hash, sess)
+	if err == nil && !sess.LastSeenAt.Equal(seen) {
+		s.authz.forget(hash) // touched: the next check reads it again
+	}
 	switch {
 	case errors.Is(err, ErrUnauthenticated), errors.Is(err, ErrPendingExpired):
 		return AuthzDecision{Outcome: AuthzSignIn}, nil
@@ -76,11 +80,17 @@ func (s *Service) Authorize(ctx context.Context, token, host, urlPath string) (A
 		return AuthzDecision{}, err
 	}
 	u := sess.Profile.User
-	d := AuthzDecision{User: u, App: rule.App}
+	d := AuthzDecision{User: u}
 	if sess.Stage != StageComplete {
 		d.Outcome = AuthzSecondFactor
 		return d, nil
 	}
+	apps, err := s.apps.at(ctx, s.store, state.Version)
+	if err != nil {
+		return AuthzDecision{}, fmt.Errorf("account: authorize: %w", err)
+	}
+	rule := AppRule{App: MatchApp(apps, host, urlPath), Default: state.Default}
+	d.App = rule.App
 	switch rule.Access() {
 	case AccessSignedIn:
 	case AccessAdmins:
@@ -129,6 +139,28 @@ func ParseOriginalURL(raw string) (OriginalRequest, *url.URL, error) {
 	host, err := NormalizeRequestHost(u.Host)
 	if err != nil {
 		return OriginalRequest{}, nil, err
+	}
+	return OriginalRequest{Host: host, Path: CleanPath(u.Path)}, u, nil
+}
+
+// ErrForwardedHost: X-Forwarded-Host is not one host name (with or
+// without a port).
+var ErrForwardedHost = errors.New("account: the forwarded host is not one host name")
+
+// ParseForwarded reads the original request as Caddy and Traefik report
+// it (X-Forwarded-Proto, -Host and -Uri; uri starts with "/") into what
+// Authorize matches, like ParseOriginalURL of the URL the three make, with
+// the host validated and normalized once. The URL's authority must be
+// exactly hostport, so nothing in the header can change the URL built
+// from it.
+func ParseForwarded(proto, hostport, uri string) (OriginalRequest, *url.URL, error) {
+	host, err := NormalizeRequestHost(hostport)
+	if err != nil {
+		return OriginalRequest{}, nil, ErrForwardedHost
+	}
+	u, err := url.Parse(proto + "://" + hostport + uri)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host != hostport || u.User != nil {
+		return OriginalRequest{}, nil, errors.New("not an absolute http(s) URL")
 	}
 	return OriginalRequest{Host: host, Path: CleanPath(u.Path)}, u, nil
 }
@@ -248,18 +280,24 @@ type appsCache struct {
 	loaded  bool
 	version int64
 	apps    []*ProtectedApp
+	// load is held while the list is read from the store, so that the
+	// checks that all see a new version at once read it once between
+	// them, not once each.
+	load sync.Mutex
 }
 
 // at returns the apps of version (or of a later one, if the list changed
 // again meanwhile).
 func (c *appsCache) at(ctx context.Context, st Store, version int64) ([]*ProtectedApp, error) {
-	c.mu.RLock()
-	if c.loaded && c.version == version {
-		apps := c.apps
-		c.mu.RUnlock()
+	if apps, ok := c.get(version); ok {
 		return apps, nil
 	}
-	c.mu.RUnlock()
+	c.load.Lock()
+	defer c.load.Unlock()
+	// Another check may have read it while this one waited.
+	if apps, ok := c.get(version); ok {
+		return apps, nil
+	}
 	apps, v, err := st.ProtectedAppsVersion(ctx)
 	if err != nil {
 		return nil, err
@@ -271,4 +309,13 @@ func (c *appsCache) at(ctx context.Context, st Store, version int64) ([]*Protect
 	}
 	c.mu.Unlock()
 	return apps, nil
+}
+
+func (c *appsCache) get(version int64) ([]*ProtectedApp, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.loaded && c.version == version {
+		return c.apps, true
+	}
+	return nil, false
 }

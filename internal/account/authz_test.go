@@ -562,3 +562,39 @@ func TestUpdateProtectedAppOverWhatWasRead(t *testing.T) {
 		t.Errorf("a change merged over a fresh read = %v; want done", err)
 	}
 }
+
+// Matching a request against the apps allocates nothing: it runs for every
+// check.
+func TestMatchAppAllocatesNothing(t *testing.T) {
+	apps := []*account.ProtectedApp{{ID: 1, Host: "app.example.com"}, {ID: 2, Host: "app.example.com", PathPrefix: "/admin/"}, {ID: 3, Host: "*.example.com"}}
+	if n := testing.AllocsPerRun(100, func() { account.MatchApp(apps, "app.example.com", "/admin") }); n != 0 {
+		t.Errorf("MatchApp: %v allocations; want 0", n)
+	}
+}
+
+// ParseForwarded reads X-Forwarded-Proto, -Host and -Uri as
+// ParseOriginalURL reads the URL they make, and refuses a host header
+// that is more than a host.
+func TestParseForwarded(t *testing.T) {
+	for _, tt := range []struct{ proto, host, uri string }{
+		{"https", "app.example.com", "/"},
+		{"https", "App.Example.COM:8443", "/%61dmin/x?y=1"},
+		{"http", "app.example.com.", "//evil.example/x/../admin"},
+		{"https", "[2001:db8::1]:443", "/a#b"},
+		{"https", "10.0.0.1", "/a;b"},
+	} {
+		want, wantURL, err := account.ParseOriginalURL(tt.proto + "://" + tt.host + tt.uri)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, u, err := account.ParseForwarded(tt.proto, tt.host, tt.uri)
+		if err != nil || got != want || u.String() != wantURL.String() {
+			t.Errorf("ParseForwarded(%q, %q, %q) = %+v, %v, %v; want %+v, %v", tt.proto, tt.host, tt.uri, got, u, err, want, wantURL)
+		}
+	}
+	for _, host := range []string{"", "a.example.com/evil", "a.example.com?x", "a.example.com#x", "user@a.example.com", "a.example.com\\x", "a..example.com", "a.example.com:0", "a.example.com:x", "[::1"} {
+		if _, _, err := account.ParseForwarded("https", host, "/"); err == nil {
+			t.Errorf("ParseForwarded(host %q) = ok; want refused", host)
+		}
+	}
+}

@@ -74,6 +74,12 @@ type Policy struct {
 	// out (SafeRedirect), besides the hosts of the protected apps:
 	// twofold's own and --allowed-redirect-hosts.
 	RedirectHosts []string
+	// AuthzCache, when set, lets a forward-auth check use what a check of
+	// the same session read at most this long ago (at most
+	// MaxAuthzCache): a change made on another instance then decides
+	// every check within AuthzCache, instead of at once. Zero (the
+	// default): every check reads the store.
+	AuthzCache time.Duration
 }
 
 // DefaultPolicy returns the product's defaults.
@@ -126,6 +132,9 @@ type Service struct {
 
 	// apps is this instance's copy of the protected apps (authz.go).
 	apps appsCache
+	// authz is the forward-auth checks' cache of their read, nil when
+	// Policy.AuthzCache is zero (authz_cache.go).
+	authz *decisionCache
 
 	// signingKeys are the OpenID provider's keys opened so far, by id
 	// (oidc.go): a key never changes once stored.
@@ -177,6 +186,7 @@ type Options struct {
 func NewService(ctx context.Context, o Options) (*Service, error) {
 	s := &Service{store: o.Store, keys: o.Keys, hasher: o.Hasher, policy: o.Policy, now: o.Now, random: o.Random, log: o.Logger, linkFor: o.SignUpLink}
 	s.observe = o.Observer
+	s.authz = newDecisionCache(o.Policy.AuthzCache)
 	if s.observe == nil {
 		s.observe = noObserver{}
 	}
@@ -254,6 +264,9 @@ func (s *Service) write(ctx context.Context, fn func(ctx context.Context, tx Tx)
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
+	// Whatever it changed, no forward-auth check of this instance decides
+	// by what was read before it (authz_cache.go).
+	defer s.authz.changed()
 	return s.store.InTx(ctx, fn)
 }
 

@@ -48,19 +48,27 @@ type handler struct {
 	// trusted and signInURL serve the forward-auth endpoints (authz.go).
 	trusted   []netip.Prefix
 	signInURL string
+	untrusted *floodLimit // the untrusted-proxy warning, at most once per second
 	mux       *http.ServeMux
-	routed    http.Handler // mux, recording the matched route for metrics
+	routed    http.Handler // mux and a catch-all, recording the matched route for metrics
 }
 
 // New returns the handler the server mounts for paths under /api/.
 func New(svc *account.Service, opts Options) http.Handler {
 	h := &handler{svc: svc, secure: opts.Secure, log: opts.Logger, trusted: opts.TrustedProxies,
-		cookies: httpauth.Cookies{Secure: opts.Secure, Domain: opts.CookieDomain}, signInURL: strings.TrimRight(opts.BaseURL, "/") + "/signin"}
+		cookies: httpauth.Cookies{Secure: opts.Secure, Domain: opts.CookieDomain}, signInURL: strings.TrimRight(opts.BaseURL, "/") + "/signin",
+		untrusted: &floodLimit{every: time.Second}}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
 	h.mux = h.routes()
-	h.routed = route.Recorded(h.mux)
+	// The mux that serves is the same routes with a catch-all, so that a
+	// request is matched once (not once to ask whether anything matches,
+	// then again to serve it); what the catch-all gets, the mux without
+	// it explains (unrouted: 404, or 405 with Allow).
+	serving := h.routes()
+	serving.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.fail(w, r, h.unrouted(r)) }))
+	h.routed = route.Recorded(serving)
 	return h
 }
 
@@ -77,10 +85,6 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, r, fmt.Errorf("api: panic: %v\n%s", rec, debug.Stack()))
 		}
 	}()
-	if _, pattern := h.mux.Handler(r); pattern == "" {
-		h.fail(w, r, h.unrouted(r))
-		return
-	}
 	h.routed.ServeHTTP(w, r)
 }
 

@@ -332,6 +332,7 @@ func TestInternalErrorShowsRequestIDAndLogsDetail(t *testing.T) {
 func TestPanicIsProblem(t *testing.T) {
 	h := &handler{log: slog.New(slog.DiscardHandler), mux: http.NewServeMux()}
 	h.mux.HandleFunc("GET /api/v1/boom", func(http.ResponseWriter, *http.Request) { panic("boom") })
+	h.routed = h.mux
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, httptest.NewRequest("GET", "/api/v1/boom", nil))
 	res := &result{status: w.Code, header: w.Header(), body: w.Body.Bytes()}

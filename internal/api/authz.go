@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/twofold/twofold/internal/account"
 	"github.com/twofold/twofold/internal/httpauth"
@@ -37,7 +39,11 @@ func (h *handler) authRequest(w http.ResponseWriter, r *http.Request) error {
 	if raw == "" {
 		return &requestError{detail: "X-Original-URL is missing: set it to the original request's URL (proxy_set_header X-Original-URL $scheme://$http_host$request_uri)."}
 	}
-	return h.decide(w, r, raw, false)
+	orig, u, err := account.ParseOriginalURL(raw)
+	if err != nil {
+		return badOriginalURL(err)
+	}
+	return h.decide(w, r, orig, u, false)
 }
 
 // forwardAuth is Traefik's forwardAuth and Caddy's forward_auth: the
@@ -52,14 +58,23 @@ func (h *handler) forwardAuth(w http.ResponseWriter, r *http.Request) error {
 	switch {
 	case proto != "http" && proto != "https":
 		return &requestError{detail: "X-Forwarded-Proto must be http or https, as the proxy received the request."}
-	case !validForwardedHost(host):
-		return &requestError{detail: "X-Forwarded-Host must be the one host the original request asked for."}
 	case uri == "":
 		uri = "/"
 	case !strings.HasPrefix(uri, "/"):
 		return &requestError{detail: "X-Forwarded-Uri must be the original request's path and query, starting with /."}
 	}
-	return h.decide(w, r, proto+"://"+host+uri, wantsHTML(r))
+	orig, u, err := account.ParseForwarded(proto, host, uri)
+	switch {
+	case errors.Is(err, account.ErrForwardedHost):
+		return &requestError{detail: "X-Forwarded-Host must be the one host the original request asked for."}
+	case err != nil:
+		return badOriginalURL(err)
+	}
+	return h.decide(w, r, orig, u, wantsHTML(r))
+}
+
+func badOriginalURL(err error) error {
+	return &requestError{detail: "The original URL the proxy sent is not an absolute http(s) URL with a host name: " + err.Error() + "."}
 }
 
 // fromTrustedProxy refuses a peer that is not a trusted proxy: anyone else
@@ -71,28 +86,42 @@ func (h *handler) fromTrustedProxy(r *http.Request) error {
 			return nil
 		}
 	}
-	h.log.WarnContext(r.Context(), "forward-auth request refused: its peer is not a trusted proxy; add the reverse proxy's address to --trusted-proxies (TWOFOLD_TRUSTED_PROXIES)",
-		"peer", peer.String(), "path", r.URL.Path)
+	if ok, unlogged := h.untrusted.allow(time.Now()); ok {
+		h.log.WarnContext(r.Context(), "forward-auth request refused: its peer is not a trusted proxy; add the reverse proxy's address to --trusted-proxies (TWOFOLD_TRUSTED_PROXIES)",
+			"peer", peer.String(), "path", r.URL.Path, "refused_unlogged", unlogged)
+	}
 	return errUntrustedProxy
 }
 
-// validForwardedHost: one host name, with or without a port, and nothing
-// that would change the URL built from it.
-func validForwardedHost(host string) bool {
-	_, err := account.NormalizeRequestHost(host)
-	return err == nil
+// floodLimit lets a warning that every refused request would repeat be
+// logged at most once per interval: the first at once, then one line per
+// interval that counts the refusals not logged since the last line
+// (refused_unlogged), so a flood is neither silent nor a flood in the log.
+type floodLimit struct {
+	every time.Duration
+	mu    sync.Mutex
+	next  time.Time
+	count int64 // refusals since the last line
+}
+
+func (f *floodLimit) allow(now time.Time) (ok bool, unlogged int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if now.Before(f.next) {
+		f.count++
+		return false, 0
+	}
+	unlogged, f.count, f.next = f.count, 0, now.Add(f.every)
+	return true, unlogged
 }
 
 func wantsHTML(r *http.Request) bool {
 	return strings.Contains(r.Header.Get("Accept"), "text/html")
 }
 
-// decide answers for the original URL raw: 200 with who it is, or why not.
-func (h *handler) decide(w http.ResponseWriter, r *http.Request, raw string, redirectBrowser bool) error {
-	orig, u, err := account.ParseOriginalURL(raw)
-	if err != nil {
-		return &requestError{detail: "The original URL the proxy sent is not an absolute http(s) URL with a host name: " + err.Error() + "."}
-	}
+// decide answers for the original request orig (at URL u): 200 with who
+// it is, or why not.
+func (h *handler) decide(w http.ResponseWriter, r *http.Request, orig account.OriginalRequest, u *url.URL, redirectBrowser bool) error {
 	d, err := h.svc.Authorize(r.Context(), httpauth.Token(r), orig.Host, orig.Path)
 	if err != nil {
 		return err

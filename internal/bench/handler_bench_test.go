@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/twofold/twofold/internal/account"
 	"github.com/twofold/twofold/internal/accounttest"
@@ -55,8 +56,17 @@ func BenchmarkMeBaselineHandler(b *testing.B) {
 // BenchmarkForwardHandler is the forward-auth check through the whole
 // server handler, from a trusted proxy, among the bench's protected apps,
 // beside BenchmarkForwardBaselineHandler.
-func BenchmarkForwardHandler(b *testing.B) {
-	env := accounttest.New(b)
+func BenchmarkForwardHandler(b *testing.B) { benchmarkForward(b) }
+
+// BenchmarkForwardHandlerCached is BenchmarkForwardHandler with the
+// forward-auth cache on (TWOFOLD_AUTHZ_CACHE_MS=500): the session is read
+// once per 500 ms.
+func BenchmarkForwardHandlerCached(b *testing.B) {
+	benchmarkForward(b, func(p *account.Policy) { p.AuthzCache = 500 * time.Millisecond })
+}
+
+func benchmarkForward(b *testing.B, opts ...func(*account.Policy)) {
+	env := accounttest.New(b, opts...)
 	_, token := env.SignUp(b, account.SignUpInput{Email: "me@example.com", Password: "correct horse battery", Name: "Me", MobilePhone: "+61 412 345 678"}, account.Client{IP: "127.0.0.1"})
 	if err := ensureApps(b.Context(), env.Store); err != nil {
 		b.Fatal(err)

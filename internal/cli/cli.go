@@ -257,6 +257,7 @@ func newApp(ctx context.Context, name string, mode setUp, args []string, getenv 
 	// them, and the other commands share its environment.
 	policy.TextMessages = cfg.SendsText()
 	policy.RedirectHosts = cfg.RedirectHosts()
+	policy.AuthzCache = time.Duration(cfg.AuthzCacheMS) * time.Millisecond
 	hasher := password.NewHasher(password.OWASP, rand.Reader, cfg.HashConcurrency, 16*cfg.HashConcurrency, 5*time.Second)
 	opts := account.Options{
 		Store: store, Keys: keys, Hasher: hasher, Policy: policy, Logger: log,

@@ -119,6 +119,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		a.log.Info("no administrator yet: open the setup link to create the first one (it works once, for 24 hours; restart for a new one)", "setup_url", setupLink)
 	}
 	a.log.Info("twofold is listening", "addr", ln.Addr().String(), "base_url", a.cfg.BaseURL, "database", a.cfg.DatabaseForDisplay())
+	if a.cfg.AuthzCacheMS > 0 {
+		a.log.Info("forward-auth checks may decide by a read of their session up to TWOFOLD_AUTHZ_CACHE_MS old: a sign-out, deactivation, 2FA reset or rule change on another instance takes up to that long to reach this one's checks (on this instance, at once)", "authz_cache_ms", a.cfg.AuthzCacheMS)
+	}
 	if !a.cfg.BaseURLReachable() {
 		a.log.Warn("the base URL is not an address users can open, and sign-up links point at it: set TWOFOLD_BASE_URL to the URL users reach", "base_url", a.cfg.BaseURL)
 	}

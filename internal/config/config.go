@@ -62,6 +62,12 @@ type Config struct {
 	// CookieDomain, when set, is the Domain of the session cookie, so the
 	// session reaches forward-auth checks for apps on sibling hosts.
 	CookieDomain string
+	// AuthzCacheMS, when above 0, lets a forward-auth check use what a
+	// check of the same session read at most this many milliseconds ago
+	// (at most 1000): a sign-out, deactivation, 2FA reset or rule change
+	// on another instance then decides every check within that time
+	// instead of at once. 0 (the default): every check reads the database.
+	AuthzCacheMS int
 }
 
 // The sign-up modes.
@@ -205,6 +211,7 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 	var redirectHosts string
 	str(serveFlags, &redirectHosts, "allowed-redirect-hosts", "TWOFOLD_ALLOWED_REDIRECT_HOSTS", "comma-separated hosts (app.example.com, *.example.com) a browser may return to after signing in or out, besides the protected apps' hosts")
 	str(serveFlags, &c.CookieDomain, "cookie-domain", "TWOFOLD_COOKIE_DOMAIN", "domain of the session cookie, e.g. example.com to share the session with apps on its subdomains behind forward-auth (default: twofold's host only)")
+	num(serveFlags, &c.AuthzCacheMS, "authz-cache-ms", "TWOFOLD_AUTHZ_CACHE_MS", "milliseconds (at most 1000) a forward-auth check may use what a check of the same session read; a change on another instance then takes up to that long to decide checks (default 0: every check reads the database)")
 	str(serveFlags, &c.SignUp, "signup", "TWOFOLD_SIGNUP", "who may create an account: invite (administrators invite people) or open (anyone, with a confirmed email)")
 	str(serveFlags, &c.MetricsAddr, "metrics-addr", "TWOFOLD_METRICS_ADDR", "listen address of the Prometheus metrics, e.g. 127.0.0.1:9464 (default: off); keep it off the public network")
 	str(loggingFlags, &c.LogLevel, "log-level", "TWOFOLD_LOG_LEVEL", "debug, info, warn or error")

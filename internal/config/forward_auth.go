@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/twofold/twofold/internal/account"
 )
@@ -13,6 +14,9 @@ import (
 // host or a parent of it (a browser drops a cookie for any other domain).
 func (c Config) validateForwardAuth() []error {
 	var problems []error
+	if c.AuthzCacheMS < 0 || time.Duration(c.AuthzCacheMS)*time.Millisecond > account.MaxAuthzCache {
+		problems = append(problems, fmt.Errorf("authz cache %d ms: want 0 (off) to %d", c.AuthzCacheMS, account.MaxAuthzCache.Milliseconds()))
+	}
 	for _, h := range c.AllowedRedirectHosts {
 		if _, problem := account.NormalizeHostPattern(h); problem != "" {
 			problems = append(problems, fmt.Errorf("allowed redirect hosts: %q: want a host name like app.example.com or *.example.com", h))

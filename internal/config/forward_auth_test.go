@@ -45,3 +45,27 @@ func TestForwardAuthSettings(t *testing.T) {
 		}
 	}
 }
+
+// --authz-cache-ms: off by default, at most 1000 (issue 13's bound).
+func TestAuthzCacheSetting(t *testing.T) {
+	for _, tt := range []struct {
+		value   string
+		want    int
+		wantErr bool
+	}{{"", 0, false}, {"500", 500, false}, {"1000", 1000, false}, {"1001", 0, true}, {"-1", 0, true}} {
+		c, err := Load("serve", nil, func(k string) string {
+			if k == "TWOFOLD_AUTHZ_CACHE_MS" {
+				return tt.value
+			}
+			return ""
+		}, io.Discard)
+		switch {
+		case tt.wantErr:
+			if err == nil || !strings.Contains(err.Error(), "authz cache") {
+				t.Errorf("TWOFOLD_AUTHZ_CACHE_MS=%q: %v; want an error about the authz cache", tt.value, err)
+			}
+		case err != nil || c.AuthzCacheMS != tt.want:
+			t.Errorf("TWOFOLD_AUTHZ_CACHE_MS=%q: %d, %v; want %d", tt.value, c.AuthzCacheMS, err, tt.want)
+		}
+	}
+}

@@ -16,6 +16,15 @@ import (
 // anyone can send one; an unreadable entry stops the walk at what was
 // established so far.
 func clientIP(r *http.Request, trusted []netip.Prefix) (netip.Addr, bool) {
+	peer, ok := httpauth.ParseRemoteAddr(r.RemoteAddr)
+	if !ok {
+		return netip.Addr{}, false
+	}
+	return clientFrom(r, peer, trusted), true
+}
+
+// clientFrom is clientIP for the peer already read from RemoteAddr.
+func clientFrom(r *http.Request, peer netip.Addr, trusted []netip.Prefix) netip.Addr {
 	isTrusted := func(a netip.Addr) bool {
 		for _, p := range trusted {
 			if p.Contains(a.Unmap()) {
@@ -24,13 +33,9 @@ func clientIP(r *http.Request, trusted []netip.Prefix) (netip.Addr, bool) {
 		}
 		return false
 	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return netip.Addr{}, false
-	}
-	client, err := netip.ParseAddr(host)
-	if err != nil || !isTrusted(client) {
-		return client, err == nil
+	client := peer
+	if !isTrusted(client) {
+		return client
 	}
 	var hops []string
 	for _, v := range r.Header.Values("X-Forwarded-For") {
@@ -46,7 +51,7 @@ func clientIP(r *http.Request, trusted []netip.Prefix) (netip.Addr, bool) {
 			break
 		}
 	}
-	return client, true
+	return client
 }
 
 // realIP rewrites RemoteAddr to the client's address when the request came
@@ -57,9 +62,12 @@ func realIP(next http.Handler, trusted []netip.Prefix) http.Handler {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r = httpauth.WithPeer(r)
-		if ip, ok := clientIP(r, trusted); ok {
-			r.RemoteAddr = net.JoinHostPort(ip.String(), "0")
+		// The peer is parsed once, here, for both: forward-auth's check of
+		// the proxy (httpauth.Peer) and the client behind it.
+		peer, ok := httpauth.ParseRemoteAddr(r.RemoteAddr)
+		r = httpauth.WithPeer(r, peer)
+		if ok {
+			r.RemoteAddr = net.JoinHostPort(clientFrom(r, peer, trusted).String(), "0")
 		}
 		next.ServeHTTP(w, r)
 	})

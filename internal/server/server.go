@@ -141,17 +141,32 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // accessLog logs one line per request: never bodies, cookies or query
-// strings, which is where codes and passwords could travel.
+// strings, which is where codes and passwords could travel. A forward-auth
+// check that lets a request through (a 2xx of /api/v1/authz/) is logged
+// at debug level only: a reverse proxy asks before every request of every
+// protected app and logs that request itself, and at info level these
+// lines were the largest cost of a check after its one read. Every check
+// that refuses or redirects is logged as before.
 func accessLog(next http.Handler, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
-		log.InfoContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
+		level := slog.LevelInfo
+		if rec.status >= 200 && rec.status < 300 && strings.HasPrefix(r.URL.Path, authzPrefix) {
+			level = slog.LevelDebug
+		}
+		if !log.Enabled(r.Context(), level) {
+			return
+		}
+		log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
 			"bytes", rec.bytes, "duration_ms", time.Since(start).Milliseconds(), "remote", r.RemoteAddr,
 			"request_id", requestid.From(r.Context()))
 	})
 }
+
+// authzPrefix is where the forward-auth checks are (internal/api/authz.go).
+const authzPrefix = "/api/v1/authz/"
 
 func recoverPanics(next http.Handler, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -175,25 +190,85 @@ func recoverPanics(next http.Handler, log *slog.Logger) http.Handler {
 	})
 }
 
+// The security headers, each value a one-element slice shared by every
+// response: assigned to the header map directly, they cost neither the
+// key's canonicalization nor an allocation per request (http.Header.Set
+// does both). Nothing appends to a shared slice in place: an append to a
+// full slice copies it.
+var (
+	securityHeaderValues = [][2]string{
+		{"Content-Security-Policy", ContentSecurityPolicy},
+		{"X-Content-Type-Options", "nosniff"},
+		{"X-Frame-Options", "DENY"},
+		{"Referrer-Policy", "no-referrer"},
+		{"Cross-Origin-Opener-Policy", "same-origin"},
+		{"Permissions-Policy", "camera=(), microphone=(), geolocation=()"},
+	}
+	noStore = []string{"no-store"}
+	hsts    = []string{"max-age=63072000; includeSubDomains"}
+)
+
 func securityHeaders(next http.Handler, secure bool) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Content-Security-Policy", ContentSecurityPolicy)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Cross-Origin-Opener-Policy", "same-origin")
-		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-		if !strings.HasPrefix(r.URL.Path, "/static/") {
-			// Pages and API answers carry personal data and one-time codes.
-			h.Set("Cache-Control", "no-store")
+	values := make([][]string, len(securityHeaderValues))
+	for i, kv := range securityHeaderValues {
+		values[i] = []string{kv[1]}
+	}
+	set := func(h http.Header) {
+		for i, kv := range securityHeaderValues {
+			h[kv[0]] = values[i]
 		}
 		if secure {
-			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+			h["Strict-Transport-Security"] = hsts
+		}
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		if !strings.HasPrefix(r.URL.Path, "/static/") {
+			// Pages and API answers carry personal data and one-time codes.
+			h["Cache-Control"] = noStore
+		}
+		if strings.HasPrefix(r.URL.Path, authzPrefix) {
+			// A forward-auth check's 2xx goes to the proxy alone (nginx's
+			// auth_request reads its status; Traefik and Caddy copy the
+			// Remote-* headers into the upstream request): no browser
+			// renders it, so these headers would only cost both ends on
+			// every check. Every other answer of a check (the sign-in
+			// redirect, 401, 403), which Traefik and Caddy hand to the
+			// browser, has them.
+			w = &headersUnlessAllowed{ResponseWriter: w, set: set}
+		} else {
+			set(h)
 		}
 		next.ServeHTTP(w, r)
 	})
 }
+
+// headersUnlessAllowed adds the security headers when the status written
+// is not 2xx.
+type headersUnlessAllowed struct {
+	http.ResponseWriter
+	set   func(http.Header)
+	wrote bool
+}
+
+func (w *headersUnlessAllowed) WriteHeader(code int) {
+	if !w.wrote {
+		w.wrote = true
+		if code < 200 || code > 299 {
+			w.set(w.Header())
+		}
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *headersUnlessAllowed) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *headersUnlessAllowed) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func withDeadline(next http.Handler, d time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -186,3 +186,57 @@ func TestTrustedProxyClientAddressReachesTheService(t *testing.T) {
 		t.Errorf("recorded IP = %q; want the forwarded client 198.51.100.23", events[0].IP)
 	}
 }
+
+// A forward-auth check that lets the request through is logged at debug
+// level only (the proxy logs the request it protects); one that refuses
+// is logged at info, as every other request is.
+func TestAccessLogOfForwardAuthChecks(t *testing.T) {
+	for _, tt := range []struct {
+		status int
+		level  slog.Level
+		logged bool
+	}{
+		{200, slog.LevelInfo, false},
+		{200, slog.LevelDebug, true},
+		{401, slog.LevelInfo, true},
+		{403, slog.LevelInfo, true},
+		{302, slog.LevelInfo, true},
+	} {
+		logs := &bytes.Buffer{}
+		log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: tt.level}))
+		answer := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(tt.status) })
+		h := server.Handler(server.Options{Web: answer, API: answer, Logger: log})
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/api/v1/authz/forward-auth", nil))
+		if got := strings.Contains(logs.String(), "msg=request"); got != tt.logged {
+			t.Errorf("a %d check at log level %v: logged %v; want %v (%q)", tt.status, tt.level, got, tt.logged, logs)
+		}
+	}
+	// Other 200s are logged at info as before.
+	logs := &bytes.Buffer{}
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
+	h := server.Handler(server.Options{Web: ok, API: ok, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/api/v1/me", nil))
+	if !strings.Contains(logs.String(), "msg=request") {
+		t.Errorf("GET /api/v1/me was not logged: %q", logs)
+	}
+}
+
+// A forward-auth check's 2xx, which only the proxy reads, goes without
+// the security headers; every other answer of a check (which Traefik and
+// Caddy hand to the browser) has them.
+func TestSecurityHeadersOfForwardAuthChecks(t *testing.T) {
+	for _, status := range []int{200, 204, 302, 401, 403, 500} {
+		answer := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(status) })
+		h := server.Handler(server.Options{Web: answer, API: answer, Secure: true, Logger: slog.New(slog.DiscardHandler)})
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/authz/auth-request", nil))
+		hdr := rec.Header()
+		has := hdr.Get("Content-Security-Policy") != "" && hdr.Get("X-Frame-Options") == "DENY" && hdr.Get("Strict-Transport-Security") != ""
+		if want := status < 200 || status > 299; has != want {
+			t.Errorf("a check answering %d: security headers %v; want %v (%v)", status, has, want, hdr)
+		}
+		if hdr.Get("Cache-Control") != "no-store" || hdr.Get("X-Request-Id") == "" {
+			t.Errorf("a check answering %d: Cache-Control %q, X-Request-Id %q; want no-store and an id", status, hdr.Get("Cache-Control"), hdr.Get("X-Request-Id"))
+		}
+	}
+}

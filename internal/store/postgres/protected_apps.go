@@ -19,7 +19,7 @@ const bumpAppsSQL = `UPDATE settings SET apps_version = apps_version + 1 WHERE i
 
 // SessionForApp implements account.Store.
 func (s *Store) SessionForApp(ctx context.Context, tokenHash string) (*account.Session, account.AppsState, error) {
-	sess, state, err := rowmap.ScanSessionForApp(s.pool.QueryRow(ctx, sessionForAppSQL, tokenHash))
+	sess, state, err := rowmap.ScanSessionForApp(s.pool.QueryRow(ctx, sessionForAppSQL, tokenHash), tokenHash)
 	if err != nil {
 		return nil, account.AppsState{}, fmt.Errorf("postgres: session for app: %w", notFound(err))
 	}

@@ -54,37 +54,45 @@ func ScanApp(row Scanner) (*account.ProtectedApp, error) {
 // (alias s) what decides whether it is live, of its user (alias u) what a
 // decision and the Remote-* headers need (no password hash, no TOTP
 // secret, no backup codes: a check neither needs nor should carry them),
-// the settings (alias st), the default rule and the version of the apps.
-var SessionForAppColumns = "s.token_hash, s.user_id, s.stage, s.created_at, s.last_seen_at, s.authenticated_at, s.expires_at, " +
-	"u.id, u.email, u.name, u.created_at, u.totp_enabled_at, u.role, u.deactivated_at, " +
-	SettingsColumns("st") + ", COALESCE(st.default_app_access, 'everyone'), COALESCE(st.apps_version, 0)"
+// of the settings (alias st) what decides enrollment, the default rule and
+// the version of the apps. Nothing more: the driver pays for every column
+// of every check (on SQLite, its name and declared type are read per
+// query). The statement's WHERE must leave out deactivated accounts.
+var SessionForAppColumns = "s.stage, s.last_seen_at, s.expires_at, " +
+	"u.id, u.email, u.name, u.created_at, u.totp_enabled_at, u.role, " +
+	"COALESCE(st.require_two_factor, 0), COALESCE(st.grace_period_days, 0), st.required_since, " +
+	"COALESCE(st.default_app_access, 'everyone'), COALESCE(st.apps_version, 0)"
 
-// ScanSessionForApp reads a row of SessionForAppColumns: a session whose
-// Profile has the user as far as a decision needs it (TOTP, when on, holds
-// only EnabledAt).
-func ScanSessionForApp(row Scanner) (*account.Session, account.AppsState, error) {
+// ScanSessionForApp reads a row of SessionForAppColumns for the session
+// whose token hash is tokenHash: a session whose Profile has the user as
+// far as a decision needs it (TOTP, when on, holds only EnabledAt; the
+// account is active, as the statement's WHERE ensures) and the settings
+// that decide enrollment. The session's CreatedAt and AuthenticatedAt and
+// the settings' RecoveryDelayHours are not read: a decision does not use
+// them.
+func ScanSessionForApp(row Scanner, tokenHash string) (*account.Session, account.AppsState, error) {
 	var sess account.Session
 	var u account.User
 	var stage, role, def string
-	var created, lastSeen, authenticated, expiry, userCreated, version int64
-	var enabledAt, deactivatedAt *int64
-	var st settingsDest
-	targets := []any{&sess.TokenHash, &sess.UserID, &stage, &created, &lastSeen, &authenticated, &expiry,
-		&u.ID, &u.Email, &u.Name, &userCreated, &enabledAt, &role, &deactivatedAt}
-	if err := row.Scan(append(append(targets, st.targets()...), &def, &version)...); err != nil {
+	var lastSeen, expiry, userCreated, version int64
+	var enabledAt, since *int64
+	var require, grace int
+	if err := row.Scan(&stage, &lastSeen, &expiry,
+		&u.ID, &u.Email, &u.Name, &userCreated, &enabledAt, &role,
+		&require, &grace, &since, &def, &version); err != nil {
 		return nil, account.AppsState{}, err
 	}
-	sess.Stage = account.Stage(stage)
-	sess.CreatedAt, sess.LastSeenAt = FromMillis(created), FromMillis(lastSeen)
-	sess.AuthenticatedAt, sess.ExpiresAt = FromMillis(authenticated), FromMillis(expiry)
+	sess.TokenHash, sess.UserID, sess.Stage = tokenHash, u.ID, account.Stage(stage)
+	sess.LastSeenAt, sess.ExpiresAt = FromMillis(lastSeen), FromMillis(expiry)
 	u.CreatedAt, u.Role = FromMillis(userCreated), account.Role(role)
 	if enabledAt != nil {
 		u.TOTP = &account.TOTPState{EnabledAt: FromMillis(*enabledAt)}
 	}
-	if deactivatedAt != nil {
-		u.DeactivatedAt = FromMillis(*deactivatedAt)
+	st := account.Settings{RequireTwoFactor: require != 0, GracePeriodDays: grace}
+	if since != nil {
+		st.RequiredSince = FromMillis(*since)
 	}
-	sess.Profile = &account.Profile{User: &u, Settings: st.settings()}
+	sess.Profile = &account.Profile{User: &u, Settings: st}
 	return &sess, account.AppsState{Default: account.AppAccess(def), Version: version}, nil
 }
 

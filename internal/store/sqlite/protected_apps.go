@@ -30,8 +30,21 @@ func init() {
 }
 
 // SessionForApp implements account.Store.
+//
+// The query itself runs without the request's cancellation: with a
+// context that can end, database/sql and the driver each start a
+// goroutine per query to watch it (two goroutines, their wake-ups and a
+// progress handler for a read of about 10 µs, on every forward-auth
+// check). This read is a primary-key lookup on a WAL database, which
+// writers never block; the only waits it can meet are the driver's
+// busy_timeout (10 s, below the request's 20 s deadline) and its turn
+// for one of the read pool's connections. A request that has already
+// ended is refused before the read.
 func (s *Store) SessionForApp(ctx context.Context, tokenHash string) (*account.Session, account.AppsState, error) {
-	sess, state, err := rowmap.ScanSessionForApp(s.queryRow(ctx, sessionForAppSQL, tokenHash))
+	if err := ctx.Err(); err != nil {
+		return nil, account.AppsState{}, fmt.Errorf("sqlite: session for app: %w", err)
+	}
+	sess, state, err := rowmap.ScanSessionForApp(s.queryRow(context.WithoutCancel(ctx), sessionForAppSQL, tokenHash), tokenHash)
 	if err != nil {
 		return nil, account.AppsState{}, fmt.Errorf("sqlite: session for app: %w", notFound(err))
 	}
