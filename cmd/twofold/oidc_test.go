@@ -269,7 +269,7 @@ func oidcJourney(t *testing.T, p *process, db []string) {
 	if pg, at := b.follow(p.base, authURL); pg.status != 200 || !strings.HasSuffix(at, "/signin/two-factor") || !strings.Contains(pg.body, "Signing in to <strong>Grafana</strong>") {
 		t.Fatalf("the app's request half signed in led to %s = %d; want the code step naming the app", at, pg.status)
 	}
-	code, used = freshCode(secretKey, used)
+	code, _ = freshCode(secretKey, used)
 	pg = b.do("POST", p.base+"/signin/two-factor", url.Values{"code": {code}})
 	if pg.status != http.StatusSeeOther || !strings.HasPrefix(pg.location, "/oidc/continue?id=") {
 		t.Fatalf("POST /signin/two-factor = %d %q; want back to the app's request", pg.status, pg.location)
@@ -460,7 +460,7 @@ func oidcJourney(t *testing.T, p *process, db []string) {
 	if pg := b.do("POST", p.base+"/signin", url.Values{"email": {email}, "password": {racePassword}}); pg.location != "/signin/two-factor" {
 		t.Fatalf("the fresh sign-in an app asked for, on a remembered device = %d %q; want the code step", pg.status, pg.location)
 	}
-	code, used = freshCode(secretKey, used)
+	code, _ = freshCode(secretKey, used)
 	pg = b.do("POST", p.base+"/signin/two-factor", url.Values{"code": {code}})
 	pg, _ = b.follow(p.base, pg.location)
 	if _, _, claims := strict.exchange(strict.codeFrom(pg, state), verifier, nonce); !slices.Contains(claims.AMR, "otp") {
