@@ -445,6 +445,10 @@ func (s *Service) StartOIDCAuthRequest(ctx context.Context, client *OIDCClient, 
 		return nil, &ValidationError{Fields: map[string]string{"code_challenge_method": "Only S256 is supported."}}
 	case client.Public && p.CodeChallenge == "":
 		return nil, &ValidationError{Fields: map[string]string{"code_challenge": "A public client must use PKCE (S256)."}}
+	case p.ResponseMode != "" && p.ResponseMode != "query" && p.ResponseMode != "fragment":
+		// form_post would need a page that posts to the app by script,
+		// which the pages' policy (no inline script, form-action) forbids.
+		return nil, &ValidationError{Fields: map[string]string{"response_mode": "Only the query and fragment response modes are supported."}}
 	case p.ResponseType != "code":
 		return nil, &ValidationError{Fields: map[string]string{"response_type": "Only the authorization code flow (response_type=code) is supported."}}
 	}

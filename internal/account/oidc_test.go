@@ -305,6 +305,7 @@ func TestOIDCClientValidation(t *testing.T) {
 		{ResponseType: "code", CodeChallenge: challenge, CodeChallengeMethod: "S256", Nonce: strings.Repeat("n", 2049)},
 		{ResponseType: "code", CodeChallenge: challenge, CodeChallengeMethod: "S256", State: strings.Repeat("s", 2049)},
 		{ResponseType: "code", CodeChallenge: challenge, CodeChallengeMethod: "S256", ACRValues: make([]string, 11)},
+		{ResponseType: "code", CodeChallenge: challenge, CodeChallengeMethod: "S256", ResponseMode: "form_post"},
 	} {
 		if _, err := env.Service.StartOIDCAuthRequest(ctx, public, &p, client); err == nil {
 			t.Errorf("StartOIDCAuthRequest(public, %+v) = nil; want refused", p)
