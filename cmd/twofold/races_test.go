@@ -201,14 +201,14 @@ func (w *progress) await(t *testing.T, key string, done <-chan struct{}) bool {
 	return true
 }
 
-// holdSessions keeps the account's sessions from being written until
-// release is called: on PostgreSQL by locking their rows, on SQLite, which
-// locks only the whole file, by taking its write lock, which holds every
-// write of the instance (its one writer waits for the lock, busy_timeout,
-// and then takes the writes that queued in the order they came). A change
-// that reaches its transaction meanwhile waits there, with what came after
-// it behind it.
-func (w *progress) holdSessions(t *testing.T) (release func()) {
+// hold keeps the account's rows of table (users: its own; sessions: its
+// sessions) from being written until release is called: on PostgreSQL by
+// locking them, on SQLite, which locks only the whole file, by taking its
+// write lock, which holds every write of the instance (its one writer
+// waits for the lock, busy_timeout, then takes the writes that queued in
+// the order they came). A change that reaches its transaction meanwhile
+// waits there, with whatever comes after it behind it.
+func (w *progress) hold(t *testing.T, table string) (release func()) {
 	t.Helper()
 	ctx := context.Background()
 	conn, err := w.db.Conn(ctx)
@@ -217,25 +217,51 @@ func (w *progress) holdSessions(t *testing.T) (release func()) {
 	}
 	hold := []string{"BEGIN IMMEDIATE"}
 	if w.postgres {
-		hold = []string{"BEGIN", fmt.Sprintf("SELECT 1 FROM sessions WHERE user_id = %d FOR UPDATE", w.userID)}
+		column := map[string]string{"users": "id", "sessions": "user_id"}[table]
+		hold = []string{"BEGIN", fmt.Sprintf("SELECT 1 FROM %s WHERE %s = %d FOR UPDATE", table, column, w.userID)}
 	}
 	for _, q := range hold {
 		if _, err := conn.ExecContext(ctx, q); err != nil {
 			conn.Close()
-			t.Fatalf("hold the sessions of %s: %s: %v", w.email, q, err)
+			t.Fatalf("hold the %s of %s: %s: %v", table, w.email, q, err)
 		}
 	}
 	var once sync.Once
 	release = func() {
 		once.Do(func() {
 			if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
-				t.Errorf("release the sessions of %s: %v", w.email, err)
+				t.Errorf("release the %s of %s: %v", table, w.email, err)
 			}
 			conn.Close()
 		})
 	}
 	t.Cleanup(release) // if the test fails while holding them
 	return release
+}
+
+// awaitWaiting waits, on PostgreSQL, until n transactions wait for a lock
+// in the database (one that hold holds), or done is closed, or 30 s have
+// passed; on SQLite, which does not say, it returns at once.
+func (w *progress) awaitWaiting(t *testing.T, n int, done <-chan struct{}) {
+	if !w.postgres {
+		return
+	}
+	giveUp := time.Now().Add(30 * time.Second) // a generous bound: the outcome then says what happened
+	for {
+		var waiting int
+		if err := w.db.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting); err != nil {
+			t.Errorf("transactions waiting for a lock: %v", err)
+			return
+		}
+		if waiting >= n || time.Now().After(giveUp) {
+			return
+		}
+		select {
+		case <-done:
+			return
+		case <-time.After(200 * time.Microsecond):
+		}
+	}
 }
 
 // hashesRunning is how many password hashes p is computing or waiting for
@@ -562,35 +588,57 @@ func TestRaceBackupCodesVsDisable(t *testing.T) {
 		if duringCheck {
 			key = w.passwordKey()
 		}
+		release, held := func() {}, false
+		if !duringCheck && w.postgres && w.await(t, w.passwordKey(), disabled) {
+			// On PostgreSQL a request for codes could still take the
+			// account's row before the disable's transaction does: hold it
+			// from the password check on, so that the transaction waits
+			// for it first, and the requests behind the transaction. (On
+			// SQLite the one writer's order does it.)
+			release, held = w.hold(t, "users"), true
+		}
 		sent := 0 // requests for codes sent before the disable answered
 		if w.await(t, key, disabled) {
-			// The requests come at a steady pace, not each after the last
-			// one's answer: on SQLite, requests answered by the same group
-			// commit would go on in lockstep, all reading or all writing.
-			var wg sync.WaitGroup
-			slots := make(chan struct{}, inFlight)
-			tick := time.NewTicker(every)
-		burst:
-			for {
-				select {
-				case slots <- struct{}{}:
-					sent++
-					wg.Add(1)
-					go func() {
-						defer func() { <-slots; wg.Done() }()
-						generate()
-					}()
-				default:
-				}
-				select {
-				case <-disabled:
-					break burst
-				case <-tick.C:
-				}
+			if held {
+				w.awaitWaiting(t, 1, disabled) // the transaction waits for the row
 			}
-			tick.Stop()
-			wg.Wait()
+			burst := make(chan struct{})
+			go func() {
+				defer close(burst)
+				// The requests come at a steady pace, not each after the
+				// last one's answer: on SQLite, requests answered by the
+				// same group commit would go on in lockstep, all reading
+				// or all writing.
+				var wg sync.WaitGroup
+				defer wg.Wait()
+				slots := make(chan struct{}, inFlight)
+				tick := time.NewTicker(every)
+				defer tick.Stop()
+				for {
+					select {
+					case slots <- struct{}{}:
+						sent++
+						wg.Add(1)
+						go func() {
+							defer func() { <-slots; wg.Done() }()
+							generate()
+						}()
+					default:
+					}
+					select {
+					case <-disabled:
+						return
+					case <-tick.C:
+					}
+				}
+			}()
+			if held {
+				w.awaitWaiting(t, 2, disabled) // and a request for codes behind it
+			}
+			release()
+			<-burst
 		}
+		release()
 		<-disabled
 		atWrite := useCaseRollbacks(t, p) - rollbacks
 		switch {
@@ -852,7 +900,7 @@ func TestRaceSignOutVsChange(t *testing.T) {
 				}
 				return ""
 			}
-			eachStoreUntil(t, 12, missing, func(t *testing.T, p *process, c *http.Client, email string, seen map[string]int) string {
+			eachStoreUntil(t, 20, missing, func(t *testing.T, p *process, c *http.Client, email string, seen map[string]int) string {
 				token, path, req := tc.begin(t, c, p.base, email)
 				w := watch(t, p, email)
 				// Every other round, until the sign-out has undone the
@@ -877,7 +925,7 @@ func TestRaceSignOutVsChange(t *testing.T) {
 				case duringCheck:
 					raced = true
 				case tc.hold:
-					release = w.holdSessions(t)
+					release = w.hold(t, "sessions")
 					// The change's hashes are over when none runs or waits,
 					// twice in a row (its two follow each other at once).
 					for zeros := 0; zeros < 2; {
@@ -893,6 +941,7 @@ func TestRaceSignOutVsChange(t *testing.T) {
 							zeros = 0
 						}
 					}
+					w.awaitWaiting(t, 1, changed)
 					select {
 					case <-changed:
 					default:
@@ -904,9 +953,10 @@ func TestRaceSignOutVsChange(t *testing.T) {
 					// reservation is no session write, so holding them
 					// lets it through and keeps the transaction waiting.
 					if w.postgres {
-						release = w.holdSessions(t)
+						release = w.hold(t, "sessions")
 					}
 					raced = w.await(t, w.codeKey(), changed) && w.reserved(t, w.passwordKey())
+					w.awaitWaiting(t, 1, changed) // its transaction has got to the sessions
 				}
 				// The sign-out is sent before the sessions are let go: with
 				// them held, it waits for them itself.
