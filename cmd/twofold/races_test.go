@@ -3,11 +3,12 @@ package main_test
 // Whole-system race tests: a security change and the requests that race it,
 // against the real binary (built with -race), on a SQLite file always and on
 // PostgreSQL when TWOFOLD_TEST_POSTGRES_DSN is set. Each test repeats its
-// race for a fixed number of rounds, every round on a fresh account and
-// from a fresh loopback address (so the per-account and per-IP throttles
-// never decide a round), and asserts the promise the change makes once it
-// has answered. Every round is a subtest: the log says in how many rounds
-// the promise was broken.
+// race for a fixed number of rounds (eachStore) or until each interleaving
+// it is about has been seen, failing if one never was (eachStoreUntil),
+// every round on a fresh account and from a fresh loopback address (so the
+// per-account and per-IP throttles never decide a round), and asserts the
+// promise the change makes once it has answered. Every round is a subtest:
+// the log says in how many rounds the promise was broken.
 
 import (
 	"context"
