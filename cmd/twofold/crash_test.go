@@ -36,12 +36,17 @@ const crashPassword = "correct horse battery"
 // send is call without a *testing.T: for goroutines, and for requests that
 // may meet a server that has just been killed. The error is the transport's.
 func send(c *http.Client, base, method, path, token string, body any) (int, map[string]any, string, error) {
+	return sendContext(context.Background(), c, base, method, path, token, body)
+}
+
+// sendContext is send with the request's context.
+func sendContext(ctx context.Context, c *http.Client, base, method, path, token string, body any) (int, map[string]any, string, error) {
 	var rd io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequest(method, base+"/api/v1"+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, base+"/api/v1"+path, rd)
 	if err != nil {
 		return 0, nil, "", err
 	}

@@ -16,16 +16,12 @@ import (
 // newest message of kind to email from the outbox of the instance at base,
 // as the person reading the email would.
 func mailedDisavowToken(base, email string, kind account.EventKind) (string, error) {
-	db, ok := databases.Load(base)
-	if !ok {
-		return "", fmt.Errorf("no instance started at %s", base)
-	}
 	ctx := context.Background()
-	outbox, err := openDatabase(ctx, db.(string))
+	outbox, done, err := outboxOf(base)
 	if err != nil {
 		return "", err
 	}
-	defer outbox.Close()
+	defer done()
 	token, ok, err := accounttest.DisavowToken(ctx, outbox, email, kind)
 	if err == nil && !ok {
 		err = fmt.Errorf("no %s message was mailed to %s", kind, email)

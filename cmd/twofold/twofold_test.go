@@ -85,19 +85,63 @@ func openDatabase(ctx context.Context, dsn string) (accounttest.Store, error) {
 	return s, nil
 }
 
+// outboxOf returns a store on the database the instance at base serves
+// from, to read what it mailed, and what to call when done with it. A
+// SQLite database's store is opened once and kept until the test that
+// started the instance ends (start closes it): opening one prepares every
+// statement it writes with, which under -race took longer than the
+// sign-up it was opened for. A PostgreSQL one is opened each time: cheap,
+// and a pool kept open would hold connections to databases the tests drop.
+func outboxOf(base string) (accounttest.Store, func(), error) {
+	db, ok := databases.Load(base)
+	if !ok {
+		return nil, nil, fmt.Errorf("no instance started at %s", base)
+	}
+	dsn := db.(string)
+	if strings.HasPrefix(dsn, "postgres") {
+		s, err := openDatabase(context.Background(), dsn)
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, func() { s.Close() }, nil
+	}
+	v, _ := outboxes.LoadOrStore(dsn, &sharedStore{})
+	shared := v.(*sharedStore)
+	shared.once.Do(func() { shared.store, shared.err = openDatabase(context.Background(), dsn) })
+	if shared.err != nil {
+		outboxes.CompareAndDelete(dsn, shared) // the next call tries again
+		return nil, nil, shared.err
+	}
+	return shared.store, func() {}, nil
+}
+
+// outboxes maps a SQLite database's path to its sharedStore.
+var outboxes sync.Map
+
+type sharedStore struct {
+	once  sync.Once
+	store accounttest.Store
+	err   error
+}
+
+// closeOutbox closes the store outboxOf kept for the database at dsn.
+func closeOutbox(dsn string) {
+	if v, ok := outboxes.LoadAndDelete(dsn); ok {
+		if shared := v.(*sharedStore); shared.store != nil {
+			shared.store.Close()
+		}
+	}
+}
+
 // mailedSignUpToken returns the token of the newest sign-up link the
 // instance at base mailed to email.
 func mailedSignUpToken(base, email string) (string, error) {
-	db, ok := databases.Load(base)
-	if !ok {
-		return "", fmt.Errorf("no instance started at %s", base)
-	}
 	ctx := context.Background()
-	outbox, err := openDatabase(ctx, db.(string))
+	outbox, done, err := outboxOf(base)
 	if err != nil {
 		return "", err
 	}
-	defer outbox.Close()
+	defer done()
 	token, ok, err := accounttest.SignUpToken(ctx, outbox, email)
 	if err == nil && !ok {
 		err = fmt.Errorf("no sign-up link was mailed to %s", email)
@@ -189,6 +233,7 @@ func startBuild(t *testing.T, bin, dataDir string, extraEnv ...string) *process 
 			cmd.Process.Kill()
 			<-p.done
 		}
+		closeOutbox(p.database)
 	})
 	select {
 	case a := <-addr:

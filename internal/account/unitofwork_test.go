@@ -2,6 +2,7 @@ package account_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -16,23 +17,30 @@ import (
 	"github.com/twofold/twofold/internal/accounttest"
 	"github.com/twofold/twofold/internal/store/postgres"
 	"github.com/twofold/twofold/internal/store/postgres/pgtest"
+	"github.com/twofold/twofold/internal/store/schema"
 )
 
 // backends give a test fresh, empty stores of each kind it runs on: SQLite
-// always, PostgreSQL when TWOFOLD_TEST_POSTGRES_DSN names a server. For
-// PostgreSQL one database serves the whole test and is emptied between
-// uses, by emptyPostgres: much faster than a new database per fault.
+// always, PostgreSQL when TWOFOLD_TEST_POSTGRES_DSN names a server. One
+// database serves the whole test and is emptied between uses (by
+// emptySQLite, emptyPostgres): much faster than a new database per fault.
+// For SQLite that is a new store too: opening one prepares every statement
+// it writes with, and each of its connections parses the schema, which
+// under -race took longer than most of the use cases themselves.
 var backends = []struct {
 	name string
 	open func(t *testing.T) (fresh func(t *testing.T) accounttest.Store)
 }{
-	{"sqlite", func(*testing.T) func(t *testing.T) accounttest.Store {
+	{"sqlite", func(t *testing.T) func(t *testing.T) accounttest.Store {
+		path := filepath.Join(t.TempDir(), "twofold.db")
+		s, err := accounttest.OpenSQLite(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		empty := emptySQLite(t, path)
 		return func(t *testing.T) accounttest.Store {
-			s, err := accounttest.OpenSQLite(filepath.Join(t.TempDir(), "twofold.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
+			empty(t)
 			return s
 		}
 	}},
@@ -55,6 +63,44 @@ var backends = []struct {
 			return s
 		}
 	}},
+}
+
+// emptySQLite returns what empties the SQLite database at path, beside the
+// store that serves from it, as a new one is: every row deleted (rowids
+// start at 1 again: no table is AUTOINCREMENT) but the settings' one row,
+// which is put back as the migration made it. Every table, not a list
+// that a new migration could leave behind; foreign keys off on its own
+// connection, so the order does not matter.
+func emptySQLite(t *testing.T, path string) func(t *testing.T) {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=foreign_keys(0)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> ?`, schema.VersionTable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var stmts []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		stmts = append(stmts, fmt.Sprintf("DELETE FROM %q;", name))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	script := "BEGIN IMMEDIATE; " + strings.Join(stmts, " ") + " INSERT INTO settings (id) VALUES (1); COMMIT;"
+	return func(t *testing.T) {
+		t.Helper()
+		if _, err := db.Exec(script); err != nil {
+			t.Fatalf("empty the SQLite database: %v", err)
+		}
+	}
 }
 
 // emptyPostgres deletes every row and starts every identity at 1 again, as

@@ -112,7 +112,7 @@ func (s *Store) RowCounts(ctx context.Context) (map[string]int, error) {
 	counts := map[string]int{}
 	for table, query := range rowmap.CountQueries {
 		var n int
-		if err := s.read.QueryRowContext(ctx, query).Scan(&n); err != nil {
+		if err := s.queryRow(ctx, query).Scan(&n); err != nil {
 			return nil, fmt.Errorf("sqlite: count %s: %w", table, err)
 		}
 		counts[table] = n
