@@ -239,21 +239,9 @@ func oidcJourney(t *testing.T, p *process, db []string) {
 	rp := newRelyingParty(t, p.base, clientID, secret, redirect)
 
 	// An account with 2FA, made through the API.
-	c := newClient(t)
 	email := "oidc@example.com"
-	token := mustSignUp(t, c, p.base, map[string]string{"email": email, "password": racePassword, "name": "Olga Idc", "mobile_phone": "+61412345678"})
-	status, setup, _ := call(t, p.base, "POST", "/me/two-factor/setup", token, nil)
-	if status != 200 {
-		t.Fatalf("setup = %d %v", status, setup)
-	}
-	secretKey, err := totp.DecodeSecret(setup["secret"].(string))
-	if err != nil {
-		t.Fatal(err)
-	}
-	code, used := freshCode(secretKey, 0)
-	if status, body, _ := call(t, p.base, "POST", "/me/two-factor/enable", token, map[string]string{"code": code}); status != 200 {
-		t.Fatalf("enable = %d %v", status, body)
-	}
+	secretKey, used := twoFactorUser(t, p, email, "Olga Idc")
+	var code string
 
 	// The sign-in: the app's name on the page, the password, the code.
 	b := newOIDCBrowser(t)
@@ -438,7 +426,7 @@ func oidcJourney(t *testing.T, p *process, db []string) {
 	strictID, strictSecret := registerClient(t, db, "--name", "Strict", "--redirect-uri", redirect, "--require-two-factor")
 	strict := newRelyingParty(t, p.base, strictID, strictSecret, redirect)
 	email = "device@example.com"
-	secretKey, used = twoFactorUser(t, p, email)
+	secretKey, used = twoFactorUser(t, p, email, "Two Factor")
 	b = newOIDCBrowser(t)
 	b.do("POST", p.base+"/signin", url.Values{"email": {email}, "password": {racePassword}})
 	code, used = freshCode(secretKey, used)
@@ -472,7 +460,7 @@ func oidcJourney(t *testing.T, p *process, db []string) {
 	esID, esSecret := registerClient(t, db, "--name", "Wiki", "--redirect-uri", redirect, "--id-token-alg", "ES256")
 	es := newRelyingParty(t, p.base, esID, esSecret, redirect)
 	email = "es256@example.com"
-	secretKey, used = twoFactorUser(t, p, email)
+	secretKey, used = twoFactorUser(t, p, email, "Two Factor")
 	b = newOIDCBrowser(t)
 	authURL, state, nonce, verifier = es.authorize()
 	b.follow(p.base, authURL)
@@ -492,10 +480,10 @@ func oidcJourney(t *testing.T, p *process, db []string) {
 // twoFactorUser signs up an account with 2FA through the API and returns
 // its authenticator's secret and the step its enabling used. Each part of
 // the journey has its own, so none waits for the next step of another's.
-func twoFactorUser(t *testing.T, p *process, email string) ([]byte, int64) {
+func twoFactorUser(t *testing.T, p *process, email, name string) ([]byte, int64) {
 	t.Helper()
 	c := newClient(t)
-	token := mustSignUp(t, c, p.base, map[string]string{"email": email, "password": racePassword, "name": "Two Factor", "mobile_phone": "+61412345670"})
+	token := mustSignUp(t, c, p.base, map[string]string{"email": email, "password": racePassword, "name": name, "mobile_phone": "+61412345670"})
 	status, setup, _ := call(t, p.base, "POST", "/me/two-factor/setup", token, nil)
 	if status != 200 {
 		t.Fatalf("setup = %d %v", status, setup)

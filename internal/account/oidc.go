@@ -614,6 +614,14 @@ func (s *Service) SatisfyOIDCAuthRequest(ctx context.Context, sess *Session, id 
 		if err := holdSession(ctx, tx, sess); err != nil {
 			return err
 		}
+		if !u.TwoFactorEnabled() && sess.Profile != nil {
+			// An account without 2FA was let through on the settings
+			// read with the session ("Require 2FA for all users" off, or
+			// its grace period running): they must still be those.
+			if err := tx.UpdateSettings(ctx, sess.Profile.Settings, sess.Profile.Settings); err != nil {
+				return err
+			}
+		}
 		if _, err := tx.SetOIDCSubject(ctx, u.ID, subject); err != nil {
 			return fmt.Errorf("account: oidc subject: %w", err)
 		}

@@ -313,6 +313,31 @@ func TestOIDCClientValidation(t *testing.T) {
 	}
 }
 
+// An account without 2FA let through on the settings read with its
+// session is not, when "Require 2FA for all users" was switched on
+// between that read and the write.
+func TestOIDCSatisfyRechecksTheSettings(t *testing.T) {
+	f := signedUp(t)
+	c := registered(t, f)
+	r, err := f.Service.StartOIDCAuthRequest(ctx, c, &account.OIDCParams{RedirectURI: c.RedirectURIs[0], Scopes: []string{"openid"}, ResponseType: "code"}, client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess := f.session()
+	was := sess.Profile.Settings
+	next := was
+	next.RequireTwoFactor, next.RequiredSince = true, f.Clock.Now().Add(-time.Hour)
+	if err := f.Writes().UpdateSettings(ctx, was, next); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Service.SatisfyOIDCAuthRequest(ctx, sess, r.ID); !errors.Is(err, account.ErrConflict) {
+		t.Fatalf("SatisfyOIDCAuthRequest with settings changed since the read = %v; want ErrConflict", err)
+	}
+	if got := f.Service.DecideOIDC(f.session(), r, &account.OIDCParams{}, c); got != account.OIDCEnroll {
+		t.Errorf("DecideOIDC on a fresh read = %v; want OIDCEnroll", got)
+	}
+}
+
 // Only the browser whose session satisfied a request collects its code,
 // and only while that session lasts: the request's id is no secret.
 func TestOIDCCodeGoesOnlyToTheBrowserThatSignedIn(t *testing.T) {

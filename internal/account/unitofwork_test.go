@@ -470,6 +470,14 @@ var useCases = []useCase{
 		}
 		return func() error { return u.Service.SatisfyOIDCAuthRequest(ctx, u.session(), r.ID) }
 	}},
+	{"SatisfyOIDCAuthRequest without 2FA", func(t *testing.T, u *unitOfWork) func() error {
+		c := registered(t, u.fixture)
+		r, err := u.Service.StartOIDCAuthRequest(ctx, c, &account.OIDCParams{RedirectURI: c.RedirectURIs[0], Scopes: []string{"openid"}, ResponseType: "code"}, client)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return func() error { return u.Service.SatisfyOIDCAuthRequest(ctx, u.session(), r.ID) }
+	}},
 	{"ExchangeOIDCCode with a refresh token", func(t *testing.T, u *unitOfWork) func() error {
 		u.enroll(t)
 		r, code := u.oidcCode(registered(t, u.fixture))
