@@ -895,11 +895,6 @@ func (s *Service) OIDCUser(ctx context.Context, r *OIDCAuthRequest) (*User, erro
 	return u, nil
 }
 
-// UserIDByOIDCSubject finds the account of a subject.
-func (s *Service) UserIDByOIDCSubject(ctx context.Context, subject string) (int64, error) {
-	return s.store.UserIDByOIDCSubject(ctx, subject)
-}
-
 // SigningKey is an ID-token signing key, opened.
 type SigningKey struct {
 	ID        string

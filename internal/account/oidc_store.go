@@ -127,8 +127,6 @@ type oidcStore interface {
 	// OIDCSubject returns the user's subject ("sub"); ErrNotFound when the
 	// user has none yet.
 	OIDCSubject(ctx context.Context, userID int64) (string, error)
-	// UserIDByOIDCSubject is the reverse; ErrNotFound when unknown.
-	UserIDByOIDCSubject(ctx context.Context, subject string) (int64, error)
 }
 
 // oidcTx is the part of Tx about the OpenID provider.

@@ -57,12 +57,6 @@ func (f *FaultStore) OIDCSubject(ctx context.Context, userID int64) (string, err
 	return f.Store.OIDCSubject(ctx, userID)
 }
 
-// UserIDByOIDCSubject implements account.Store.
-func (f *FaultStore) UserIDByOIDCSubject(ctx context.Context, subject string) (int64, error) {
-	f.read("UserIDByOIDCSubject")
-	return f.Store.UserIDByOIDCSubject(ctx, subject)
-}
-
 func (t *faultTx) CreateOIDCClient(ctx context.Context, c *account.OIDCClient) error {
 	if err := t.write("CreateOIDCClient"); err != nil {
 		return err

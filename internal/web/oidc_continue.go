@@ -104,21 +104,6 @@ func pendingOIDC(r *http.Request) string {
 	return id
 }
 
-// appAsking names the app the browser is signing in for, or "".
-func (h *handler) appAsking(r *http.Request, id string) string {
-	if id == "" {
-		id = pendingOIDC(r)
-	}
-	if id == "" {
-		return ""
-	}
-	_, _, client, err := h.svc.OIDCRequestForSignIn(r.Context(), id)
-	if err != nil {
-		return ""
-	}
-	return client.Name
-}
-
 func (h *handler) oidcFail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, account.ErrOIDCRequestNotFound) || errors.Is(err, account.ErrOIDCClientNotFound) {
 		h.forgetReturn(w, r)

@@ -45,11 +45,12 @@ func (h *handler) showSignIn(w http.ResponseWriter, r *http.Request) {
 // (?again=1, set by continueOIDC): then the form is shown, and signing
 // in replaces the session.
 func (h *handler) showSignInForApp(w http.ResponseWriter, r *http.Request, id string) {
-	app := h.appAsking(r, id)
-	if app == "" {
-		h.oidcFail(w, r, account.ErrOIDCRequestNotFound)
+	_, _, client, err := h.svc.OIDCRequestForSignIn(r.Context(), id)
+	if err != nil {
+		h.oidcFail(w, r, err)
 		return
 	}
+	app := client.Name
 	h.rememberReturn(w, continuePath(id))
 	v := &view{Title: "Sign in", App: app}
 	sess, err := h.svc.Session(r.Context(), httpauth.Token(r))

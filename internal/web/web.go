@@ -255,8 +255,12 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, pag
 	if v.Focus == "" {
 		v.Focus = focusField(page, v)
 	}
+	var app pendingApp
+	if pendingReturn(r) != "" {
+		app = h.pendingAppOf(r) // one lookup for the name and the form-action
+	}
 	if v.App == "" && (page == pageSignIn || page == pageTwoFactor) {
-		v.App = h.appAsking(r, "")
+		v.App = app.name
 	}
 	if d := w.Header().Get(deadlineHeader); d != "" && v.User != nil && !v.User.TwoFactorEnabled() {
 		if t, err := time.Parse(time.RFC3339, d); err == nil {
@@ -268,7 +272,7 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, pag
 		h.internalError(w, r, fmt.Errorf("web: render %s: %w", page, err))
 		return
 	}
-	h.allowFormTarget(w, r)
+	allowFormTarget(w, app.origin)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = buf.WriteTo(w)

@@ -100,15 +100,6 @@ func (s *Store) OIDCSubject(ctx context.Context, userID int64) (string, error) {
 	return subject, nil
 }
 
-// UserIDByOIDCSubject implements account.Store.
-func (s *Store) UserIDByOIDCSubject(ctx context.Context, subject string) (int64, error) {
-	var userID int64
-	if err := s.pool.QueryRow(ctx, `SELECT user_id FROM oidc_subjects WHERE subject = $1`, subject).Scan(&userID); err != nil {
-		return 0, fmt.Errorf("postgres: user by oidc subject: %w", notFound(err))
-	}
-	return userID, nil
-}
-
 func (t *tx) CreateOIDCClient(ctx context.Context, c *account.OIDCClient) error {
 	_, err := t.tx.Exec(ctx, `INSERT INTO oidc_clients (`+rowmap.OIDCClientColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 		c.ID, c.Name, c.SecretHash, boolInt(c.Public), rowmap.Lines(c.RedirectURIs), rowmap.Lines(c.PostLogoutRedirectURIs),

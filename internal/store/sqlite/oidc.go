@@ -18,8 +18,7 @@ const (
 	oidcAuthByCodeSQL  = `SELECT ` + rowmap.OIDCAuthRequestColumns + ` FROM oidc_auth_requests WHERE code_hash = ?`
 	oidcSigningKeysSQL = `SELECT ` + rowmap.OIDCSigningKeyColumns + ` FROM oidc_signing_keys
 		WHERE retired_at IS NULL OR retired_at > ? ORDER BY created_at DESC, id DESC`
-	oidcSubjectSQL       = `SELECT subject FROM oidc_subjects WHERE user_id = ?`
-	oidcUserBySubjectSQL = `SELECT user_id FROM oidc_subjects WHERE subject = ?`
+	oidcSubjectSQL = `SELECT subject FROM oidc_subjects WHERE user_id = ?`
 )
 
 // The joined reads of a token: the token, its grant and the grant's
@@ -152,15 +151,6 @@ func (s *Store) OIDCSubject(ctx context.Context, userID int64) (string, error) {
 		return "", fmt.Errorf("sqlite: oidc subject: %w", notFound(err))
 	}
 	return subject, nil
-}
-
-// UserIDByOIDCSubject implements account.Store.
-func (s *Store) UserIDByOIDCSubject(ctx context.Context, subject string) (int64, error) {
-	var userID int64
-	if err := s.queryRow(ctx, oidcUserBySubjectSQL, subject).Scan(&userID); err != nil {
-		return 0, fmt.Errorf("sqlite: user by oidc subject: %w", notFound(err))
-	}
-	return userID, nil
 }
 
 func isUnique(err error, table string) bool {
