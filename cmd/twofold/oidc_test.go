@@ -419,6 +419,7 @@ func oidcJourney(t *testing.T, p *process, db []string) {
 	}
 
 	stepUp(t, p, rp)
+	racePasswordChangeVsRefresh(t, p, rp)
 
 	// A remembered device skips the code for an app (aal2, with its own
 	// amr value), but not when the app asks for a fresh sign-in with the
@@ -497,6 +498,56 @@ func twoFactorUser(t *testing.T, p *process, email, name string) ([]byte, int64)
 		t.Fatalf("enable = %d %v", status, body)
 	}
 	return secret, used
+}
+
+// racePasswordChangeVsRefresh: an app's refresh of one sign-in races its
+// account's password change. Whichever commits first, once the change has
+// answered no token of that sign-in works: not the refresh token it had,
+// not one a racing refresh was given, not their access tokens.
+func racePasswordChangeVsRefresh(t *testing.T, p *process, rp *relyingParty) {
+	email := "race@example.com"
+	key, used := twoFactorUser(t, p, email, "Race Change")
+	b := newOIDCBrowser(t)
+	authURL, state, nonce, verifier := rp.authorize()
+	b.follow(p.base, authURL)
+	b.do("POST", p.base+"/signin", url.Values{"email": {email}, "password": {racePassword}})
+	code, _ := freshCode(key, used)
+	pg := b.do("POST", p.base+"/signin/two-factor", url.Values{"code": {code}})
+	pg, _ = b.follow(p.base, pg.location)
+	tok, _, _ := rp.exchange(rp.codeFrom(pg, state), verifier, nonce)
+
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	tokens := []*oauth2.Token{tok}
+	start := make(chan struct{})
+	// One refresh, not several: refreshes racing each other end the
+	// family by reuse, which would hide what the password change does.
+	wg.Go(func() {
+		<-start
+		if next, err := rp.conf.TokenSource(context.Background(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token(); err == nil {
+			mu.Lock()
+			tokens = append(tokens, next)
+			mu.Unlock()
+		}
+	})
+	changed := make(chan page, 1)
+	wg.Go(func() {
+		<-start
+		changed <- b.do("POST", p.base+"/me/password", url.Values{"current_password": {racePassword}, "new_password": {racePassword + " changed"}})
+	})
+	close(start)
+	wg.Wait()
+	if pg := <-changed; pg.status != http.StatusSeeOther {
+		t.Fatalf("the password change = %d %q %s", pg.status, pg.location, pg.body)
+	}
+	for i, tk := range tokens {
+		if _, err := rp.provider.UserInfo(context.Background(), oauth2.StaticTokenSource(tk)); err == nil {
+			t.Errorf("token %d of %d: its access token works after the password change", i+1, len(tokens))
+		}
+		if _, err := rp.conf.TokenSource(context.Background(), &oauth2.Token{RefreshToken: tk.RefreshToken}).Token(); err == nil {
+			t.Errorf("token %d of %d: its refresh token works after the password change", i+1, len(tokens))
+		}
+	}
 }
 
 // stepUp: an account without 2FA signs in with its password (aal1); an

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"os"
@@ -594,6 +595,34 @@ func TestNothingSecretAtRest(t *testing.T) {
 		"password":        []byte(pw),
 		"session token":   []byte(full),
 		"first token":     []byte(f.token),
+	}
+	// The OpenID provider's: a client's secret, a code, the tokens, the
+	// signing keys.
+	app, appSecret, err := f.Service.RegisterOIDCClient(ctx, nil, account.OIDCClientInput{Name: "App", RedirectURIs: []string{"https://app.example.com/cb"}}, client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Clock.Advance(30 * time.Second)
+	r, code := f.oidcCode(app)
+	tokens, err := f.Service.ExchangeOIDCCode(ctx, r, code, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := f.Service.SigningKeys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	needles["client secret"], needles["code"] = []byte(appSecret), []byte(code)
+	// An access token's id is stored as it is: the token an app holds is
+	// that id encrypted under a key derived from the server key (op's
+	// bearer token), so a copy of the database alone cannot make one.
+	needles["refresh token"] = []byte(tokens.RefreshToken)
+	for _, k := range keys {
+		der, err := x509.MarshalPKCS8PrivateKey(k.Private)
+		if err != nil {
+			t.Fatal(err)
+		}
+		needles["signing key "+k.Algorithm] = der
 	}
 	for _, c := range codes {
 		needles["backup code "+c] = []byte(c)
