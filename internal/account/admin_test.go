@@ -34,6 +34,7 @@ func invited(t *testing.T, env *accounttest.Env, admin *account.Session, email s
 // The last active administrator can be neither demoted nor deactivated;
 // with a second one, either can.
 func TestLastAdministratorStays(t *testing.T) {
+	t.Parallel()
 	env := accounttest.New(t, inviteOnly)
 	ada := firstAdmin(t, env)
 	for what, update := range map[string]account.UserUpdate{"demote": {Role: role(account.RoleMember)}, "deactivate": {Active: active(false)}} {
@@ -57,6 +58,7 @@ func TestLastAdministratorStays(t *testing.T) {
 // Two administrators demoting each other at the same moment leave one,
 // on each store.
 func TestMutualDemotionLeavesAnAdministrator(t *testing.T) {
+	t.Parallel()
 	for name, newEnv := range map[string]func(testing.TB, ...func(*account.Policy)) *accounttest.Env{
 		"sqlite": accounttest.New, "postgres": accounttest.NewPostgres,
 	} {
@@ -93,6 +95,7 @@ func TestMutualDemotionLeavesAnAdministrator(t *testing.T) {
 // then answers ErrAccountDeactivated and a wrong one the usual error;
 // reactivated, it signs in again.
 func TestDeactivation(t *testing.T) {
+	t.Parallel()
 	env := accounttest.New(t, inviteOnly)
 	ada := firstAdmin(t, env)
 	bo := invited(t, env, ada, "bo@example.com", account.RoleMember)
@@ -131,6 +134,7 @@ func TestDeactivation(t *testing.T) {
 // Every administrative action is in the audit log, with who did it, on
 // whom and what; the operator's CLI actions too.
 func TestAuditLog(t *testing.T) {
+	t.Parallel()
 	env := accounttest.New(t, inviteOnly)
 	ada := firstAdmin(t, env)
 	bo := invited(t, env, ada, "bo@example.com", account.RoleMember)

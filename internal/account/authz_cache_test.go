@@ -45,6 +45,7 @@ var twoInstancesCached = map[string]func(t *testing.T) (*accounttest.Env, *accou
 // store once per AuthzCache; a half-signed-in session or an unknown token
 // is read every time.
 func TestAuthzCacheReadsOncePerInterval(t *testing.T) {
+	t.Parallel()
 	fs := accounttest.NewFaultStore(accounttest.New(t, inviteOnly).Store)
 	env := accounttest.NewOnStore(t, fs, inviteOnly, withAuthzCache)
 	w := newAuthzWorld(t, env)
@@ -86,6 +87,7 @@ func TestAuthzCacheReadsOncePerInterval(t *testing.T) {
 // instance decides its very next check: every transaction of the service
 // invalidates what its checks read before.
 func TestAuthzCacheSameInstanceAtOnce(t *testing.T) {
+	t.Parallel()
 	env := accounttest.New(t, inviteOnly, withAuthzCache)
 	w := newAuthzWorld(t, env)
 	app := w.addApp(t, "app.example.com", "", account.AccessSignedIn, false)
@@ -128,6 +130,7 @@ func TestAuthzCacheSameInstanceAtOnce(t *testing.T) {
 // check of the other that starts AuthzCache after the change returned
 // (issue 13: within a second), on both stores.
 func TestAuthzCacheAcrossInstancesWithinInterval(t *testing.T) {
+	t.Parallel()
 	for name, open := range twoInstancesCached {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

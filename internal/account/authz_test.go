@@ -101,6 +101,7 @@ func (w *authzWorld) addApp(t *testing.T, host, prefix string, access account.Ap
 // specific app (or the default); an account without 2FA is sent to enroll
 // for an app that requires it, a half-signed-in one to the code step.
 func TestAuthorize(t *testing.T) {
+	t.Parallel()
 	env := accounttest.New(t, inviteOnly)
 	w := newAuthzWorld(t, env)
 	w.addApp(t, "app.example.com", "", account.AccessSignedIn, false)
@@ -164,6 +165,7 @@ func TestAuthorize(t *testing.T) {
 // While 2FA is required for everyone and the grace period is over, an
 // account without it is sent to enroll before any app.
 func TestAuthorizeOverdueGoesToEnrollment(t *testing.T) {
+	t.Parallel()
 	env := accounttest.New(t, inviteOnly)
 	w := newAuthzWorld(t, env)
 	on, zero := true, 0
@@ -183,6 +185,7 @@ func TestAuthorizeOverdueGoesToEnrollment(t *testing.T) {
 // this instance's copy while that version stands. Nothing is written (the
 // session was touched within Policy.TouchInterval).
 func TestAuthorizeIsOneRead(t *testing.T) {
+	t.Parallel()
 	fs := accounttest.NewFaultStore(accounttest.New(t, inviteOnly).Store)
 	env := accounttest.NewOnStore(t, fs, inviteOnly)
 	w := newAuthzWorld(t, env)
@@ -215,6 +218,7 @@ func TestAuthorizeIsOneRead(t *testing.T) {
 // and a deactivation made through one decide the very next check on the
 // other, on both stores.
 func TestAuthorizeAcrossInstances(t *testing.T) {
+	t.Parallel()
 	for name, open := range twoInstances {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -275,6 +279,7 @@ func TestAuthorizeAcrossInstances(t *testing.T) {
 // a member's checks stream through the other: no check that starts after
 // the change has committed lets the member in, on both stores.
 func TestRuleChangeWhileChecksStream(t *testing.T) {
+	t.Parallel()
 	for name, open := range twoInstances {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -353,6 +358,7 @@ var twoInstances = map[string]func(t *testing.T) (*accounttest.Env, *accounttest
 
 // Which app decides: the most specific that matches.
 func TestMatchApp(t *testing.T) {
+	t.Parallel()
 	apps := []*account.ProtectedApp{
 		{ID: 1, Host: "app.example.com"},
 		{ID: 2, Host: "app.example.com", PathPrefix: "/admin/"},
@@ -395,6 +401,7 @@ func TestMatchApp(t *testing.T) {
 // Policy.RedirectHosts and the protected apps' hosts); allowed ones pass
 // as they are.
 func TestSafeRedirect(t *testing.T) {
+	t.Parallel()
 	env := accounttest.New(t, inviteOnly, func(p *account.Policy) {
 		p.RedirectHosts = []string{"auth.example.com", "*.tools.example.net"}
 	})
@@ -468,6 +475,7 @@ func TestSafeRedirect(t *testing.T) {
 
 // Administrators manage the apps; bad input names its field; members may not.
 func TestProtectedAppsAdmin(t *testing.T) {
+	t.Parallel()
 	env := accounttest.New(t, inviteOnly)
 	w := newAuthzWorld(t, env)
 	a := w.addApp(t, "App.Example.com.", "/admin/../tools", account.AccessAdmins, true)
@@ -535,6 +543,7 @@ func TestProtectedAppsAdmin(t *testing.T) {
 // the app is still as read: another administrator's change in between
 // gets ErrConflict instead of being undone.
 func TestUpdateProtectedAppOverWhatWasRead(t *testing.T) {
+	t.Parallel()
 	env := accounttest.New(t)
 	ada := firstAdmin(t, env)
 	app, err := env.Service.CreateProtectedApp(ctx, ada, account.AppInput{Host: "wiki.example.com", Access: account.AccessSignedIn}, client)
@@ -576,6 +585,7 @@ func TestMatchAppAllocatesNothing(t *testing.T) {
 // ParseOriginalURL reads the URL they make, and refuses a host header
 // that is more than a host.
 func TestParseForwarded(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct{ proto, host, uri string }{
 		{"https", "app.example.com", "/"},
 		{"https", "App.Example.COM:8443", "/%61dmin/x?y=1"},

@@ -20,6 +20,7 @@ import (
 // A sign-in the server was too busy to check (503) is not charged as a
 // failed password: 20 of them must not lock out the right one.
 func TestBusySignInsDoNotCountAsFailures(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "t.db"))
 	if err != nil {

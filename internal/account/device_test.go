@@ -72,6 +72,7 @@ func mailed(t *testing.T, env *accounttest.Env, kind account.EventKind) int {
 // replaced at each use, and the replaced one coming back means a copy, so
 // the device is forgotten, the owner told, and the code asked.
 func TestRememberedDeviceSkipsTheCodeOnce(t *testing.T) {
+	t.Parallel()
 	f := enrolled(t)
 	device := f.remembered()
 	if n := mailed(t, f.Env, account.EventDeviceRemembered); n != 1 {
@@ -121,6 +122,7 @@ func TestRememberedDeviceSkipsTheCodeOnce(t *testing.T) {
 }
 
 func TestRememberedDeviceExpiresAndCanBeTurnedOff(t *testing.T) {
+	t.Parallel()
 	f := enrolled(t, func(p *account.Policy) { p.RememberDevice = 48 * time.Hour })
 	device := f.remembered()
 	f.Clock.Advance(47 * time.Hour)
@@ -145,6 +147,7 @@ func TestRememberedDeviceExpiresAndCanBeTurnedOff(t *testing.T) {
 // all: a new password, 2FA turned off, an administrator's reset, and
 // deactivation (which keeps them from coming back with reactivation).
 func TestRememberedDevicesForgotten(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		change func(t *testing.T, f *fixture, admin *account.Session)
@@ -214,6 +217,7 @@ func enabledNow(t *testing.T, env *accounttest.Env, userID int64) bool {
 }
 
 func TestForgetDevice(t *testing.T) {
+	t.Parallel()
 	f := enrolled(t)
 	first, second := f.remembered(), f.remembered()
 	devices, err := f.Service.Devices(ctx, f.session(), second)
@@ -256,6 +260,7 @@ func TestForgetDevice(t *testing.T) {
 // A browser two people share keeps one person's device: the other's
 // sign-in asks for their code and leaves the cookie alone.
 func TestDeviceOfAnotherAccount(t *testing.T) {
+	t.Parallel()
 	ana := enrolled(t)
 	device := ana.remembered()
 	bo := &fixture{Env: ana.Env, t: t, email: "bo@example.com"}
@@ -279,6 +284,7 @@ func TestDeviceOfAnotherAccount(t *testing.T) {
 // Sign-ins racing with one device token: exactly one skips the code, on
 // each store; the others are asked for it.
 func TestDeviceTokenRace(t *testing.T) {
+	t.Parallel()
 	for name, newEnv := range map[string]func(testing.TB, ...func(*account.Policy)) *accounttest.Env{
 		"sqlite": accounttest.New, "postgres": accounttest.NewPostgres,
 	} {
@@ -319,6 +325,7 @@ func TestDeviceTokenRace(t *testing.T) {
 // sending invalid UTF-8 gets no 500 on PostgreSQL, and nothing unbounded
 // is stored.
 func TestDeviceSignInStoresClientTextSafely(t *testing.T) {
+	t.Parallel()
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			fresh := b.open(t)
@@ -346,6 +353,7 @@ func TestDeviceSignInStoresClientTextSafely(t *testing.T) {
 // A copy of a device token is noticed however many times the real
 // browser signed in since it was taken.
 func TestCopiedDeviceTokenIsNoticedAfterTwoRotations(t *testing.T) {
+	t.Parallel()
 	f := enrolled(t)
 	copied := f.remembered() // the thief copies the cookie now
 	second := f.signInOn(copied).DeviceToken
@@ -366,6 +374,7 @@ func TestCopiedDeviceTokenIsNoticedAfterTwoRotations(t *testing.T) {
 // form sent twice, an answer lost), asks for the code but forgets
 // nothing and alarms no one; from another address it is a copy.
 func TestReplacedTokenBackAtOnce(t *testing.T) {
+	t.Parallel()
 	f := enrolled(t)
 	device := f.remembered()
 	next := f.signInOn(device).DeviceToken
@@ -396,6 +405,7 @@ func TestReplacedTokenBackAtOnce(t *testing.T) {
 // Lowering --remember-device-days shortens the devices already
 // remembered.
 func TestShorterRememberPolicyApplies(t *testing.T) {
+	t.Parallel()
 	env := accounttest.New(t)
 	f := enrolledOn(t, env)
 	device := f.remembered()

@@ -144,6 +144,7 @@ func backupCodesOf(t *testing.T, f *fixture) []string {
 // forgets every remembered device, in one go with its event, its audit
 // entry and an email saying so. It signs nobody in.
 func TestEverySecurityEmailCarriesAWorkingDisavowLink(t *testing.T) {
+	t.Parallel()
 	kinds := account.MailedKinds()
 	kinds[account.EventRecoveryStarted] = true // written by StartRecovery itself, with its cancel link
 	for kind, linked := range kinds {
@@ -263,6 +264,7 @@ func (f *fixture) signInPasswordWith(password string) string {
 // A link works once, for its lifetime, with its own account's password;
 // a wrong password is a failed sign-in that leaves the link usable.
 func TestDisavowLinkRules(t *testing.T) {
+	t.Parallel()
 	t.Run("single use, no replay", func(t *testing.T) {
 		f := enrolled(t)
 		token := f.DisavowLink(t, f.email, account.EventTwoFactorEnabled)
@@ -399,6 +401,7 @@ func isValidation(err error, field string) bool {
 // Two uses of one link at once, on each store: one does it, the other is
 // told the link was used, and there is one record and one email.
 func TestConcurrentDisavowOnce(t *testing.T) {
+	t.Parallel()
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			f := enrolledOn(t, accounttest.NewOnStore(t, b.open(t)(t)))
@@ -432,6 +435,7 @@ func TestConcurrentDisavowOnce(t *testing.T) {
 // A sign-in whose password was checked before the link was used gets no
 // session after it: the link bumps the security version.
 func TestSignInRacingADisavowGetsNoSession(t *testing.T) {
+	t.Parallel()
 	fault := accounttest.NewFaultStore(backends[0].open(t)(t))
 	f := signedUpOn(t, accounttest.NewOnStore(t, fault))
 	// Two factor off: the password step alone would complete a session.

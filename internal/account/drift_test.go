@@ -13,6 +13,7 @@ import (
 // and counted like any wrong code, but says how far off the clock is; a
 // code of no nearby step, or of a step already used, says nothing more.
 func TestClockDrift(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		phoneClock time.Duration // how far the phone is from the server
@@ -70,6 +71,7 @@ func TestClockDrift(t *testing.T) {
 // when its time comes only because the answer said when that would be:
 // the answer says nothing, so the guess is worth what any guess is.
 func TestFutureCodeGetsNoClockAdvice(t *testing.T) {
+	t.Parallel()
 	f := enrolled(t)
 	secret, _ := totp.DecodeSecret(f.secret)
 	guess := totp.Code(secret, f.Clock.Now().Add(5*time.Minute))
@@ -83,6 +85,7 @@ func TestFutureCodeGetsNoClockAdvice(t *testing.T) {
 // Enabling 2FA with the code of a phone 3 minutes behind gets the same
 // advice.
 func TestClockDriftWhileEnabling(t *testing.T) {
+	t.Parallel()
 	f := signedUp(t)
 	setup, err := f.Service.BeginTOTPSetup(ctx, f.session())
 	if err != nil {

@@ -64,6 +64,7 @@ func TestThirtyDaysOfGuessingIsBounded(t *testing.T) {
 }
 
 func TestSuspensionRefusesRightCodesUntilABackupCode(t *testing.T) {
+	t.Parallel()
 	f := enrolled(t, func(p *account.Policy) { p.SuspendAfter = 3 })
 	codes, err := f.Service.GenerateBackupCodes(ctx, f.session(), client)
 	if err != nil {
@@ -105,6 +106,7 @@ func TestSuspensionRefusesRightCodesUntilABackupCode(t *testing.T) {
 
 // A right code resets the count: only wrong codes in a row suspend.
 func TestRightCodeResetsConsecutiveFailures(t *testing.T) {
+	t.Parallel()
 	f := enrolled(t, func(p *account.Policy) { p.SuspendAfter = 3 })
 	for round := range 3 {
 		pending := f.signInPassword()
@@ -121,6 +123,7 @@ func TestRightCodeResetsConsecutiveFailures(t *testing.T) {
 }
 
 func TestSecurityChangesAreNotified(t *testing.T) {
+	t.Parallel()
 	f := enrolled(t)
 	codes, _ := f.Service.GenerateBackupCodes(ctx, f.session(), client)
 	f.Service.SubmitSecondFactor(ctx, f.signInPassword(), codes[0], client)

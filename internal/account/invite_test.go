@@ -48,6 +48,7 @@ func firstAdmin(t *testing.T, env *accounttest.Env) *account.Session {
 // administrator exists no new link is made, and a link made before does
 // nothing.
 func TestSetupLinkMakesTheFirstAdministratorOnce(t *testing.T) {
+	t.Parallel()
 	env := accounttest.New(t, inviteOnly)
 	older, err := env.Service.CreateSetupLink(ctx)
 	if err != nil || older == "" {
@@ -69,6 +70,7 @@ func TestSetupLinkMakesTheFirstAdministratorOnce(t *testing.T) {
 // Two setup links accepted at the same moment make one administrator, on
 // each store (the count is taken under LockAdministrators).
 func TestConcurrentSetupLinksMakeOneAdministrator(t *testing.T) {
+	t.Parallel()
 	for name, newEnv := range map[string]func(testing.TB, ...func(*account.Policy)) *accounttest.Env{
 		"sqlite": accounttest.New, "postgres": accounttest.NewPostgres,
 	} {
@@ -114,6 +116,7 @@ func TestConcurrentSetupLinksMakeOneAdministrator(t *testing.T) {
 // (the email fixed by the invitation) once; a used, revoked or expired
 // link makes nothing; only administrators invite.
 func TestInvitation(t *testing.T) {
+	t.Parallel()
 	env := accounttest.New(t, inviteOnly)
 	admin := firstAdmin(t, env)
 
@@ -171,6 +174,7 @@ func TestInvitation(t *testing.T) {
 // Inviting an email that has an account answers exactly as a new one
 // does; its owner is told, and the link makes nothing.
 func TestInvitingAnExistingEmailAnswersAlike(t *testing.T) {
+	t.Parallel()
 	env := accounttest.New(t) // open sign-up, to make the account
 	env.SignUp(t, account.SignUpInput{Email: "ana@example.com", Password: pw, Name: "Ana"}, client)
 	admin := firstAdmin(t, env)
@@ -200,6 +204,7 @@ func TestInvitingAnExistingEmailAnswersAlike(t *testing.T) {
 
 // One invitation accepted from many requests at once makes one account.
 func TestConcurrentAcceptsMakeOneAccount(t *testing.T) {
+	t.Parallel()
 	env := accounttest.New(t, inviteOnly)
 	admin := firstAdmin(t, env)
 	_, link, err := env.Service.Invite(ctx, admin, account.InviteInput{Email: "bo@example.com", Role: account.RoleMember}, client)
@@ -233,6 +238,7 @@ func TestConcurrentAcceptsMakeOneAccount(t *testing.T) {
 // With sign-up by invitation, the sign-up use case is refused before
 // anything is written.
 func TestSignUpByInvitationOnly(t *testing.T) {
+	t.Parallel()
 	env := accounttest.New(t, inviteOnly)
 	err := env.Service.StartSignUp(ctx, account.SignUpInput{Email: "bo@example.com", Password: pw, Name: "Bo"}, client)
 	if !errors.Is(err, account.ErrSignUpDisabled) {
@@ -246,6 +252,7 @@ func TestSignUpByInvitationOnly(t *testing.T) {
 // Sending an invitation again makes a new link and stops the old one, in
 // one transaction; an accepted one cannot be sent again.
 func TestResendInvitation(t *testing.T) {
+	t.Parallel()
 	env := accounttest.New(t, inviteOnly)
 	admin := firstAdmin(t, env)
 	inv, first, err := env.Service.Invite(ctx, admin, account.InviteInput{Email: "bo@example.com", Role: account.RoleAdmin}, client)
@@ -271,6 +278,7 @@ func TestResendInvitation(t *testing.T) {
 // invitation withdrawn, or 2FA switched to required, between a use case's
 // read and its transaction makes the use case change nothing (each store).
 func TestInvitationAndPolicyRaces(t *testing.T) {
+	t.Parallel()
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			fault := accounttest.NewFaultStore(b.open(t)(t))
@@ -329,6 +337,7 @@ func TestInvitationAndPolicyRaces(t *testing.T) {
 // A link mailed while sign-up was open makes nothing once it is by
 // invitation; an accepted invitation gives its sign-up attempt back.
 func TestSignUpModeAndInvitationAttempts(t *testing.T) {
+	t.Parallel()
 	open := accounttest.New(t, func(p *account.Policy) { p.SignUpAttempts = 1 })
 	elsewhere := account.Client{IP: "198.51.100.9"} // its own sign-up attempt
 	if err := open.Service.StartSignUp(ctx, account.SignUpInput{Email: "bo@example.com", Password: pw, Name: "Bo"}, elsewhere); err != nil {

@@ -3,6 +3,7 @@ package account
 import "testing"
 
 func TestIPKeyCountsIPv6ByItsSlash64(t *testing.T) {
+	t.Parallel()
 	for ip, want := range map[string]string{
 		"192.0.2.7":                 "192.0.2.7",
 		"2001:db8:1:2:aaaa::1":      "2001:db8:1:2::/64",

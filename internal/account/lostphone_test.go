@@ -59,6 +59,7 @@ func lostPhone(t *testing.T, opts ...func(*account.Policy)) (*fixture, *account.
 // help; they are emailed, once while the request is open, and it is
 // listed for them.
 func TestRequestHelp(t *testing.T) {
+	t.Parallel()
 	f, ada := lostPhone(t)
 	pending := f.signInPassword()
 	if err := f.Service.RequestHelp(ctx, pending, strings.Repeat("x", 501), client); err == nil {
@@ -93,6 +94,7 @@ func TestRequestHelp(t *testing.T) {
 // up, resolves the help request, ends sessions and devices, and is in the
 // audit log naming the administrator.
 func TestResetAfterPhoneVerification(t *testing.T) {
+	t.Parallel()
 	f, ada := lostPhone(t)
 	f.remembered()
 	if err := f.Service.RequestHelp(ctx, f.signInPassword(), "", client); err != nil {
@@ -153,6 +155,7 @@ func TestResetAfterPhoneVerification(t *testing.T) {
 // A verification allows one reset, for 15 minutes; a code works for 10
 // minutes and 5 wrong tries, after which even the right one is refused.
 func TestPhoneVerificationLimits(t *testing.T) {
+	t.Parallel()
 	t.Run("one reset per verification", func(t *testing.T) {
 		f, ada := lostPhone(t)
 		id := f.session().UserID
@@ -257,6 +260,7 @@ func TestPhoneVerificationLimits(t *testing.T) {
 // Texting needs an administrator, a number on file and an SMS sender, and
 // an account gets at most 3 texts an hour; without texts, a reason does.
 func TestPhoneVerificationRefusals(t *testing.T) {
+	t.Parallel()
 	f, ada := lostPhone(t)
 	id := f.session().UserID
 	if _, err := f.Service.SendPhoneVerification(ctx, f.session(), id, client); !errors.Is(err, account.ErrForbidden) {
@@ -294,6 +298,7 @@ func TestPhoneVerificationRefusals(t *testing.T) {
 // shows; asking for help again while a request is open costs nothing of
 // the day's limit; a sign-in with a code resolves the open request.
 func TestLostPhoneDetails(t *testing.T) {
+	t.Parallel()
 	f, ada := lostPhone(t)
 	id := f.session().UserID
 	if _, err := f.Service.SendPhoneVerification(ctx, ada, id, client); err != nil {
@@ -329,6 +334,7 @@ func TestLostPhoneDetails(t *testing.T) {
 // A verification is of the number it was texted to: once the number on
 // file changes, it allows no reset.
 func TestVerificationOfAnOldNumber(t *testing.T) {
+	t.Parallel()
 	f, ada := lostPhone(t)
 	id := f.session().UserID
 	if _, err := f.Service.SendPhoneVerification(ctx, ada, id, client); err != nil {
@@ -349,6 +355,7 @@ func TestVerificationOfAnOldNumber(t *testing.T) {
 // An administrator can dismiss a help request without a reset; a member
 // cannot; dismissing none is ErrHelpRequestNotFound; it is audited.
 func TestDismissHelpRequest(t *testing.T) {
+	t.Parallel()
 	f, ada := lostPhone(t)
 	id := f.session().UserID
 	if err := f.Service.RequestHelp(ctx, f.signInPassword(), "", client); err != nil {

@@ -13,6 +13,7 @@ import (
 )
 
 func TestAMRAndACR(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		secondFactor string
 		amr          []string
@@ -33,6 +34,7 @@ func TestAMRAndACR(t *testing.T) {
 
 // DecideOIDC: what a complete session still lacks for an app's request.
 func TestDecideOIDC(t *testing.T) {
+	t.Parallel()
 	env := accounttest.New(t)
 	now := env.Clock.Now()
 	withTOTP := &account.User{ID: 1, TOTP: &account.TOTPState{}}
@@ -148,6 +150,7 @@ func registered(t *testing.T, f *fixture) *account.OIDCClient {
 
 // A code is exchanged once, even by two requests at the same time.
 func TestOIDCCodeOnceUnderRace(t *testing.T) {
+	t.Parallel()
 	f := enrolled(t)
 	c := registered(t, f)
 	r, code := f.oidcCode(c)
@@ -174,6 +177,7 @@ func TestOIDCCodeOnceUnderRace(t *testing.T) {
 // A refresh token is exchanged once: the second time, with a copy or in
 // a race, the whole grant ends and the account's activity says so.
 func TestOIDCRefreshReuseRevokesTheGrant(t *testing.T) {
+	t.Parallel()
 	f := enrolled(t)
 	c := registered(t, f)
 	_, tokens := f.oidcGrant(c)
@@ -206,6 +210,7 @@ func TestOIDCRefreshReuseRevokesTheGrant(t *testing.T) {
 // Concurrent refreshes of one token: at most one new token, and the
 // grant ends.
 func TestOIDCRefreshRace(t *testing.T) {
+	t.Parallel()
 	f := enrolled(t)
 	c := registered(t, f)
 	_, tokens := f.oidcGrant(c)
@@ -239,6 +244,7 @@ func TestOIDCRefreshRace(t *testing.T) {
 
 // A password change ends an app's grant, and a code not yet exchanged.
 func TestOIDCGrantEndsWithThePassword(t *testing.T) {
+	t.Parallel()
 	f := enrolled(t)
 	c := registered(t, f)
 	_, tokens := f.oidcGrant(c)
@@ -262,6 +268,7 @@ func TestOIDCGrantEndsWithThePassword(t *testing.T) {
 }
 
 func TestOIDCClientValidation(t *testing.T) {
+	t.Parallel()
 	env := accounttest.New(t)
 	tests := []struct {
 		name  string
@@ -317,6 +324,7 @@ func TestOIDCClientValidation(t *testing.T) {
 // session is not, when "Require 2FA for all users" was switched on
 // between that read and the write.
 func TestOIDCSatisfyRechecksTheSettings(t *testing.T) {
+	t.Parallel()
 	f := signedUp(t)
 	c := registered(t, f)
 	r, err := f.Service.StartOIDCAuthRequest(ctx, c, &account.OIDCParams{RedirectURI: c.RedirectURIs[0], Scopes: []string{"openid"}, ResponseType: "code"}, client)
@@ -341,6 +349,7 @@ func TestOIDCSatisfyRechecksTheSettings(t *testing.T) {
 // Only the browser whose session satisfied a request collects its code,
 // and only while that session lasts: the request's id is no secret.
 func TestOIDCCodeGoesOnlyToTheBrowserThatSignedIn(t *testing.T) {
+	t.Parallel()
 	f := enrolled(t)
 	c := registered(t, f)
 	r, err := f.Service.StartOIDCAuthRequest(ctx, c, &account.OIDCParams{RedirectURI: c.RedirectURIs[0], Scopes: []string{"openid"}, ResponseType: "code"}, client)
@@ -374,6 +383,7 @@ func TestOIDCCodeGoesOnlyToTheBrowserThatSignedIn(t *testing.T) {
 // Anyone may start authorization requests, and each is stored until it
 // expires: they are counted per client IP.
 func TestOIDCRequestsAreThrottledPerIP(t *testing.T) {
+	t.Parallel()
 	env := accounttest.New(t)
 	c, _, err := env.Service.RegisterOIDCClient(ctx, nil, account.OIDCClientInput{Name: "A", RedirectURIs: []string{"https://a.example/cb"}}, client)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 )
 
 func TestChangePassword(t *testing.T) {
+	t.Parallel()
 	f := signedUp(t)
 	const next = "a brand new passphrase"
 	other, _, err := f.Service.SignIn(ctx, account.SignInInput{Email: f.email, Password: pw}, client)
@@ -67,6 +68,7 @@ func TestChangePassword(t *testing.T) {
 }
 
 func TestChangePasswordNeedsAFullSignIn(t *testing.T) {
+	t.Parallel()
 	f := enrolled(t)
 	pending, err := f.Service.Session(ctx, f.signInPassword())
 	if err != nil {

@@ -82,6 +82,7 @@ func (f *fixture) cancelToken() string {
 }
 
 func TestRecoveryIsOffByDefault(t *testing.T) {
+	t.Parallel()
 	f, _ := recoveryFixture(t, accounttest.New(t, texts), 0)
 	pending := f.signInPassword()
 	if err := f.Service.SendRecoveryCode(ctx, pending, client); !errors.Is(err, account.ErrRecoveryDisabled) {
@@ -96,6 +97,7 @@ func TestRecoveryIsOffByDefault(t *testing.T) {
 // nothing signs in before, the owner and the administrators are emailed,
 // and the first password sign-in after the delay turns 2FA off.
 func TestRecoveryCompletesAfterTheDelay(t *testing.T) {
+	t.Parallel()
 	f, ada := recoveryFixture(t, accounttest.New(t, texts), 72)
 	pending := f.signInPassword()
 	if err := f.Service.SendRecoveryCode(ctx, pending, client); err != nil {
@@ -178,6 +180,7 @@ func mustAuthenticate(t *testing.T, env *accounttest.Env, sess *account.Session)
 // signed in, an administrator, a password change; after any, the delay
 // passing changes nothing.
 func TestRecoveryCancelled(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		cancel func(t *testing.T, f *fixture, ada *account.Session, rec *account.Recovery)
@@ -239,6 +242,7 @@ func TestRecoveryCancelled(t *testing.T) {
 // Changing the delay never hurries a recovery: a shorter one leaves it at
 // its own delay, a longer one holds it back.
 func TestRecoveryDelayChanges(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name         string
 		newHours     int
@@ -268,6 +272,7 @@ func TestRecoveryDelayChanges(t *testing.T) {
 // Password sign-ins racing at the moment a recovery is due complete it
 // once, on each store.
 func TestRecoveryCompletesOnce(t *testing.T) {
+	t.Parallel()
 	for name, newEnv := range map[string]func(testing.TB, ...func(*account.Policy)) *accounttest.Env{
 		"sqlite": accounttest.New, "postgres": accounttest.NewPostgres,
 	} {
@@ -307,6 +312,7 @@ func TestRecoveryCompletesOnce(t *testing.T) {
 // Deactivation cancels a pending recovery: it does not wait for a
 // reactivation to complete.
 func TestDeactivationCancelsRecovery(t *testing.T) {
+	t.Parallel()
 	f, ada := recoveryFixture(t, accounttest.New(t, texts), 72)
 	rec := f.startRecovery(f.signInPassword())
 	for _, on := range []bool{false, true} {
@@ -322,6 +328,7 @@ func TestDeactivationCancelsRecovery(t *testing.T) {
 // A sign-in with the owner's remembered device is a second factor: it
 // cancels a pending recovery, and never completes one.
 func TestDeviceSignInCancelsRecovery(t *testing.T) {
+	t.Parallel()
 	f, _ := recoveryFixture(t, accounttest.New(t, texts), 72)
 	device := f.remembered()                   // the owner's laptop
 	rec := f.startRecovery(f.signInPassword()) // someone with the password and the number
@@ -342,6 +349,7 @@ func TestDeviceSignInCancelsRecovery(t *testing.T) {
 // Turning self-recovery off cancels the recoveries waiting (and tells
 // their owners); it does not freeze them until it is turned on again.
 func TestRecoveryOffCancelsPending(t *testing.T) {
+	t.Parallel()
 	f, ada := recoveryFixture(t, accounttest.New(t, texts), 72)
 	rec := f.startRecovery(f.signInPassword())
 	for _, hours := range []int{0, 1} {
@@ -366,6 +374,7 @@ func TestRecoveryOffCancelsPending(t *testing.T) {
 // completes it: one of them wins, neither fails, on each store (on
 // PostgreSQL, locks taken in another order would deadlock).
 func TestCancelRacingCompletion(t *testing.T) {
+	t.Parallel()
 	for name, newEnv := range map[string]func(testing.TB, ...func(*account.Policy)) *accounttest.Env{
 		"sqlite": accounttest.New, "postgres": accounttest.NewPostgres,
 	} {

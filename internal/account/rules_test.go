@@ -13,6 +13,7 @@ import (
 // A sealed secret is bound to its user: copied into another user's row it
 // does not open, so swapping ciphertexts in the database gains nothing.
 func TestSealedSecretIsBoundToItsUser(t *testing.T) {
+	t.Parallel()
 	f := signedUp(t)
 	if _, err := f.Service.BeginTOTPSetup(ctx, f.session()); err != nil {
 		t.Fatal(err)
@@ -37,6 +38,7 @@ func TestSealedSecretIsBoundToItsUser(t *testing.T) {
 // Backup codes are stored as an HMAC under the server key, not as a plain
 // hash anyone could compute from a guessed code.
 func TestBackupCodesAreStoredKeyed(t *testing.T) {
+	t.Parallel()
 	f := enrolled(t)
 	codes, err := f.Service.GenerateBackupCodes(ctx, f.session(), client)
 	if err != nil {
@@ -56,6 +58,7 @@ func TestBackupCodesAreStoredKeyed(t *testing.T) {
 
 // A right code gives its throttle slot back: only wrong codes count.
 func TestRightCodeDoesNotCountAgainstTheThrottle(t *testing.T) {
+	t.Parallel()
 	f := enrolled(t)
 	wrong := "000000"
 	if f.Code(t, f.secret) == wrong {
@@ -79,6 +82,7 @@ func TestRightCodeDoesNotCountAgainstTheThrottle(t *testing.T) {
 
 // Codes typed while enabling 2FA are throttled like sign-in codes.
 func TestEnableCodesAreThrottled(t *testing.T) {
+	t.Parallel()
 	f := signedUp(t)
 	setup, err := f.Service.BeginTOTPSetup(ctx, f.session())
 	if err != nil {
@@ -103,6 +107,7 @@ func TestEnableCodesAreThrottled(t *testing.T) {
 // Wrong passwords typed to confirm the password count against the account
 // like wrong passwords at sign-in.
 func TestWrongConfirmationsCountAsWrongPasswords(t *testing.T) {
+	t.Parallel()
 	f := signedUp(t, func(p *account.Policy) { p.PasswordAttempts = 3 })
 	for i := range 3 {
 		if err := f.Service.ConfirmPassword(ctx, f.session(), "not my password", client); !errors.Is(err, account.ErrWrongPassword) {

@@ -101,6 +101,7 @@ func (f *fixture) signInPassword() string {
 }
 
 func TestSignUpValidation(t *testing.T) {
+	t.Parallel()
 	env := accounttest.New(t)
 	tests := []struct {
 		name  string
@@ -136,6 +137,7 @@ func TestSignUpValidation(t *testing.T) {
 }
 
 func TestSignUpStoresE164(t *testing.T) {
+	t.Parallel()
 	f := signedUp(t)
 	p, err := f.profile()
 	if err != nil {
@@ -147,6 +149,7 @@ func TestSignUpStoresE164(t *testing.T) {
 }
 
 func TestSignInWithoutTwoFactor(t *testing.T) {
+	t.Parallel()
 	f := signedUp(t)
 	token, stage, err := f.Service.SignIn(ctx, account.SignInInput{Email: "ana@example.com", Password: pw, PreviousToken: f.token}, client)
 	if err != nil || stage != account.StageComplete {
@@ -161,6 +164,7 @@ func TestSignInWithoutTwoFactor(t *testing.T) {
 }
 
 func TestWrongEmailAndWrongPasswordLookAlike(t *testing.T) {
+	t.Parallel()
 	f := signedUp(t)
 	_, _, errUnknown := f.Service.SignIn(ctx, account.SignInInput{Email: "nobody@example.com", Password: pw}, client)
 	_, _, errWrong := f.Service.SignIn(ctx, account.SignInInput{Email: "ana@example.com", Password: "wrong password"}, client)
@@ -170,6 +174,7 @@ func TestWrongEmailAndWrongPasswordLookAlike(t *testing.T) {
 }
 
 func TestSetupRequiresMobilePhoneAndRecentPassword(t *testing.T) {
+	t.Parallel()
 	env := accounttest.New(t)
 	_, token := env.SignUp(t, account.SignUpInput{Email: "bo@example.com", Password: pw, Name: "Bo"}, client)
 	sess, _ := env.Service.Authenticate(ctx, token)
@@ -204,6 +209,7 @@ func TestSetupRequiresMobilePhoneAndRecentPassword(t *testing.T) {
 }
 
 func TestEnableNeedsTheRightCodeAndThatCodeCountsAsUsed(t *testing.T) {
+	t.Parallel()
 	f := signedUp(t)
 	setup, err := f.Service.BeginTOTPSetup(ctx, f.session())
 	if err != nil {
@@ -237,6 +243,7 @@ func TestEnableNeedsTheRightCodeAndThatCodeCountsAsUsed(t *testing.T) {
 }
 
 func TestTwoFactorSignInAndNoReplay(t *testing.T) {
+	t.Parallel()
 	f := enrolled(t)
 	pending := f.signInPassword()
 	if _, err := f.Service.Authenticate(ctx, pending); !errors.Is(err, account.ErrSecondFactorRequired) {
@@ -281,6 +288,7 @@ func totpAt(t *testing.T, secretB32 string, at time.Time) string {
 
 // Many concurrent second steps with one valid code: exactly one passes.
 func TestConcurrentSameCodeAcceptedOnce(t *testing.T) {
+	t.Parallel()
 	// A high throttle limit so that every request reaches the replay check.
 	f := enrolled(t, func(p *account.Policy) { p.CodeAttempts = 1000 })
 	const n = 50
@@ -313,6 +321,7 @@ func TestConcurrentSameCodeAcceptedOnce(t *testing.T) {
 }
 
 func TestBackupCodes(t *testing.T) {
+	t.Parallel()
 	f := enrolled(t)
 	codes, err := f.Service.GenerateBackupCodes(ctx, f.session(), client)
 	if err != nil {
@@ -350,6 +359,7 @@ func TestBackupCodes(t *testing.T) {
 }
 
 func TestConcurrentSameBackupCodeAcceptedOnce(t *testing.T) {
+	t.Parallel()
 	f := enrolled(t, func(p *account.Policy) { p.CodeAttempts = 1000 })
 	codes, err := f.Service.GenerateBackupCodes(ctx, f.session(), client)
 	if err != nil {
@@ -381,6 +391,7 @@ func TestConcurrentSameBackupCodeAcceptedOnce(t *testing.T) {
 }
 
 func TestNormalizeBackupCode(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in   string
 		want string
@@ -406,6 +417,7 @@ func TestNormalizeBackupCode(t *testing.T) {
 // At most 10 wrong codes per 15 minutes are evaluated; then even the right
 // code is refused until the window passes.
 func TestSecondFactorThrottle(t *testing.T) {
+	t.Parallel()
 	f := enrolled(t)
 	pending := f.signInPassword()
 	right := f.Code(t, f.secret)
@@ -436,6 +448,7 @@ func TestSecondFactorThrottle(t *testing.T) {
 }
 
 func TestPendingSignInExpires(t *testing.T) {
+	t.Parallel()
 	f := enrolled(t)
 	pending := f.signInPassword()
 	f.Clock.Advance(5*time.Minute + time.Second)
@@ -448,6 +461,7 @@ func TestPendingSignInExpires(t *testing.T) {
 }
 
 func TestSessionTimeouts(t *testing.T) {
+	t.Parallel()
 	f := signedUp(t)
 	f.Clock.Advance(29 * time.Minute)
 	if _, err := f.Service.Authenticate(ctx, f.token); err != nil {
@@ -471,6 +485,7 @@ func TestSessionTimeouts(t *testing.T) {
 }
 
 func TestSignOut(t *testing.T) {
+	t.Parallel()
 	f := signedUp(t)
 	if err := f.Service.SignOut(ctx, f.token, client); err != nil {
 		t.Fatal(err)
@@ -481,6 +496,7 @@ func TestSignOut(t *testing.T) {
 }
 
 func TestDisableNeedsPasswordAndCode(t *testing.T) {
+	t.Parallel()
 	f := enrolled(t)
 	codes, _ := f.Service.GenerateBackupCodes(ctx, f.session(), client)
 	var verr *account.ValidationError
@@ -503,6 +519,7 @@ func TestDisableNeedsPasswordAndCode(t *testing.T) {
 }
 
 func TestPhoneCannotBeRemovedWhileTwoFactorIsOn(t *testing.T) {
+	t.Parallel()
 	f := enrolled(t)
 	empty := ""
 	_, err := f.Service.UpdateProfile(ctx, f.session(), account.ProfileUpdate{MobilePhone: &empty}, client)
@@ -513,6 +530,7 @@ func TestPhoneCannotBeRemovedWhileTwoFactorIsOn(t *testing.T) {
 }
 
 func TestPasswordThrottlePerAccount(t *testing.T) {
+	t.Parallel()
 	f := signedUp(t)
 	for i := range 20 {
 		_, _, err := f.Service.SignIn(ctx, account.SignInInput{Email: f.email, Password: fmt.Sprintf("wrong %d!", i)}, account.Client{IP: fmt.Sprintf("198.51.100.%d", i)})
@@ -528,6 +546,7 @@ func TestPasswordThrottlePerAccount(t *testing.T) {
 }
 
 func TestResetTwoFactorIsRecorded(t *testing.T) {
+	t.Parallel()
 	f := enrolled(t)
 	if err := f.Service.ResetTwoFactor(ctx, "ANA@example.com", "operator"); err != nil {
 		t.Fatal(err)
@@ -553,6 +572,7 @@ func TestResetTwoFactorIsRecorded(t *testing.T) {
 }
 
 func TestEventsRecorded(t *testing.T) {
+	t.Parallel()
 	f := enrolled(t)
 	f.Service.GenerateBackupCodes(ctx, f.session(), client)
 	pending := f.signInPassword()
@@ -579,6 +599,7 @@ func TestEventsRecorded(t *testing.T) {
 // A copy of the database file (with its WAL) reveals no secret, code,
 // password or session token.
 func TestNothingSecretAtRest(t *testing.T) {
+	t.Parallel()
 	f := enrolled(t)
 	codes, err := f.Service.GenerateBackupCodes(ctx, f.session(), client)
 	if err != nil {
@@ -653,6 +674,7 @@ func TestNothingSecretAtRest(t *testing.T) {
 // Sign-ups are throttled per IP, and the owner of an existing email hears
 // about attempts to sign up with it.
 func TestSignUpThrottleAndOwnerNotice(t *testing.T) {
+	t.Parallel()
 	f := signedUp(t, func(p *account.Policy) { p.SignUpAttempts = 2 })
 	if err := f.Service.StartSignUp(ctx, account.SignUpInput{Email: f.email, Password: pw, Name: "Mallory"}, client); err != nil {
 		t.Fatalf("StartSignUp(existing email) = %v; want nil, like a new email", err)
@@ -682,6 +704,7 @@ func TestSignUpThrottleAndOwnerNotice(t *testing.T) {
 // Whatever bytes a client sends as its User-Agent or email, what is stored
 // is valid UTF-8 without NUL, so PostgreSQL accepts it as SQLite does.
 func TestClientTextIsStoredSafely(t *testing.T) {
+	t.Parallel()
 	env := accounttest.New(t)
 	hostile := account.Client{IP: "192.0.2.1", UserAgent: strings.Repeat("é", 99) + "\xff\x00" + strings.Repeat("ü", 200)}
 	_, token := env.SignUp(t, account.SignUpInput{Email: "ana@example.com", Password: pw, Name: "Ana"}, hostile)
@@ -700,6 +723,7 @@ func TestClientTextIsStoredSafely(t *testing.T) {
 // A hash made with older argon2id parameters is replaced, at the next
 // sign-in, by one with the current parameters; the password keeps working.
 func TestSignInUpgradesOldPasswordHashes(t *testing.T) {
+	t.Parallel()
 	env := accounttest.New(t)
 	old := password.Params{Memory: 32, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 	oldHash, err := password.NewHasher(old, rand.Reader, 1, 1, time.Second).Hash(ctx, pw)
@@ -725,6 +749,7 @@ func TestSignInUpgradesOldPasswordHashes(t *testing.T) {
 // Turning 2FA on ends the account's other sessions: a session an attacker
 // opened with the password alone does not survive it.
 func TestEnablingTwoFactorEndsOtherSessions(t *testing.T) {
+	t.Parallel()
 	f := signedUp(t)
 	other, _, err := f.Service.SignIn(ctx, account.SignInInput{Email: f.email, Password: pw}, client)
 	if err != nil {
@@ -748,6 +773,7 @@ func TestEnablingTwoFactorEndsOtherSessions(t *testing.T) {
 // Turning 2FA off ends the account's other sessions too: one that got in
 // with the second factor does not outlive the rule it got in under.
 func TestDisablingTwoFactorEndsOtherSessions(t *testing.T) {
+	t.Parallel()
 	f := enrolled(t)
 	codes, err := f.Service.GenerateBackupCodes(ctx, f.session(), client)
 	if err != nil {
@@ -772,6 +798,7 @@ func TestDisablingTwoFactorEndsOtherSessions(t *testing.T) {
 // message for the field and not counted: more of them than the account's
 // limit still leave the right password working.
 func TestEmptyConfirmPasswordIsNotCounted(t *testing.T) {
+	t.Parallel()
 	f := signedUp(t)
 	for range f.Service.Policy().PasswordAttempts + 2 {
 		var verr *account.ValidationError

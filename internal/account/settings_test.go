@@ -38,6 +38,7 @@ func enrollSession(t *testing.T, env *accounttest.Env, token string) (secret str
 // enrolling is allowed) and told by email; an account with 2FA cannot turn
 // it off; with 7 days the deadline is shown until it passes.
 func TestRequireTwoFactorForAllUsers(t *testing.T) {
+	t.Parallel()
 	env := accounttest.New(t, inviteOnly)
 	link, err := env.Service.CreateSetupLink(ctx)
 	if err != nil {
@@ -132,6 +133,7 @@ func TestRequireTwoFactorForAllUsers(t *testing.T) {
 // The grace period counts from when 2FA became required, or from the
 // account's creation when that is later; an account with 2FA is on time.
 func TestTwoFactorStatus(t *testing.T) {
+	t.Parallel()
 	since := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 	day := 24 * time.Hour
 	st := account.Settings{RequireTwoFactor: true, GracePeriodDays: 7, RequiredSince: since}

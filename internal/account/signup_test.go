@@ -16,6 +16,7 @@ import (
 // answers exactly as a new email does; the difference goes by email to the
 // address's owner, and the account is untouched.
 func TestSignUpAnswersAlikeForNewAndExistingEmails(t *testing.T) {
+	t.Parallel()
 	f := signedUp(t)
 	before, _ := f.Store.Notifications(ctx, 1000)
 
@@ -47,6 +48,7 @@ func TestSignUpAnswersAlikeForNewAndExistingEmails(t *testing.T) {
 }
 
 func TestConfirmSignUp(t *testing.T) {
+	t.Parallel()
 	env := accounttest.New(t)
 	if err := env.Service.StartSignUp(ctx, account.SignUpInput{Email: "Bo@Example.com", Password: pw, Name: "Bo", MobilePhone: "+61 412 345 678"}, client); err != nil {
 		t.Fatal(err)
@@ -85,6 +87,7 @@ func TestConfirmSignUp(t *testing.T) {
 }
 
 func TestSignUpLinkExpires(t *testing.T) {
+	t.Parallel()
 	env := accounttest.New(t)
 	if err := env.Service.StartSignUp(ctx, account.SignUpInput{Email: "bo@example.com", Password: pw, Name: "Bo"}, client); err != nil {
 		t.Fatal(err)
@@ -106,6 +109,7 @@ func TestSignUpLinkExpires(t *testing.T) {
 // A link takes a few wrong passwords, not a search: then it is spent, and
 // refused even with the right one.
 func TestSignUpLinkLimitsWrongPasswords(t *testing.T) {
+	t.Parallel()
 	env := accounttest.New(t)
 	if err := env.Service.StartSignUp(ctx, account.SignUpInput{Email: "bo@example.com", Password: pw, Name: "Bo"}, client); err != nil {
 		t.Fatal(err)
@@ -145,6 +149,7 @@ func TestSignUpLinkLimitsWrongPasswords(t *testing.T) {
 // stranger's link needs the stranger's, and confirming either one voids
 // every other link for the address.
 func TestSignUpInSomeoneElsesNameGetsNowhere(t *testing.T) {
+	t.Parallel()
 	env := accounttest.New(t)
 	const victim = "ana@example.com"
 	mallory := account.Client{IP: "203.0.113.66"}
@@ -178,6 +183,7 @@ func TestSignUpInSomeoneElsesNameGetsNowhere(t *testing.T) {
 // (attempts in flight count against the link's wrong-password budget, so
 // some may find it spent).
 func TestSignUpLinkIsUsedOnce(t *testing.T) {
+	t.Parallel()
 	env := accounttest.New(t)
 	if err := env.Service.StartSignUp(ctx, account.SignUpInput{Email: "bo@example.com", Password: pw, Name: "Bo"}, client); err != nil {
 		t.Fatal(err)
@@ -212,6 +218,7 @@ func TestSignUpLinkIsUsedOnce(t *testing.T) {
 
 // Expired links are removed by the cleanup job.
 func TestCleanupRemovesExpiredSignUpLinks(t *testing.T) {
+	t.Parallel()
 	env := accounttest.New(t)
 	if err := env.Service.StartSignUp(ctx, account.SignUpInput{Email: "bo@example.com", Password: pw, Name: "Bo"}, client); err != nil {
 		t.Fatal(err)
@@ -241,6 +248,7 @@ func TestCleanupRemovesExpiredSignUpLinks(t *testing.T) {
 // whoever sends them and whether or not it has an account; the answer
 // stays the same.
 func TestSignUpMailsAnAddressOnlySoOften(t *testing.T) {
+	t.Parallel()
 	f := signedUp(t)
 	f.Clock.Advance(f.Service.Policy().SignUpWindow) // ana's own sign-up counted too
 	limit := f.Service.Policy().SignUpPerEmail
@@ -265,6 +273,7 @@ func TestSignUpMailsAnAddressOnlySoOften(t *testing.T) {
 }
 
 func TestDescribeDuration(t *testing.T) {
+	t.Parallel()
 	for d, want := range map[time.Duration]string{
 		time.Hour: "1 hour", 24 * time.Hour: "24 hours", time.Minute: "1 minute",
 		90 * time.Minute: "90 minutes", 30*time.Second + time.Minute: "2 minutes",

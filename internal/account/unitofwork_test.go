@@ -634,6 +634,7 @@ func TestEveryUseCaseCommitsAllOrNothing(t *testing.T) {
 // (the throttle reservation, then everything else), for a TOTP code and for
 // a backup code.
 func TestHotPathReadsAndCommits(t *testing.T) {
+	t.Parallel()
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			fresh := b.open(t)
@@ -686,6 +687,7 @@ func TestHotPathReadsAndCommits(t *testing.T) {
 // are given back, so the next sign-in is not refused (the limit here is
 // one attempt).
 func TestStaleSignInCreatesNothingAndCountsNothing(t *testing.T) {
+	t.Parallel()
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			fault := accounttest.NewFaultStore(b.open(t)(t))

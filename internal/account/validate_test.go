@@ -10,6 +10,7 @@ import (
 )
 
 func TestDisplayPhone(t *testing.T) {
+	t.Parallel()
 	for stored, want := range map[string]string{
 		"+61412345678":  "+61 412 345 678",
 		"+447911123456": "+44 7911 123456",
@@ -26,6 +27,7 @@ func TestDisplayPhone(t *testing.T) {
 // Names in scripts that need joiners (ZWNJ in Persian, ZWJ in emoji) are
 // accepted: only controls, separators and bidirectional controls are not.
 func TestNamesKeepJoiners(t *testing.T) {
+	t.Parallel()
 	env := accounttest.New(t)
 	for i, name := range []string{"Mohammad\u200cReza", "Zoë 👩\u200d⚕️", "Ana María"} {
 		in := account.SignUpInput{Email: fmt.Sprintf("n%d@example.com", i), Password: "correct horse battery staple", Name: name}
