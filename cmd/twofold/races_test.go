@@ -892,6 +892,7 @@ func TestRaceSignOutVsChange(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // the two changes race on servers of their own
 			missing := func(seen map[string]int) string {
 				switch {
 				case seen["in force"] < 2:

@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -34,12 +35,15 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	// The tests spend most of their time waiting on the servers they start.
+	accounttest.MoreParallel(3)
 	dir, err := os.MkdirTemp("", "twofold-bin")
 	if err != nil {
 		panic(err)
 	}
 	binary = filepath.Join(dir, "twofold")
-	build := exec.Command("go", "build", "-race", "-o", binary, ".")
+	build := exec.Command("go", append(append([]string{"build"}, accounttest.RaceBuildFlags...), "-o", binary, ".")...)
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build twofold:", err)

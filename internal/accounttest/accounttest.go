@@ -8,10 +8,13 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -437,4 +440,26 @@ func (e *Env) WrongCode(t testing.TB, secretBase32 string) string {
 //     threshold the shadow is cleared with memset instead.
 func ChildGORACE(gorace string) string {
 	return strings.TrimSpace(gorace + " atexit_sleep_ms=50 clear_shadow_mmap_threshold=67108864")
+}
+
+// RaceBuildFlags are the go build flags of the race-built twofold binary a
+// test starts. The race detector is on for every package; the
+// unsafe-pointer checks that -race also turns on (-d=checkptr) are turned
+// off in modernc.org's packages only: SQLite translated from C, whose
+// pointer arithmetic they check at every step of every statement (a
+// quarter to a third of the CPU of a race build that uses SQLite, in
+// profiles of the account tests), and which is not twofold's code. Every
+// twofold package keeps them.
+var RaceBuildFlags = []string{"-race", "-gcflags=modernc.org/...=-d=checkptr=0"}
+
+// MoreParallel raises -test.parallel to perCore tests per core unless the
+// command line set it: for test binaries whose tests spend most of their
+// time waiting on the processes they start (servers, a browser), not
+// computing. Call it from TestMain after flag.Parse.
+func MoreParallel(perCore int) {
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
+	if !given {
+		flag.Set("test.parallel", strconv.Itoa(perCore*runtime.GOMAXPROCS(0)))
+	}
 }
