@@ -66,7 +66,7 @@ func BenchmarkForwardHandlerCached(b *testing.B) {
 }
 
 func benchmarkForward(b *testing.B, opts ...func(*account.Policy)) {
-	env := accounttest.New(b, opts...)
+	env := accounttest.NewFromEnv(b, opts...)
 	_, token := env.SignUp(b, account.SignUpInput{Email: "me@example.com", Password: "correct horse battery", Name: "Me", MobilePhone: "+61 412 345 678"}, account.Client{IP: "127.0.0.1"})
 	if err := ensureApps(b.Context(), env.Store); err != nil {
 		b.Fatal(err)

@@ -10,21 +10,7 @@ import (
 	"github.com/twofold/twofold/internal/store/rowmap"
 )
 
-// sessionForAppSQL is the one read behind a forward-auth decision.
-var sessionForAppSQL = `SELECT ` + rowmap.SessionForAppColumns + `
-	FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN settings st ON st.id = 1
-	WHERE s.token_hash = $1 AND u.deactivated_at IS NULL`
-
 const bumpAppsSQL = `UPDATE settings SET apps_version = apps_version + 1 WHERE id = 1`
-
-// SessionForApp implements account.Store.
-func (s *Store) SessionForApp(ctx context.Context, tokenHash string) (*account.Session, account.AppsState, error) {
-	sess, state, err := rowmap.ScanSessionForApp(s.pool.QueryRow(ctx, sessionForAppSQL, tokenHash), tokenHash)
-	if err != nil {
-		return nil, account.AppsState{}, fmt.Errorf("postgres: session for app: %w", notFound(err))
-	}
-	return sess, state, nil
-}
 
 // ProtectedAppsVersion implements account.Store.
 func (s *Store) ProtectedAppsVersion(ctx context.Context) ([]*account.ProtectedApp, int64, error) {

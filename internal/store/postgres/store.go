@@ -30,7 +30,8 @@ var migrations embed.FS
 
 // Store is an account.Store on PostgreSQL.
 type Store struct {
-	pool *pgxpool.Pool
+	pool     *pgxpool.Pool
+	appReads appReads // the forward-auth reads, coalesced (app_reads.go)
 }
 
 var _ account.Store = (*Store)(nil)

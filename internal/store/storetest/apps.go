@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -237,6 +238,143 @@ func testRequireProtectedApp(t *testing.T, open Opener) {
 	} {
 		if err := a.RequireProtectedApp(ctx, &was); !errors.Is(err, account.ErrStale) {
 			t.Errorf("RequireProtectedApp(%s) = %v; want ErrStale", name, err)
+		}
+	}
+}
+
+// testSessionForAppUnderConcurrency streams decisions' reads of many
+// sessions at once, several of one session at the same time (a browser's
+// parallel requests), with deactivated accounts and unknown tokens among
+// them: each read answers for its own token, and a Session is never
+// shared between two reads (each reader changes what it gets, as the
+// service does; under -race, sharing is reported).
+func testSessionForAppUnderConcurrency(t *testing.T, open Opener) {
+	s, _ := open(t)
+	a := AutoCommit(s)
+	type want struct {
+		userID int64
+		email  string // "" for ErrNotFound
+	}
+	wants := map[string]want{"unknown-1": {}, "unknown-2": {}}
+	var hashes []string
+	for i := range 12 {
+		email := fmt.Sprintf("user%d@example.com", i)
+		u := newUser(t, s, email)
+		hash := fmt.Sprintf("hash-%d", i)
+		if err := a.CreateSession(ctx, session(u.ID, hash, account.StageComplete)); err != nil {
+			t.Fatal(err)
+		}
+		wants[hash] = want{u.ID, email}
+		if i%4 == 3 {
+			if err := a.SetDeactivated(ctx, u.ID, t0); err != nil {
+				t.Fatal(err)
+			}
+			wants[hash] = want{}
+		}
+	}
+	for h := range wants {
+		hashes = append(hashes, h)
+	}
+	slices.Sort(hashes)
+	var wg sync.WaitGroup
+	var reads atomic.Int64
+	for g := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 150 {
+				// Neighbouring readers often ask for the same token.
+				hash := hashes[(g/2+i)%len(hashes)]
+				sess, _, err := s.SessionForApp(ctx, hash)
+				reads.Add(1)
+				w := wants[hash]
+				switch {
+				case w.email == "" && !errors.Is(err, account.ErrNotFound):
+					t.Errorf("SessionForApp(%s) = %+v, %v; want ErrNotFound", hash, sess, err)
+					return
+				case w.email == "":
+				case err != nil:
+					t.Errorf("SessionForApp(%s) = %v", hash, err)
+					return
+				case sess.TokenHash != hash || sess.UserID != w.userID || sess.Profile.User.Email != w.email:
+					t.Errorf("SessionForApp(%s) = %s of user %d (%s); want user %d (%s)", hash, sess.TokenHash, sess.UserID, sess.Profile.User.Email, w.userID, w.email)
+					return
+				default:
+					sess.LastSeenAt = sess.LastSeenAt.Add(time.Second)
+					sess.Profile.User.Name = "changed by its reader"
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	t.Logf("%d reads", reads.Load())
+}
+
+// testSignOutSeenByReadsUnderLoad: while decisions' reads of two sessions
+// stream from several goroutines, one session is signed out and the
+// other's account deactivated, each through the other handle: every read
+// that starts after the change returned finds no session.
+func testSignOutSeenByReadsUnderLoad(t *testing.T, open Opener) {
+	s, other := twoHandles(open, t)
+	signedOut, deactivated := newUser(t, s, "out@example.com"), newUser(t, s, "deact@example.com")
+	for _, sess := range []*account.Session{session(signedOut.ID, "out", account.StageComplete), session(deactivated.ID, "deact", account.StageComplete)} {
+		if err := AutoCommit(s).CreateSession(ctx, sess); err != nil {
+			t.Fatal(err)
+		}
+	}
+	changes := []struct {
+		hash   string
+		change func() error
+	}{
+		{"out", func() error { _, err := AutoCommit(other).DeleteSession(ctx, "out"); return err }},
+		{"deact", func() error { return AutoCommit(other).SetDeactivated(ctx, deactivated.ID, t0) }},
+	}
+	for _, c := range changes {
+		var changed atomic.Bool
+		var staleAfter, after, before atomic.Int64
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					done := changed.Load()
+					_, _, err := s.SessionForApp(ctx, c.hash)
+					switch {
+					case err != nil && !errors.Is(err, account.ErrNotFound):
+						t.Error(err)
+						return
+					case !done && err == nil:
+						before.Add(1)
+					case done:
+						after.Add(1)
+						if err == nil {
+							staleAfter.Add(1)
+						}
+					}
+				}
+			}()
+		}
+		for before.Load() < 50 {
+			time.Sleep(time.Millisecond) // reads are streaming
+		}
+		if err := c.change(); err != nil {
+			t.Fatal(err)
+		}
+		changed.Store(true)
+		for after.Load() < 50 {
+			time.Sleep(time.Millisecond)
+		}
+		close(stop)
+		wg.Wait()
+		if n := staleAfter.Load(); n != 0 {
+			t.Errorf("%s: %d of %d reads started after the change returned still found the session", c.hash, n, after.Load())
 		}
 	}
 }

@@ -79,6 +79,8 @@ func Run(t *testing.T, open Opener) {
 		{"RequireProtectedApp", testRequireProtectedApp},
 		{"SessionForAppAndAppsVersion", testSessionForAppVersion},
 		{"RaceRuleChangeAgainstDecisions", testRaceRuleChangeAgainstDecisions},
+		{"SessionForAppUnderConcurrency", testSessionForAppUnderConcurrency},
+		{"SignOutSeenByReadsUnderLoad", testSignOutSeenByReadsUnderLoad},
 		{"Disavowals", testDisavowals},
 		{"UseDisavowalOnceUnderConcurrency", testUseDisavowalConcurrent},
 		{"OIDCClients", testOIDCClients},
