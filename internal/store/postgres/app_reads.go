@@ -79,7 +79,9 @@ func (s *Store) SessionForApp(ctx context.Context, tokenHash string) (*account.S
 	}
 	q.mu.Unlock()
 	if batch != nil {
-		s.runAppReads(batch)
+		// In a goroutine of its own, so that this caller too stops
+		// waiting when its request ends (the statement runs on).
+		go s.runAppReads(batch)
 	}
 	select {
 	case <-r.done:
@@ -121,6 +123,11 @@ func (s *Store) runAppReads(batch []*appRead) {
 	if next != nil {
 		go s.runAppReads(next)
 	}
+	// Answered only now: once a read returns, the queue is idle or its
+	// next statement is on its way.
+	for _, r := range batch {
+		close(r.done)
+	}
 }
 
 // readSessionsForApp runs one statement for batch and answers each read:
@@ -139,7 +146,14 @@ func (s *Store) readSessionsForApp(batch []*appRead) {
 	ctx, cancel := context.WithTimeout(context.Background(), appReadTimeout)
 	defer cancel()
 	s.appReads.statements.Add(1)
-	err := func() error {
+	err := func() (err error) {
+		// A panic here (driver, tracer, scan) must not leave the queue
+		// with running set and nobody to take it: it fails this batch.
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("panic: %v", p)
+			}
+		}()
 		rows, err := s.pool.Query(ctx, sessionsForAppSQL, hashes)
 		if err != nil {
 			return err
@@ -172,7 +186,6 @@ func (s *Store) readSessionsForApp(batch []*appRead) {
 		case r.sess == nil:
 			r.err = account.ErrNotFound
 		}
-		close(r.done)
 	}
 }
 
