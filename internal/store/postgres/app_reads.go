@@ -53,7 +53,8 @@ const (
 	appReadsBatch = 128
 	// appReadTimeout bounds one statement, which serves several requests
 	// and so runs under none of their contexts (a request's deadline is
-	// 20 s; a request that ends stops waiting for its answer).
+	// 20 s; a request that ends stops waiting for its answer, and the
+	// statement runs on for the others).
 	appReadTimeout = 10 * time.Second
 )
 
@@ -79,8 +80,6 @@ func (s *Store) SessionForApp(ctx context.Context, tokenHash string) (*account.S
 	}
 	q.mu.Unlock()
 	if batch != nil {
-		// In a goroutine of its own, so that this caller too stops
-		// waiting when its request ends (the statement runs on).
 		go s.runAppReads(batch)
 	}
 	select {
@@ -108,25 +107,26 @@ func (q *appReads) takeLocked() []*appRead {
 	return batch
 }
 
-// runAppReads answers batch with one statement, then hands the reads that
-// came meanwhile to a statement of their own, in another goroutine: the
-// caller, whose own read was in batch, goes back to its request.
+// runAppReads answers batch with one statement, then the reads that came
+// meanwhile with the next, until none waits. It runs in a goroutine of
+// its own, so that every read, the one that started it too, waits under
+// its own request's context.
 func (s *Store) runAppReads(batch []*appRead) {
-	s.readSessionsForApp(batch)
 	q := &s.appReads
-	q.mu.Lock()
-	next := q.takeLocked()
-	if next == nil {
-		q.running--
-	}
-	q.mu.Unlock()
-	if next != nil {
-		go s.runAppReads(next)
-	}
-	// Answered only now: once a read returns, the queue is idle or its
-	// next statement is on its way.
-	for _, r := range batch {
-		close(r.done)
+	for batch != nil {
+		s.readSessionsForApp(batch)
+		q.mu.Lock()
+		next := q.takeLocked()
+		if next == nil {
+			q.running--
+		}
+		q.mu.Unlock()
+		// Answered only now: once a read returns, the queue is idle or
+		// its next statement is on its way.
+		for _, r := range batch {
+			close(r.done)
+		}
+		batch = next
 	}
 }
 

@@ -19,8 +19,8 @@ import (
 	"github.com/twofold/twofold/internal/store/postgres/pgtest"
 )
 
-// reviewSeed creates a user and a complete session with token hash "h".
-func reviewSeed(t *testing.T, s *Store) int64 {
+// seedSessionH creates a user and a complete session with token hash "h".
+func seedSessionH(t *testing.T, s *Store) int64 {
 	t.Helper()
 	ctx := context.Background()
 	u := &account.User{Email: "ana@example.com", Name: "Ana", PasswordHash: "$argon2id$x", CreatedAt: time.Unix(1e9, 0)}
@@ -160,14 +160,14 @@ type result struct {
 
 // More than appReadsBatch reads waiting at once are all answered, in
 // batches of at most appReadsBatch, each the right answer.
-func TestReviewSessionForAppMoreThanABatchWaiting(t *testing.T) {
+func TestSessionForAppMoreThanABatchWaiting(t *testing.T) {
 	dsn := pgtest.Database(t)
 	s, err := Open(context.Background(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	uid := reviewSeed(t, s)
+	uid := seedSessionH(t, s)
 	b := newBlocker(t, dsn)
 	before := s.appReads.statements.Load()
 
@@ -214,14 +214,14 @@ func TestReviewSessionForAppMoreThanABatchWaiting(t *testing.T) {
 
 // A statement that fails answers each of its reads with the error: never
 // ErrNotFound, never a session; and the reads after it are served.
-func TestReviewSessionForAppDBErrorIsAnError(t *testing.T) {
+func TestSessionForAppDBErrorIsAnError(t *testing.T) {
 	dsn := pgtest.Database(t)
 	s, err := Open(context.Background(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	uid := reviewSeed(t, s)
+	uid := seedSessionH(t, s)
 	b := newBlocker(t, dsn)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -261,12 +261,12 @@ func TestReviewSessionForAppDBErrorIsAnError(t *testing.T) {
 }
 
 // A closed pool is an error, not ErrNotFound.
-func TestReviewSessionForAppClosedPool(t *testing.T) {
+func TestSessionForAppClosedPool(t *testing.T) {
 	s, err := Open(context.Background(), pgtest.Database(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	reviewSeed(t, s)
+	seedSessionH(t, s)
 	s.Close()
 	_, _, err = s.SessionForApp(context.Background(), "h")
 	if err == nil || errors.Is(err, account.ErrNotFound) {
@@ -277,14 +277,14 @@ func TestReviewSessionForAppClosedPool(t *testing.T) {
 
 // A waiting read whose request ends returns at once, and the statement it
 // was queued for still answers the others.
-func TestReviewSessionForAppWaiterCancelled(t *testing.T) {
+func TestSessionForAppWaiterCancelled(t *testing.T) {
 	dsn := pgtest.Database(t)
 	s, err := Open(context.Background(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	uid := reviewSeed(t, s)
+	uid := seedSessionH(t, s)
 	b := newBlocker(t, dsn)
 	ctx := context.Background()
 	first := make(chan result, 1)
@@ -314,18 +314,16 @@ func TestReviewSessionForAppWaiterCancelled(t *testing.T) {
 	checkIdle(t, s)
 }
 
-// The read that sends the statement itself is a request too: when its
-// request ends, it should stop waiting, as the old QueryRow(ctx) did and
-// the doc comment of appReadTimeout says ("a request that ends stops
-// waiting for its answer").
-func TestReviewSessionForAppRunnerHonoursItsContext(t *testing.T) {
+// The read that sends the statement is a request too: when its request
+// ends, it stops waiting (the statement runs on, for the others).
+func TestSessionForAppRunnerHonoursItsContext(t *testing.T) {
 	dsn := pgtest.Database(t)
 	s, err := Open(context.Background(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	reviewSeed(t, s)
+	seedSessionH(t, s)
 	b := newBlocker(t, dsn)
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
@@ -336,6 +334,7 @@ func TestReviewSessionForAppRunnerHonoursItsContext(t *testing.T) {
 	select {
 	case err := <-done:
 		t.Logf("returned after %v: %v", time.Since(start), err)
+		b.release() // the statement runs on to its end, then Close can return
 	case <-time.After(3 * time.Second):
 		b.release()
 		err := <-done
@@ -359,13 +358,13 @@ func (p *panicTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEn
 // or the scan would do) must not leave running at 1 with nobody to take
 // the queue: afterwards every forward-auth read of the process waits until
 // its request's deadline.
-func TestReviewSessionForAppPanicDoesNotWedge(t *testing.T) {
+func TestSessionForAppPanicDoesNotWedge(t *testing.T) {
 	dsn := pgtest.Database(t)
 	s0, err := Open(context.Background(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	reviewSeed(t, s0)
+	seedSessionH(t, s0)
 	s0.Close()
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
@@ -397,7 +396,7 @@ func TestReviewSessionForAppPanicDoesNotWedge(t *testing.T) {
 // The []string parameter works in every exec mode a DSN may choose (e.g.
 // simple_protocol behind PgBouncer), with hashes that need quoting in an
 // array literal, in a batch of several tokens.
-func TestReviewSessionForAppExecModes(t *testing.T) {
+func TestSessionForAppExecModes(t *testing.T) {
 	for _, mode := range []string{"cache_statement", "cache_describe", "describe_exec", "exec", "simple_protocol"} {
 		t.Run(mode, func(t *testing.T) {
 			dsn := pgtest.Database(t) + "&default_query_exec_mode=" + mode
@@ -406,7 +405,7 @@ func TestReviewSessionForAppExecModes(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer s.Close()
-			uid := reviewSeed(t, s)
+			uid := seedSessionH(t, s)
 			odd := `a"b,c{}\ 'NULL`
 			now := time.Now()
 			if err := autocommit.Wrap(s).CreateSession(context.Background(), &account.Session{TokenHash: odd, UserID: uid, Stage: account.StageComplete,
@@ -476,14 +475,14 @@ func (c gatedConn) Read(p []byte) (int, error) { c.g.wait(); return c.Conn.Read(
 // Deterministic promise 1: a statement in flight has taken its snapshot
 // (it ran; its answer is on the wire); a sign-out then commits; a read
 // started after that must not be answered by the statement in flight.
-func TestReviewSessionForAppNeverAnsweredByAnEarlierStatement(t *testing.T) {
+func TestSessionForAppNeverAnsweredByAnEarlierStatement(t *testing.T) {
 	dsn := pgtest.Database(t)
 	other, err := Open(context.Background(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer other.Close()
-	reviewSeed(t, other)
+	seedSessionH(t, other)
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		t.Fatal(err)
