@@ -503,7 +503,8 @@ func checkIntegrity(t *testing.T, path, when string) {
 // exits 0.
 func TestSIGTERMFinishesRequestsInFlight(t *testing.T) {
 	t.Parallel()
-	p := start(t, t.TempDir(), "TWOFOLD_HASH_CONCURRENCY=1") // 1 hash at a time, 16 may wait: sign-ins queue
+	// 1 hash at a time, 16 may wait: sign-ins queue.
+	p := start(t, t.TempDir(), "TWOFOLD_HASH_CONCURRENCY=1", "TWOFOLD_METRICS_ADDR=127.0.0.1:0")
 	c := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{}}
 	if status, body, _, err := signUp(c, p.base, map[string]string{"email": "ana@example.com", "password": crashPassword, "name": "Ana"}); err != nil || status != 201 {
 		t.Fatalf("signup = %d %v %v; want 201", status, body, err)
@@ -545,7 +546,20 @@ func TestSIGTERMFinishesRequestsInFlight(t *testing.T) {
 		}()
 	}
 	written.Wait()
-	time.Sleep(250 * time.Millisecond) // let the server accept every connection; 16 hashes in a row take longer
+	// A request the client has written may still wait in the kernel's
+	// queue of connections the server has not accepted; closing the
+	// listener resets those, and no server can answer them. The signal
+	// comes once the server has every sign-in: being answered (in flight)
+	// or answered already. A fixed pause was not enough on a busy machine.
+	accepted := func() int {
+		f := scrape(t, p.metrics)
+		return int(value(f, "twofold_http_requests_in_flight") + value(f, "twofold_http_requests_total", "route", "POST /api/v1/session"))
+	}
+	for deadline := time.Now().Add(20 * time.Second); accepted() < n; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the server took %d of %d sign-ins in 20 s", accepted(), n)
+		}
+	}
 	signalled := time.Now()
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
