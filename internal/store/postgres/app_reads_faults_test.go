@@ -35,6 +35,31 @@ func seedSessionH(t *testing.T, s *Store) int64 {
 	return u.ID
 }
 
+// openSeeded opens a store on dsn, closed when the test ends (after the
+// blocker's connections, so a statement held by its lock ends first),
+// with ana's session "h"; it returns the store and her id.
+func openSeeded(t *testing.T, dsn string) (*Store, int64) {
+	t.Helper()
+	s, err := Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, seedSessionH(t, s)
+}
+
+// startBlockedRead locks the sessions table and starts a read of "h"
+// under ctx, returning once its statement waits on the lock: reads after
+// it queue for the next statement.
+func startBlockedRead(t *testing.T, ctx context.Context, s *Store, dsn string) (*blocker, <-chan result) {
+	t.Helper()
+	b := newBlocker(t, dsn)
+	first := make(chan result, 1)
+	go func() { sess, _, err := s.SessionForApp(ctx, "h"); first <- result{sess, err} }()
+	b.waitBlocked(1)
+	return b, first
+}
+
 // blocker holds ACCESS EXCLUSIVE on sessions so that the statement in
 // flight waits, and watches the server from a second connection.
 type blocker struct {
@@ -162,20 +187,11 @@ type result struct {
 // batches of at most appReadsBatch, each the right answer.
 func TestSessionForAppMoreThanABatchWaiting(t *testing.T) {
 	dsn := pgtest.Database(t)
-	s, err := Open(context.Background(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	uid := seedSessionH(t, s)
-	b := newBlocker(t, dsn)
+	s, uid := openSeeded(t, dsn)
 	before := s.appReads.statements.Load()
-
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	first := make(chan result, 1)
-	go func() { sess, _, err := s.SessionForApp(ctx, "h"); first <- result{sess, err} }()
-	b.waitBlocked(1)
+	b, first := startBlockedRead(t, ctx, s, dsn)
 
 	const n = 3*appReadsBatch + 5
 	results := make([]result, n)
@@ -216,19 +232,10 @@ func TestSessionForAppMoreThanABatchWaiting(t *testing.T) {
 // ErrNotFound, never a session; and the reads after it are served.
 func TestSessionForAppDBErrorIsAnError(t *testing.T) {
 	dsn := pgtest.Database(t)
-	s, err := Open(context.Background(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	uid := seedSessionH(t, s)
-	b := newBlocker(t, dsn)
+	s, uid := openSeeded(t, dsn)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-
-	first := make(chan result, 1)
-	go func() { sess, _, err := s.SessionForApp(ctx, "h"); first <- result{sess, err} }()
-	b.waitBlocked(1)
+	b, first := startBlockedRead(t, ctx, s, dsn)
 	const n = 20
 	results := make(chan result, n)
 	for i := range n {
@@ -279,17 +286,9 @@ func TestSessionForAppClosedPool(t *testing.T) {
 // was queued for still answers the others.
 func TestSessionForAppWaiterCancelled(t *testing.T) {
 	dsn := pgtest.Database(t)
-	s, err := Open(context.Background(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	uid := seedSessionH(t, s)
-	b := newBlocker(t, dsn)
+	s, uid := openSeeded(t, dsn)
 	ctx := context.Background()
-	first := make(chan result, 1)
-	go func() { sess, _, err := s.SessionForApp(ctx, "h"); first <- result{sess, err} }()
-	b.waitBlocked(1)
+	b, first := startBlockedRead(t, ctx, s, dsn)
 	cctx, cancel := context.WithCancel(ctx)
 	gone := make(chan error, 1)
 	go func() { _, _, err := s.SessionForApp(cctx, "h"); gone <- err }()
@@ -306,7 +305,7 @@ func TestSessionForAppWaiterCancelled(t *testing.T) {
 		t.Fatal("cancelled waiter still waiting")
 	}
 	b.release()
-	for _, c := range []chan result{first, other} {
+	for _, c := range []<-chan result{first, other} {
 		if r := <-c; r.err != nil || r.sess.UserID != uid {
 			t.Errorf("read = %+v, %v", r.sess, r.err)
 		}
@@ -318,12 +317,7 @@ func TestSessionForAppWaiterCancelled(t *testing.T) {
 // ends, it stops waiting (the statement runs on, for the others).
 func TestSessionForAppRunnerHonoursItsContext(t *testing.T) {
 	dsn := pgtest.Database(t)
-	s, err := Open(context.Background(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	seedSessionH(t, s)
+	s, _ := openSeeded(t, dsn)
 	b := newBlocker(t, dsn)
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
@@ -400,24 +394,16 @@ func TestSessionForAppExecModes(t *testing.T) {
 	for _, mode := range []string{"cache_statement", "cache_describe", "describe_exec", "exec", "simple_protocol"} {
 		t.Run(mode, func(t *testing.T) {
 			dsn := pgtest.Database(t) + "&default_query_exec_mode=" + mode
-			s, err := Open(context.Background(), dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			uid := seedSessionH(t, s)
+			s, uid := openSeeded(t, dsn)
 			odd := `a"b,c{}\ 'NULL`
 			now := time.Now()
 			if err := autocommit.Wrap(s).CreateSession(context.Background(), &account.Session{TokenHash: odd, UserID: uid, Stage: account.StageComplete,
 				CreatedAt: now, LastSeenAt: now, AuthenticatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
 				t.Fatal(err)
 			}
-			b := newBlocker(t, dsn)
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
-			first := make(chan result, 1)
-			go func() { sess, _, err := s.SessionForApp(ctx, "h"); first <- result{sess, err} }()
-			b.waitBlocked(1)
+			b, first := startBlockedRead(t, ctx, s, dsn)
 			hashes := []string{"h", odd, "NULL", "", "unknown", odd, "h"}
 			results := make([]result, len(hashes))
 			var wg sync.WaitGroup

@@ -5,10 +5,8 @@ import (
 	"errors"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/twofold/twofold/internal/account"
-	"github.com/twofold/twofold/internal/store/autocommit"
 	"github.com/twofold/twofold/internal/store/postgres/pgtest"
 )
 
@@ -18,20 +16,7 @@ import (
 // SignOutSeenByReadsUnderLoad.)
 func TestSessionForAppReadsShareStatements(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, pgtest.Database(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	u := &account.User{Email: "ana@example.com", Name: "Ana", PasswordHash: "$argon2id$x", CreatedAt: time.Unix(1e9, 0)}
-	if err := autocommit.Wrap(s).CreateUser(ctx, u); err != nil {
-		t.Fatal(err)
-	}
-	now := time.Unix(1e9, 0)
-	if err := autocommit.Wrap(s).CreateSession(ctx, &account.Session{TokenHash: "h", UserID: u.ID, Stage: account.StageComplete,
-		CreatedAt: now, LastSeenAt: now, AuthenticatedAt: now, ExpiresAt: now.Add(time.Hour), IP: "192.0.2.1", UserAgent: "ua"}); err != nil {
-		t.Fatal(err)
-	}
+	s, _ := openSeeded(t, pgtest.Database(t))
 
 	before := s.appReads.statements.Load()
 	if _, _, err := s.SessionForApp(ctx, "h"); err != nil {

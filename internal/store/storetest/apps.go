@@ -173,31 +173,19 @@ func testRaceRuleChangeAgainstDecisions(t *testing.T, open Opener) {
 	}
 	var committed atomic.Bool
 	var staleAfter, reads atomic.Int64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				after := committed.Load()
-				_, state, err := s.SessionForApp(ctx, "m1")
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				reads.Add(1)
-				if after && state.Version == before.Version {
-					staleAfter.Add(1)
-				}
-			}
-		}()
-	}
+	stop := streaming(4, func() bool {
+		after := committed.Load()
+		_, state, err := s.SessionForApp(ctx, "m1")
+		if err != nil {
+			t.Error(err)
+			return false
+		}
+		reads.Add(1)
+		if after && state.Version == before.Version {
+			staleAfter.Add(1)
+		}
+		return true
+	})
 	time.Sleep(20 * time.Millisecond) // decisions are streaming
 	p.Access = account.AccessAdmins
 	if err := AutoCommit(other).UpdateProtectedApp(ctx, p); err != nil {
@@ -205,8 +193,7 @@ func testRaceRuleChangeAgainstDecisions(t *testing.T, open Opener) {
 	}
 	committed.Store(true)
 	time.Sleep(20 * time.Millisecond)
-	close(stop)
-	wg.Wait()
+	stop()
 	if n := staleAfter.Load(); n != 0 {
 		t.Errorf("%d of %d reads started after the change committed still saw the old version", n, reads.Load())
 	}
@@ -332,49 +319,73 @@ func testSignOutSeenByReadsUnderLoad(t *testing.T, open Opener) {
 	for _, c := range changes {
 		var changed atomic.Bool
 		var staleAfter, after, before atomic.Int64
-		stop := make(chan struct{})
-		var wg sync.WaitGroup
-		for range 8 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					done := changed.Load()
-					_, _, err := s.SessionForApp(ctx, c.hash)
-					switch {
-					case err != nil && !errors.Is(err, account.ErrNotFound):
-						t.Error(err)
-						return
-					case !done && err == nil:
-						before.Add(1)
-					case done:
-						after.Add(1)
-						if err == nil {
-							staleAfter.Add(1)
-						}
-					}
+		stop := streaming(8, func() bool {
+			done := changed.Load()
+			_, _, err := s.SessionForApp(ctx, c.hash)
+			switch {
+			case err != nil && !errors.Is(err, account.ErrNotFound):
+				t.Error(err)
+				return false
+			case !done && err == nil:
+				before.Add(1)
+			case done:
+				after.Add(1)
+				if err == nil {
+					staleAfter.Add(1)
 				}
-			}()
-		}
-		for before.Load() < 50 {
-			time.Sleep(time.Millisecond) // reads are streaming
+			}
+			return true
+		})
+		if !waitUntil(func() bool { return before.Load() >= 50 }) {
+			stop()
+			t.Fatalf("%s: 50 reads before the change did not come within 20 s", c.hash)
 		}
 		if err := c.change(); err != nil {
+			stop()
 			t.Fatal(err)
 		}
 		changed.Store(true)
-		for after.Load() < 50 {
-			time.Sleep(time.Millisecond)
+		ok := waitUntil(func() bool { return after.Load() >= 50 })
+		stop()
+		if !ok {
+			t.Fatalf("%s: 50 reads after the change did not come within 20 s", c.hash)
 		}
-		close(stop)
-		wg.Wait()
 		if n := staleAfter.Load(); n != 0 {
 			t.Errorf("%s: %d of %d reads started after the change returned still found the session", c.hash, n, after.Load())
 		}
 	}
+}
+
+// streaming calls read over and over in each of n goroutines, until read
+// returns false or the returned stop is called; stop waits for them.
+func streaming(n int, read func() bool) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				if !read() {
+					return
+				}
+			}
+		}()
+	}
+	return func() { close(done); wg.Wait() }
+}
+
+// waitUntil waits for cond, at most 20 s, and reports whether it held.
+func waitUntil(cond func() bool) bool {
+	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+	return true
 }
