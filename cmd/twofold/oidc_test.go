@@ -419,7 +419,8 @@ func oidcJourney(t *testing.T, p *process, db []string) {
 	}
 
 	stepUp(t, p, rp)
-	racePasswordChangeVsRefresh(t, p, rp)
+	racePasswordChange(t, p, rp, "race@example.com", false)
+	racePasswordChange(t, p, rp, "race-code@example.com", true)
 
 	// A remembered device skips the code for an app (aal2, with its own
 	// amr value), but not when the app asks for a fresh sign-in with the
@@ -500,12 +501,12 @@ func twoFactorUser(t *testing.T, p *process, email, name string) ([]byte, int64)
 	return secret, used
 }
 
-// racePasswordChangeVsRefresh: an app's refresh of one sign-in races its
-// account's password change. Whichever commits first, once the change has
-// answered no token of that sign-in works: not the refresh token it had,
-// not one a racing refresh was given, not their access tokens.
-func racePasswordChangeVsRefresh(t *testing.T, p *process, rp *relyingParty) {
-	email := "race@example.com"
+// racePasswordChange: a token request of an app's sign-in races the
+// account's password change, either the code's exchange (raceExchange) or,
+// after it, a refresh. Whichever commits first, once the change has
+// answered no token of that sign-in works: not one the exchange or the
+// refresh was given, not one it had before, not their access tokens.
+func racePasswordChange(t *testing.T, p *process, rp *relyingParty, email string, raceExchange bool) {
 	key, used := twoFactorUser(t, p, email, "Race Change")
 	b := newOIDCBrowser(t)
 	authURL, state, nonce, verifier := rp.authorize()
@@ -514,22 +515,30 @@ func racePasswordChangeVsRefresh(t *testing.T, p *process, rp *relyingParty) {
 	code, _ := freshCode(key, used)
 	pg := b.do("POST", p.base+"/signin/two-factor", url.Values{"code": {code}})
 	pg, _ = b.follow(p.base, pg.location)
-	tok, _, _ := rp.exchange(rp.codeFrom(pg, state), verifier, nonce)
+	authCode := rp.codeFrom(pg, state)
 
 	var wg sync.WaitGroup
 	var mu sync.Mutex
-	tokens := []*oauth2.Token{tok}
-	start := make(chan struct{})
-	// One refresh, not several: refreshes racing each other end the
-	// family by reuse, which would hide what the password change does.
-	wg.Go(func() {
-		<-start
-		if next, err := rp.conf.TokenSource(context.Background(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token(); err == nil {
+	var tokens []*oauth2.Token
+	got := func(tk *oauth2.Token, err error) {
+		if err == nil {
 			mu.Lock()
-			tokens = append(tokens, next)
+			tokens = append(tokens, tk)
 			mu.Unlock()
 		}
-	})
+	}
+	// One token request, not several: refreshes racing each other end
+	// the family by reuse, which would hide what the password change does.
+	request := func() { got(rp.conf.Exchange(context.Background(), authCode, oauth2.VerifierOption(verifier))) }
+	if !raceExchange {
+		tok, _, _ := rp.exchange(authCode, verifier, nonce)
+		tokens = append(tokens, tok)
+		request = func() {
+			got(rp.conf.TokenSource(context.Background(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token())
+		}
+	}
+	start := make(chan struct{})
+	wg.Go(func() { <-start; request() })
 	changed := make(chan page, 1)
 	wg.Go(func() {
 		<-start
@@ -540,6 +549,7 @@ func racePasswordChangeVsRefresh(t *testing.T, p *process, rp *relyingParty) {
 	if pg := <-changed; pg.status != http.StatusSeeOther {
 		t.Fatalf("the password change = %d %q %s", pg.status, pg.location, pg.body)
 	}
+	t.Logf("password change raced with the %s: %d tokens given", map[bool]string{true: "code's exchange", false: "refresh"}[raceExchange], len(tokens))
 	for i, tk := range tokens {
 		if _, err := rp.provider.UserInfo(context.Background(), oauth2.StaticTokenSource(tk)); err == nil {
 			t.Errorf("token %d of %d: its access token works after the password change", i+1, len(tokens))
