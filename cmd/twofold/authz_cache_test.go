@@ -3,7 +3,6 @@ package main_test
 import (
 	"bytes"
 	"encoding/base64"
-	"net/http"
 	"strconv"
 	"testing"
 	"time"
@@ -56,18 +55,7 @@ func TestForwardAuthCacheAcrossInstancesWithinASecond(t *testing.T) {
 	}
 	check := func(token string) int {
 		t.Helper()
-		req, err := http.NewRequest("GET", b.base+"/api/v1/authz/auth-request", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("X-Original-URL", "https://app.example.com/")
-		req.AddCookie(&http.Cookie{Name: "twofold_session", Value: token})
-		resp, err := apiClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
+		return authRequestStatus(t, b.base, token)
 	}
 	settles := func(what, token string, before, after int, change func()) {
 		t.Helper()

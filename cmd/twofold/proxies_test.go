@@ -513,19 +513,8 @@ func TestForwardAuthAcrossInstances(t *testing.T) {
 	member := mustSignUp(t, newClient(t), a.base, map[string]string{"email": "mo@example.com", "password": racePassword, "name": "Mo", "mobile_phone": "+61412345678"})
 	check := func(what, token string, want int) {
 		t.Helper()
-		req, err := http.NewRequest("GET", b.base+"/api/v1/authz/auth-request", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("X-Original-URL", "https://app.example.com/")
-		req.AddCookie(&http.Cookie{Name: "twofold_session", Value: token})
-		resp, err := apiClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != want {
-			t.Errorf("%s: instance B answers %d; want %d", what, resp.StatusCode, want)
+		if got := authRequestStatus(t, b.base, token); got != want {
+			t.Errorf("%s: instance B answers %d; want %d", what, got, want)
 		}
 	}
 	check("before", member, 200)
@@ -542,4 +531,22 @@ func TestForwardAuthAcrossInstances(t *testing.T) {
 		t.Fatalf("DELETE /session = %d %v", status, body)
 	}
 	check("signed out on A", member, 401)
+}
+
+// authRequestStatus is the status of instance base's nginx-style check of
+// https://app.example.com/ for the session token.
+func authRequestStatus(t *testing.T, base, token string) int {
+	t.Helper()
+	req, err := http.NewRequest("GET", base+"/api/v1/authz/auth-request", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Original-URL", "https://app.example.com/")
+	req.AddCookie(&http.Cookie{Name: "twofold_session", Value: token})
+	resp, err := apiClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
