@@ -7,7 +7,6 @@ import (
 	"github.com/twofold/twofold/internal/account"
 	"github.com/twofold/twofold/internal/accounttest"
 	"github.com/twofold/twofold/internal/store/postgres"
-	"github.com/twofold/twofold/internal/store/postgres/pgtest"
 )
 
 const testAuthzCache = 300 * time.Millisecond
@@ -27,7 +26,7 @@ var twoInstancesCached = map[string]func(t *testing.T) (*accounttest.Env, *accou
 		return a, accounttest.NewOnStore(t, st, inviteOnly, withAuthzCache)
 	},
 	"postgres": func(t *testing.T) (*accounttest.Env, *accounttest.Env) {
-		dsn := pgtest.Database(t)
+		dsn := accounttest.PostgresDatabase(t)
 		var envs []*accounttest.Env
 		for _, opts := range [][]func(*account.Policy){{inviteOnly}, {inviteOnly, withAuthzCache}} {
 			st, err := postgres.Open(ctx, dsn)

@@ -11,7 +11,6 @@ import (
 	"github.com/twofold/twofold/internal/account"
 	"github.com/twofold/twofold/internal/accounttest"
 	"github.com/twofold/twofold/internal/store/postgres"
-	"github.com/twofold/twofold/internal/store/postgres/pgtest"
 )
 
 // authzWorld is a server with an administrator (2FA on), a member (2FA
@@ -342,7 +341,7 @@ var twoInstances = map[string]func(t *testing.T) (*accounttest.Env, *accounttest
 		return a, accounttest.NewOnStore(t, st, inviteOnly)
 	},
 	"postgres": func(t *testing.T) (*accounttest.Env, *accounttest.Env) {
-		dsn := pgtest.Database(t)
+		dsn := accounttest.PostgresDatabase(t)
 		var envs []*accounttest.Env
 		for range 2 {
 			st, err := postgres.Open(ctx, dsn)

@@ -16,7 +16,6 @@ import (
 	"github.com/twofold/twofold/internal/account"
 	"github.com/twofold/twofold/internal/accounttest"
 	"github.com/twofold/twofold/internal/store/postgres"
-	"github.com/twofold/twofold/internal/store/postgres/pgtest"
 	"github.com/twofold/twofold/internal/store/schema"
 )
 
@@ -45,7 +44,7 @@ var backends = []struct {
 		}
 	}},
 	{"postgres", func(t *testing.T) func(t *testing.T) accounttest.Store {
-		dsn := pgtest.Database(t)
+		dsn := accounttest.PostgresDatabase(t)
 		s, err := postgres.Open(context.Background(), dsn)
 		if err != nil {
 			t.Fatal(err)

@@ -144,11 +144,26 @@ func migratedImage() ([]byte, error) {
 	return os.ReadFile(path)
 }
 
-// NewPostgres builds an Env on a fresh PostgreSQL database (pgtest.Database:
-// it skips the test when TWOFOLD_TEST_POSTGRES_DSN is unset).
+// PostgresDatabase is a fresh PostgreSQL database with twofold's schema,
+// copied from a template that postgres.Open migrated (pgtest.Migrated: it
+// skips the test when TWOFOLD_TEST_POSTGRES_DSN is unset), for tests that
+// need a store, not a migration.
+func PostgresDatabase(t testing.TB) string {
+	t.Helper()
+	return pgtest.Migrated(t, func(ctx context.Context, dsn string) error {
+		s, err := postgres.Open(ctx, dsn)
+		if err != nil {
+			return err
+		}
+		return s.Close()
+	})
+}
+
+// NewPostgres builds an Env on a fresh PostgreSQL database
+// (PostgresDatabase).
 func NewPostgres(t testing.TB, opts ...func(*account.Policy)) *Env {
 	t.Helper()
-	store, err := postgres.Open(context.Background(), pgtest.Database(t))
+	store, err := postgres.Open(context.Background(), PostgresDatabase(t))
 	if err != nil {
 		t.Fatalf("open PostgreSQL store: %v", err)
 	}

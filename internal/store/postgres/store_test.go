@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/twofold/twofold/internal/account"
+	"github.com/twofold/twofold/internal/accounttest"
 	"github.com/twofold/twofold/internal/store/postgres"
 	"github.com/twofold/twofold/internal/store/postgres/pgtest"
 	"github.com/twofold/twofold/internal/store/storetest"
@@ -25,7 +26,7 @@ func open(t *testing.T, dsn string) *postgres.Store {
 // connection pool on the same database, as a second instance has.
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) (account.Store, func() account.Store) {
-		dsn := pgtest.Database(t)
+		dsn := accounttest.PostgresDatabase(t)
 		return open(t, dsn), func() account.Store { return open(t, dsn) }
 	})
 }
