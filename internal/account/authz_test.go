@@ -6,7 +6,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/twofold/twofold/internal/account"
 	"github.com/twofold/twofold/internal/accounttest"
@@ -286,7 +285,7 @@ func TestRuleChangeWhileChecksStream(t *testing.T) {
 			w := newAuthzWorld(t, a)
 			app := w.addApp(t, "app.example.com", "", account.AccessSignedIn, false)
 			var committed atomic.Bool
-			var passedAfter, checks atomic.Int64
+			var passedAfter, checks, checksAfter atomic.Int64
 			stop := make(chan struct{})
 			var wg sync.WaitGroup
 			for range 4 {
@@ -304,25 +303,30 @@ func TestRuleChangeWhileChecksStream(t *testing.T) {
 							return
 						}
 						checks.Add(1)
-						if after && d.Outcome == account.AuthzAllow {
-							passedAfter.Add(1)
+						if after {
+							checksAfter.Add(1)
+							if d.Outcome == account.AuthzAllow {
+								passedAfter.Add(1)
+							}
 						}
 					}
 				})
 			}
-			time.Sleep(30 * time.Millisecond) // checks are streaming
+			// However busy the machine, the change lands in a stream of
+			// checks, and dozens start after it.
+			streamed := accounttest.WaitUntil(func() bool { return checks.Load() >= 10 })
 			if _, err := a.Service.UpdateProtectedApp(ctx, w.admin, app.ID, account.AppInput{Host: app.Host, Access: account.AccessAdmins}, nil, client); err != nil {
 				t.Fatal(err)
 			}
 			committed.Store(true)
-			time.Sleep(30 * time.Millisecond)
+			streamed = accounttest.WaitUntil(func() bool { return checksAfter.Load() >= 40 }) && streamed
 			close(stop)
 			wg.Wait()
 			if n := passedAfter.Load(); n != 0 {
-				t.Errorf("%d of %d checks started after the change committed let the member in", n, checks.Load())
+				t.Errorf("%d of %d checks started after the change committed let the member in", n, checksAfter.Load())
 			}
-			if checks.Load() < 10 {
-				t.Errorf("only %d checks streamed", checks.Load())
+			if !streamed {
+				t.Errorf("only %d checks streamed in 20 s, %d after the change", checks.Load(), checksAfter.Load())
 			}
 		})
 	}

@@ -467,6 +467,18 @@ func ChildGORACE(gorace string) string {
 // twofold package keeps them.
 var RaceBuildFlags = []string{"-race", "-gcflags=modernc.org/...=-d=checkptr=0"}
 
+// WaitUntil waits for cond, at most 20 s, and reports whether it held:
+// for a test that needs something to have happened, however busy the
+// machine, instead of sleeping for a guess.
+func WaitUntil(cond func() bool) bool {
+	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+	return true
+}
+
 // MoreParallel raises -test.parallel to perCore tests per core unless the
 // command line set it: for test binaries whose tests spend most of their
 // time waiting on the processes they start (servers, a browser), not
