@@ -285,7 +285,7 @@ func TestRuleChangeWhileChecksStream(t *testing.T) {
 			w := newAuthzWorld(t, a)
 			app := w.addApp(t, "app.example.com", "", account.AccessSignedIn, false)
 			var committed atomic.Bool
-			var passedAfter, checks, checksAfter atomic.Int64
+			var passedBefore, passedAfter, checks, checksAfter atomic.Int64
 			stop := make(chan struct{})
 			var wg sync.WaitGroup
 			for range 4 {
@@ -303,7 +303,10 @@ func TestRuleChangeWhileChecksStream(t *testing.T) {
 							return
 						}
 						checks.Add(1)
-						if after {
+						switch {
+						case !after && d.Outcome == account.AuthzAllow:
+							passedBefore.Add(1)
+						case after:
 							checksAfter.Add(1)
 							if d.Outcome == account.AuthzAllow {
 								passedAfter.Add(1)
@@ -316,6 +319,8 @@ func TestRuleChangeWhileChecksStream(t *testing.T) {
 			// checks, and dozens start after it.
 			streamed := accounttest.WaitUntil(func() bool { return checks.Load() >= 10 })
 			if _, err := a.Service.UpdateProtectedApp(ctx, w.admin, app.ID, account.AppInput{Host: app.Host, Access: account.AccessAdmins}, nil, client); err != nil {
+				close(stop)
+				wg.Wait()
 				t.Fatal(err)
 			}
 			committed.Store(true)
@@ -324,6 +329,9 @@ func TestRuleChangeWhileChecksStream(t *testing.T) {
 			wg.Wait()
 			if n := passedAfter.Load(); n != 0 {
 				t.Errorf("%d of %d checks started after the change committed let the member in", n, checksAfter.Load())
+			}
+			if passedBefore.Load() == 0 {
+				t.Error("no check let the member in before the change: the test proves nothing")
 			}
 			if !streamed {
 				t.Errorf("only %d checks streamed in 20 s, %d after the change", checks.Load(), checksAfter.Load())
