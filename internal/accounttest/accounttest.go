@@ -150,13 +150,17 @@ func migratedImage() ([]byte, error) {
 // need a store, not a migration.
 func PostgresDatabase(t testing.TB) string {
 	t.Helper()
-	return pgtest.Migrated(t, func(ctx context.Context, dsn string) error {
-		s, err := postgres.Open(ctx, dsn)
-		if err != nil {
-			return err
-		}
-		return s.Close()
-	})
+	return pgtest.Migrated(t, MigratePostgres)
+}
+
+// MigratePostgres applies twofold's migrations to the database at dsn and
+// closes every connection it opened: the migrate of pgtest.Migrated.
+func MigratePostgres(ctx context.Context, dsn string) error {
+	s, err := postgres.Open(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	return s.Close()
 }
 
 // NewPostgres builds an Env on a fresh PostgreSQL database

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/twofold/twofold/internal/account"
+	"github.com/twofold/twofold/internal/accounttest"
 )
 
 func app(host, prefix string, access account.AppAccess) *account.ProtectedApp {
@@ -336,7 +337,7 @@ func testSignOutSeenByReadsUnderLoad(t *testing.T, open Opener) {
 			}
 			return true
 		})
-		if !waitUntil(func() bool { return before.Load() >= 50 }) {
+		if !accounttest.WaitUntil(func() bool { return before.Load() >= 50 }) {
 			stop()
 			t.Fatalf("%s: 50 reads before the change did not come within 20 s", c.hash)
 		}
@@ -345,7 +346,7 @@ func testSignOutSeenByReadsUnderLoad(t *testing.T, open Opener) {
 			t.Fatal(err)
 		}
 		changed.Store(true)
-		ok := waitUntil(func() bool { return after.Load() >= 50 })
+		ok := accounttest.WaitUntil(func() bool { return after.Load() >= 50 })
 		stop()
 		if !ok {
 			t.Fatalf("%s: 50 reads after the change did not come within 20 s", c.hash)
@@ -378,14 +379,4 @@ func streaming(n int, read func() bool) (stop func()) {
 		}()
 	}
 	return func() { close(done); wg.Wait() }
-}
-
-// waitUntil waits for cond, at most 20 s, and reports whether it held.
-func waitUntil(cond func() bool) bool {
-	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			return false
-		}
-	}
-	return true
 }

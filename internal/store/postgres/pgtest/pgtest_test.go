@@ -7,25 +7,18 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/twofold/twofold/internal/accounttest"
 	"github.com/twofold/twofold/internal/store/postgres"
 	"github.com/twofold/twofold/internal/store/postgres/pgtest"
 	"github.com/twofold/twofold/internal/store/schema"
 )
-
-func migrate(ctx context.Context, dsn string) error {
-	s, err := postgres.Open(ctx, dsn)
-	if err != nil {
-		return err
-	}
-	return s.Close()
-}
 
 // Migrated databases have the whole schema and are each their own: what
 // one test writes, another's copy of the template does not hold. Database
 // stays empty.
 func TestMigratedDatabasesAreSeparateCopies(t *testing.T) {
 	ctx := context.Background()
-	first, second := pgtest.Migrated(t, migrate), pgtest.Migrated(t, migrate)
+	first, second := pgtest.Migrated(t, accounttest.MigratePostgres), pgtest.Migrated(t, accounttest.MigratePostgres)
 	for _, dsn := range []string{first, second} {
 		s, err := postgres.OpenExisting(ctx, dsn)
 		if err != nil {
@@ -53,7 +46,7 @@ func TestMigratedDatabasesAreSeparateCopies(t *testing.T) {
 	if found {
 		t.Error("a table made in one migrated database is in another")
 	}
-	if third := pgtest.Migrated(t, migrate); third == first || third == second {
+	if third := pgtest.Migrated(t, accounttest.MigratePostgres); third == first || third == second {
 		t.Errorf("Migrated gave %s twice", third)
 	}
 
